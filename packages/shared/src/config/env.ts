@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+/** Boolean-ish environment flag: `1|true|yes|on` and `0|false|no|off`. */
+export const envFlag = z
+  .enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+export const port = z.coerce.number().int().min(0).max(65535);
+
+const slugish = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Every setting that any claimtrail process reads, with defaults. One schema: one source of truth. */
+export const settingsSchemas = {
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .default('postgres://postgres@127.0.0.1:5432/claimtrail'),
+  NATS_URL: z
+    .string()
+    .regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats://host:port (comma-separated for several)')
+    .default('nats://127.0.0.1:4222'),
+  INGEST_PORT: port.default(8081),
+  QUERY_PORT: port.default(8080),
+  PROJECTOR_PORT: port.default(8082),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  CLAIMTRAIL_STREAM: z.string().regex(slugish, 'letters, digits, _ and - only (1..64)').default('CLAIMTRAIL'),
+  CLAIMTRAIL_SUBJECT_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/, 'dot-separated tokens of a-z 0-9 _ -')
+    .default('ct'),
+  CLAIMTRAIL_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier')
+    .default('claimtrail'),
+  CLAIMTRAIL_REQUIRE_READ_TOKEN: envFlag.default(false),
+  CLAIMTRAIL_DUPLICATE_WINDOW_S: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(120),
+  CLAIMTRAIL_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
+  CLAIMTRAIL_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(6000),
+  CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  CLAIMTRAIL_APPROX_RULE: z.string().default('approx-5pct@1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+} as const;
+
+export type SettingName = keyof typeof settingsSchemas;
+
+/**
+ * Reads and validates the named settings from an environment. A bad value throws a ConfigError
+ * whose message names the variable and what it must be.
+ */
+export function readSettings<const K extends SettingName>(
+  names: readonly K[],
+  env: Record<string, string | undefined>,
+): { [P in K]: z.output<(typeof settingsSchemas)[P]> } {
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const name of names) {
+    const raw = env[name];
+    const result = settingsSchemas[name].safeParse(raw === '' ? undefined : raw);
+    if (result.success) out[name] = result.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid settings: ${problems.join(' | ')}`);
+  return out as { [P in K]: z.output<(typeof settingsSchemas)[P]> };
+}

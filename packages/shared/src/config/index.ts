@@ -1,0 +1,1 @@
+export { envFlag, port, readSettings, settingsSchemas, type SettingName } from './env.ts';
