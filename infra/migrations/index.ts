@@ -1,0 +1,16 @@
+// The migration sets, in order. A migration takes the Postgres schema it works in.
+import type { Kysely } from 'kysely';
+import * as meta0001 from './0001-meta.ts';
+import * as rm0001 from './0001-read-models.ts';
+
+export type SchemaMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
+
+/** Tables shared by every read-model schema: tokens and the active-schema pointer. */
+export const metaMigrations: Record<string, SchemaMigration> = {
+  '0001-meta': meta0001,
+};
+
+/** Tables of one read-model schema (the live one, or a replay target). */
+export const readModelMigrations: Record<string, SchemaMigration> = {
+  '0001-read-models': rm0001,
+};

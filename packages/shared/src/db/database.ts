@@ -1,0 +1,141 @@
+import { Kysely, PostgresDialect, sql, type Migration, type MigrationProvider, Migrator, type MigrationResultSet } from 'kysely';
+import pg from 'pg';
+import type { SchemaMigration } from '@claimtrail/infra/migrations';
+import { metaMigrations, readModelMigrations } from '@claimtrail/infra/migrations';
+import type { Database } from './types.ts';
+
+// int8 as string would leak into every seq; claimtrail seqs stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface CreateDbOptions {
+  url: string;
+  max?: number;
+  /** Every transaction read-only: the query service's connections. */
+  readOnly?: boolean;
+  applicationName?: string;
+}
+
+export function createPool(o: CreateDbOptions): pg.Pool {
+  return new pg.Pool({
+    connectionString: o.url,
+    max: o.max ?? 10,
+    application_name: o.applicationName ?? 'claimtrail',
+    ...(o.readOnly ? { options: '-c default_transaction_read_only=on' } : {}),
+  });
+}
+
+export function createDb(o: CreateDbOptions): { db: Kysely<Database>; pool: pg.Pool } {
+  const pool = createPool(o);
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+}
+
+/** Creates the database named in `url` when it does not exist (connecting to `postgres` to do it). */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres';
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const r = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (r.rowCount) return false;
+    try {
+      await client.query(`create database ${quoteIdent(name)}`);
+    } catch (err) {
+      // Two processes may race to create it; the loser sees 42P04 and goes on.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+function provider(set: Record<string, SchemaMigration>, schema: string): MigrationProvider {
+  return {
+    getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(set)) out[name] = { up: (db) => m.up(db, schema) };
+      return Promise.resolve(out);
+    },
+  };
+}
+
+/** Migration failures are values, as Kysely's Migrator reports them. */
+export interface MigrateOutcome {
+  schema: string;
+  applied: string[];
+  error?: unknown;
+}
+
+async function migrateSet(db: Kysely<Database>, schema: string, set: Record<string, SchemaMigration>): Promise<MigrateOutcome> {
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: provider(set, schema),
+    migrationTableSchema: schema,
+  });
+  const rs: MigrationResultSet = await migrator.migrateToLatest();
+  return {
+    schema,
+    applied: (rs.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName),
+    ...(rs.error === undefined ? {} : { error: rs.error }),
+  };
+}
+
+export function metaSchemaOf(base: string): string {
+  return base;
+}
+/** The read-model schema that is live before any promotion. */
+export function defaultReadSchemaOf(base: string): string {
+  return `${base}_rm`;
+}
+
+/** Migrates the meta schema and the given read-model schema; sets the pointer when unset. */
+export async function migrateAll(db: Kysely<Database>, base: string, readSchema?: string): Promise<MigrateOutcome[]> {
+  // One migrator at a time per database, even across processes.
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(hashtext('claimtrail-migrate'))`.execute(conn);
+    try {
+      const meta = await migrateSet(conn, metaSchemaOf(base), metaMigrations);
+      if (meta.error) return [meta];
+      const active = await getActiveSchema(conn, base);
+      const target = readSchema ?? active ?? defaultReadSchemaOf(base);
+      const rm = await migrateSet(conn, target, readModelMigrations);
+      if (!active && !rm.error) {
+        await conn
+          .withSchema(metaSchemaOf(base))
+          .insertInto('active_schema')
+          .values({ schema_name: target })
+          .onConflict((oc) => oc.doNothing())
+          .execute();
+      }
+      return [meta, rm];
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext('claimtrail-migrate'))`.execute(conn);
+    }
+  });
+}
+
+/** Migrates one read-model schema only (a replay target). */
+export async function migrateReadModel(db: Kysely<Database>, schema: string): Promise<MigrateOutcome> {
+  return migrateSet(db, schema, readModelMigrations);
+}
+
+export async function getActiveSchema(db: Kysely<Database>, base: string): Promise<string | undefined> {
+  const row = await db
+    .withSchema(metaSchemaOf(base))
+    .selectFrom('active_schema')
+    .select('schema_name')
+    .executeTakeFirst()
+    .catch((err: unknown) => {
+      if ((err as { code?: string }).code === '42P01') return undefined;
+      throw err;
+    });
+  return row?.schema_name;
+}

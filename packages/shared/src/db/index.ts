@@ -1,0 +1,14 @@
+export {
+  createDb,
+  createPool,
+  defaultReadSchemaOf,
+  ensureDatabase,
+  getActiveSchema,
+  metaSchemaOf,
+  migrateAll,
+  migrateReadModel,
+  quoteIdent,
+  type CreateDbOptions,
+  type MigrateOutcome,
+} from './database.ts';
+export type { Database, MetaTables, ReadModelTables } from './types.ts';

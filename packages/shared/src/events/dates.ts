@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+export type DatePrecision = 'year' | 'month' | 'day' | 'instant';
+
+/** A date as stated, with its precision and the half-open interval `[from, to)` it covers. */
+export interface FuzzyDate {
+  text: string;
+  precision: DatePrecision;
+  /** ISO instant, inclusive. */
+  from: string;
+  /** ISO instant, exclusive (equal to `from` for an instant). */
+  to: string;
+}
+
+const YEAR = /^(\d{4})$/;
+const MONTH = /^(\d{4})-(\d{2})$/;
+const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function iso(y: number, m: number, d: number): string {
+  return new Date(Date.UTC(y, m - 1, d)).toISOString();
+}
+
+/** Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or an RFC 3339 date-time with offset; undefined if invalid. */
+export function parseFuzzyDate(input: string): FuzzyDate | undefined {
+  let m = YEAR.exec(input);
+  if (m) {
+    const y = Number(m[1]);
+    if (y < 1) return undefined;
+    return { text: input, precision: 'year', from: iso(y, 1, 1), to: iso(y + 1, 1, 1) };
+  }
+  m = MONTH.exec(input);
+  if (m) {
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    if (y < 1 || mo < 1 || mo > 12) return undefined;
+    return { text: input, precision: 'month', from: iso(y, mo, 1), to: iso(y, mo + 1, 1) };
+  }
+  m = DAY.exec(input);
+  if (m) {
+    const y = Number(m[1]);
+    const mo = Number(m[2]);
+    const d = Number(m[3]);
+    const date = new Date(Date.UTC(y, mo - 1, d));
+    if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return undefined;
+    return { text: input, precision: 'day', from: date.toISOString(), to: iso(y, mo, d + 1) };
+  }
+  m = INSTANT.exec(input);
+  if (m) {
+    const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+    if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return undefined;
+    const t = Date.parse(input);
+    if (Number.isNaN(t)) return undefined;
+    const dayCheck = new Date(Date.UTC(y!, mo! - 1, d!));
+    if (dayCheck.getUTCDate() !== d) return undefined;
+    const at = new Date(t).toISOString();
+    return { text: input, precision: 'instant', from: at, to: at };
+  }
+  return undefined;
+}
+
+/** zod schema for a stated date; keeps the text as given. */
+export const fuzzyDate = z
+  .string()
+  .max(40)
+  .refine((s) => parseFuzzyDate(s) !== undefined, {
+    message: 'must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time with offset',
+  });
+
+/** RFC 3339 date-time with offset, as an instant. */
+export const instant = z
+  .string()
+  .max(40)
+  .refine((s) => parseFuzzyDate(s)?.precision === 'instant', { message: 'must be an RFC 3339 date-time with offset' });
+
+/** Parses a date that zod has already validated. */
+export function mustParseFuzzyDate(input: string): FuzzyDate {
+  const d = parseFuzzyDate(input);
+  if (!d) throw new RangeError(`invalid date: ${input}`);
+  return d;
+}

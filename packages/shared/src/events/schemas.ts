@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { fuzzyDate, instant } from './dates.ts';
+import { metricSlug, sourceSlug, text, topicSlug } from './text.ts';
+import { claimValue } from './values.ts';
+
+export const SOURCE_KINDS = [
+  'intelligence_agency',
+  'military',
+  'government',
+  'head_of_state',
+  'official',
+  'legislator',
+  'media',
+  'ngo',
+  'anonymous',
+  'other',
+] as const;
+export const VIA_ROLES = ['briefer', 'spokesperson', 'relay', 'publisher', 'translator'] as const;
+export const RETRACTED_BY = ['source', 'publisher', 'editor'] as const;
+export const AGGREGATIONS = ['cumulative', 'incremental', 'stock'] as const;
+
+export const reportId = z.string().regex(/^rpt_[0-9a-f]{24}$/, 'must be rpt_ followed by 24 hex digits');
+export const claimId = z.string().regex(/^clm_[0-9a-f]{24}$/, 'must be clm_ followed by 24 hex digits');
+export const countryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as KR');
+export const unit = text(64).regex(/^[a-z0-9_%/.-]+$/, 'must be a unit such as persons');
+
+export const viaHop = z.strictObject({ id: sourceSlug, role: z.enum(VIA_ROLES) });
+
+/** `data` of each event type, version 1. Events hold what was said, never what a rule derives. */
+export const reportSubmittedV1 = z.strictObject({
+  reportId,
+  url: text(2048),
+  publisher: text(200),
+  title: text(500).optional(),
+  publishedAt: fuzzyDate,
+  language: text(35).optional(),
+  retrievedAt: fuzzyDate.optional(),
+  claimCount: z.number().int().min(0),
+});
+export const sourceRegisteredV1 = z.strictObject({
+  sourceId: sourceSlug,
+  name: text(200).optional(),
+  kind: z.enum(SOURCE_KINDS).optional(),
+  country: countryCode.optional(),
+});
+export const claimRecordedV1 = z.strictObject({
+  claimId,
+  reportId,
+  topic: topicSlug,
+  metric: metricSlug,
+  value: claimValue,
+  unit,
+  sourceId: sourceSlug,
+  via: z.array(viaHop).max(8),
+  statedAt: fuzzyDate,
+  validFrom: fuzzyDate,
+  validTo: fuzzyDate,
+  quote: text(2000).optional(),
+});
+export const claimCitedV1 = z.strictObject({
+  claimId,
+  reportId,
+  via: z.array(viaHop).max(8),
+  quote: text(2000).optional(),
+});
+export const claimChanges = z
+  .strictObject({
+    value: claimValue.optional(),
+    unit: unit.optional(),
+    statedAt: fuzzyDate.optional(),
+    validFrom: fuzzyDate.optional(),
+    validTo: fuzzyDate.optional(),
+    metric: metricSlug.optional(),
+    quote: text(2000).optional(),
+  })
+  .refine((c) => Object.values(c).some((v) => v !== undefined), { message: 'must change at least one field' });
+export const claimCorrectedV1 = z.strictObject({ claimId, changes: claimChanges, reason: text(2000) });
+export const claimRetractedV1 = z.strictObject({ claimId, reason: text(2000), by: z.enum(RETRACTED_BY) });
+export const metricDefinedV1 = z.strictObject({
+  metric: metricSlug,
+  label: text(200),
+  unit,
+  aggregation: z.enum(AGGREGATIONS),
+  composedOf: z.array(metricSlug).max(32).optional(),
+});
+
+/** Current (latest) version and schema of every event type. */
+export const eventSchemas = {
+  ReportSubmitted: { version: 1, data: reportSubmittedV1 },
+  SourceRegistered: { version: 1, data: sourceRegisteredV1 },
+  ClaimRecorded: { version: 1, data: claimRecordedV1 },
+  ClaimCited: { version: 1, data: claimCitedV1 },
+  ClaimCorrected: { version: 1, data: claimCorrectedV1 },
+  ClaimRetracted: { version: 1, data: claimRetractedV1 },
+  MetricDefined: { version: 1, data: metricDefinedV1 },
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export const EVENT_TYPES = Object.keys(eventSchemas) as EventType[];
+export type EventData<T extends EventType> = z.infer<(typeof eventSchemas)[T]['data']>;
+
+export const envelopeSchema = z.strictObject({
+  eventId: z.uuid({ version: 'v7' }),
+  type: z.string().min(1).max(64),
+  version: z.number().int().min(1),
+  recordedAt: instant,
+  actor: z.string().min(1).max(200),
+  requestId: z.string().min(1).max(200),
+  data: z.unknown(),
+});
+export type RawEnvelope = z.infer<typeof envelopeSchema>;
+
+/** An envelope whose `data` is valid for the current version of its type. */
+export type ClaimtrailEvent = {
+  [T in EventType]: Omit<RawEnvelope, 'type' | 'data'> & { type: T; data: EventData<T> };
+}[EventType];
+
+export type ClaimChanges = z.infer<typeof claimChanges>;
+export type ViaHop = z.infer<typeof viaHop>;

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import rateLimit from '@fastify/rate-limit';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { tokenHash } from '../identity.ts';
+import { errorHandler, problem, sendProblem } from './problem.ts';
+
+export interface HttpAppOptions {
+  title: string;
+  description: string;
+  logger: Logger;
+  /** Readiness: resolves to a list of what is down (empty when ready). */
+  readiness: () => Promise<string[]>;
+  ratePerMinute: number;
+  registry?: Registry;
+}
+
+export type HttpApp = FastifyInstance & { withTypeProvider(): FastifyInstance };
+
+/**
+ * A Fastify app with the claimtrail edge: zod validation, problem+json errors, OpenAPI 3.1 from
+ * the schemas, request ids, per-token rate limits, /livez, /readyz and Prometheus /metrics.
+ */
+export async function createHttpApp(o: HttpAppOptions) {
+  const app = Fastify({
+    loggerInstance: o.logger,
+    bodyLimit: 1024 * 1024,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    disableRequestLogging: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.addHook('onSend', async (req, reply, payload) => {
+    void reply.header('x-request-id', req.id);
+    return payload;
+  });
+
+  const registry = o.registry ?? new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+    req.log.info({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: o.title, description: o.description, version: '1.0.0' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(rateLimit, {
+    max: o.ratePerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (req) => {
+      const h = req.headers.authorization;
+      return h ? `t:${tokenHash(h)}` : `ip:${req.ip}`;
+    },
+    allowList: (req) => ['/livez', '/readyz', '/metrics'].includes(req.url),
+    errorResponseBuilder: (_req, ctx) => {
+      const err = new Error(`rate limit of ${ctx.max} requests a minute exceeded; retry after ${Math.ceil(ctx.ttl / 1000)} s`) as Error & { statusCode: number };
+      err.statusCode = 429;
+      return err;
+    },
+  });
+
+  app.get('/livez', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const down = await o.readiness().catch((err: unknown) => [`readiness check failed: ${String(err)}`]);
+    if (down.length > 0) return sendProblem(reply, problem(503, `not ready: ${down.join('; ')}`));
+    return { status: 'ready' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    void reply.type(registry.contentType);
+    return registry.metrics();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  return { app, registry };
+}

@@ -1,0 +1,84 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { AuthError, ClaimtrailError, ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, detail: string, errors?: Problem['errors'], type?: string): Problem {
+  return {
+    type: type ?? `https://claimtrail.dev/problems/${status}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.code(p.status).type('application/problem+json; charset=utf-8').send(p);
+}
+
+function pathOf(context: string | undefined, instancePath: string, params: Record<string, unknown> | undefined): string[] {
+  const base = instancePath === '/' ? '' : instancePath;
+  const keys = params?.keys;
+  const prefix = context === 'body' || context === undefined ? '' : `${context}:`;
+  if (Array.isArray(keys) && keys.length > 0) return keys.map((k) => `${prefix}${base}/${String(k)}`);
+  return [`${prefix}${base || '/'}`];
+}
+
+/** The one place that turns failures into HTTP answers. Never leaks a stack trace. */
+export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const ctx = (err as { validationContext?: string }).validationContext;
+    const errors = err.validation.flatMap((v) => {
+      const unknown = v.keyword === 'unrecognized_keys';
+      return pathOf(ctx, v.instancePath, v.params).map((path) => ({ path, message: unknown ? 'unknown field' : v.message ?? 'invalid' }));
+    });
+    return sendProblem(reply, problem(400, `the request ${ctx ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors));
+  }
+  if (isResponseSerializationError(err)) {
+    req.log.error({ err }, 'response did not match its schema');
+    return sendProblem(reply, problem(500, 'the server built an answer that does not match its contract'));
+  }
+  if (err instanceof ValidationError) return sendProblem(reply, problem(400, err.message, err.details));
+  if (err instanceof NotFoundError) return sendProblem(reply, problem(404, err.message));
+  if (err instanceof ConflictError) return sendProblem(reply, problem(409, err.message));
+  if (err instanceof AuthError) return sendProblem(reply, problem(err.code === 'unauthenticated' ? 401 : 403, err.message));
+  if (err instanceof UnavailableError) {
+    void reply.header('retry-after', String(err.retryAfterS));
+    return sendProblem(reply, problem(503, err.message));
+  }
+  if (err instanceof ClaimtrailError) return sendProblem(reply, problem(400, err.message, err.details));
+  const status = err.statusCode ?? 500;
+  if (status === 413) return sendProblem(reply, problem(413, 'the body is larger than the limit of 1 MiB'));
+  if (status === 429) {
+    return sendProblem(reply, problem(429, err.message || 'rate limit exceeded'));
+  }
+  if (status >= 400 && status < 500) {
+    // Fastify's own client errors: bad JSON, wrong content type, prototype poisoning…
+    const detail = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; a JSON object is expected' : err.message;
+    return sendProblem(reply, problem(status, detail, [{ path: '/', message: detail }]));
+  }
+  req.log.error({ err }, 'unexpected failure');
+  return sendProblem(reply, problem(500, 'an unexpected failure; it has been logged'));
+}

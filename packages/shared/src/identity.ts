@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from './events/canonical-json.ts';
+import { mustParseFuzzyDate } from './events/dates.ts';
+import type { ClaimValue } from './events/values.ts';
+
+export function sha256Hex(input: string | Uint8Array): string {
+  return createHash('sha256').update(input).digest('hex');
+}
+
+/**
+ * The identity of an estimate: the same source stating the same figure about the same metric of
+ * the same topic at the same (normalised) time. Reports that repeat it cite the same claim.
+ */
+export function claimIdentity(c: { topic: string; metric: string; sourceId: string; statedAt: string; value: ClaimValue }): string {
+  const stated = mustParseFuzzyDate(c.statedAt);
+  return canonicalJson({
+    topic: c.topic,
+    metric: c.metric,
+    source: c.sourceId,
+    statedAt: { precision: stated.precision, from: stated.from },
+    value: c.value,
+  });
+}
+
+export function claimIdOf(c: Parameters<typeof claimIdentity>[0]): string {
+  return `clm_${sha256Hex(`claim\n${claimIdentity(c)}`).slice(0, 24)}`;
+}
+
+/** The idempotency key of a request: the client's header, or the hash of its canonical body. */
+export function idempotencyKeyOf(header: string | undefined, body: unknown): string {
+  return header !== undefined ? `key:${header}` : `body:${sha256Hex(canonicalJson(body))}`;
+}
+
+export function bodyHashOf(body: unknown): string {
+  return sha256Hex(canonicalJson(body));
+}
+
+export function reportIdOf(idempotencyKey: string): string {
+  return `rpt_${sha256Hex(`report\n${idempotencyKey}`).slice(0, 24)}`;
+}
+
+/** The JetStream `msgID` of the n-th event a request publishes. */
+export function messageIdOf(scope: string, idempotencyKey: string, index: number): string {
+  return sha256Hex(`msg\n${scope}\n${idempotencyKey}\n${index}`);
+}
+
+/**
+ * A UUIDv7 whose 48-bit time is `ms` and whose random bits come from `seed` when given, so a
+ * retried request rebuilds exactly the events of its first attempt.
+ */
+export function uuidv7(ms: number, seed?: string): string {
+  const bytes = seed === undefined ? randomBytes(16) : createHash('sha256').update(seed).digest().subarray(0, 16);
+  const b = Buffer.from(bytes);
+  b.writeUIntBE(ms, 0, 6);
+  b[6] = (b[6]! & 0x0f) | 0x70;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The canonical text of a stored event: canonical JSON when it parses, the raw text when not. */
+export function canonicalEventText(payload: string): string {
+  try {
+    return canonicalJson(JSON.parse(payload));
+  } catch {
+    return payload;
+  }
+}
+
+/** `chain_hash = sha256(prev_chain_hash ‖ canonical event)`. */
+export function chainHash(prevHex: string, payload: string): string {
+  return sha256Hex(`${prevHex}${canonicalEventText(payload)}`);
+}
+
+/** Bearer tokens: `ct_` + 32 random bytes; only their SHA-256 is stored. */
+export function newToken(): string {
+  return `ct_${randomBytes(32).toString('base64url')}`;
+}
+export function tokenHash(token: string): string {
+  return sha256Hex(`token\n${token}`);
+}
+export const SCOPES = ['report:write', 'read', 'audit:read', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];

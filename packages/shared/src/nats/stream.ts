@@ -1,0 +1,97 @@
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  DiscardPolicy,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  jetstreamManager,
+  RetentionPolicy,
+  StorageType,
+  StoreCompression,
+  type JetStreamManager,
+  type StreamConfig,
+} from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { nanos } from '@nats-io/nats-core';
+import { featuresOf, type ServerFeatures } from './server-features.ts';
+
+export interface StreamSettings {
+  stream: string;
+  subjectPrefix: string;
+  duplicateWindowS: number;
+}
+
+/** Connects with the fastest client settings; names the connection for the server's monitoring. */
+export async function connectNats(url: string, name: string): Promise<NatsConnection> {
+  return connect({
+    servers: url.split(','),
+    name,
+    noAsyncTraces: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+  });
+}
+
+export function serverFeatures(nc: NatsConnection): ServerFeatures {
+  return featuresOf(nc.info?.version ?? '0.0.0');
+}
+
+export function isApiError(err: unknown, code: number): boolean {
+  return err instanceof JetStreamApiError && err.code === code;
+}
+
+/**
+ * Creates the event stream, or brings an existing one to the wanted settings. Idempotent: run at
+ * every start-up. File storage, no delete, no purge, limits retention with no limits.
+ */
+export async function provisionStream(nc: NatsConnection, s: StreamSettings): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean }> {
+  const jsm = await jetstreamManager(nc);
+  const features = serverFeatures(nc);
+  const wanted: Partial<StreamConfig> & { name: string } = {
+    name: s.stream,
+    subjects: [`${s.subjectPrefix}.>`],
+    storage: StorageType.File,
+    retention: RetentionPolicy.Limits,
+    discard: DiscardPolicy.Old,
+    deny_delete: true,
+    deny_purge: true,
+    allow_rollup_hdrs: false,
+    allow_direct: true,
+    duplicate_window: nanos(s.duplicateWindowS * 1000),
+    num_replicas: 1,
+  };
+  if (features.metadata) wanted.metadata = { 'claimtrail.stream': 'events', 'claimtrail.schema': '1' };
+  if (features.compression) wanted.compression = StoreCompression.S2;
+  try {
+    const info = await jsm.streams.info(s.stream);
+    const c = info.config;
+    if (c.duplicate_window !== wanted.duplicate_window || !c.subjects?.includes(`${s.subjectPrefix}.>`) || !c.deny_delete || !c.deny_purge) {
+      await jsm.streams.update(s.stream, {
+        ...c,
+        subjects: [`${s.subjectPrefix}.>`],
+        duplicate_window: wanted.duplicate_window!,
+        deny_delete: true,
+        deny_purge: true,
+      });
+    }
+    return { jsm, features, created: false };
+  } catch (err) {
+    if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
+  }
+  await jsm.streams.add(wanted);
+  return { jsm, features, created: true };
+}
+
+export function bucketNames(stream: string) {
+  return { idempotency: `${stream}_idempotency`, tokens: `${stream}_tokens` };
+}
+
+/** Opens (creating if missing) the KV buckets ingest keeps its memory in. */
+export async function openBuckets(nc: NatsConnection, stream: string): Promise<{ idempotency: KV; tokens: KV }> {
+  const kvm = new Kvm(nc);
+  const names = bucketNames(stream);
+  const [idempotency, tokens] = await Promise.all([
+    kvm.create(names.idempotency, { history: 1, storage: StorageType.File }),
+    kvm.create(names.tokens, { history: 1, storage: StorageType.File }),
+  ]);
+  return { idempotency, tokens };
+}

@@ -1,0 +1,119 @@
+import { mustParseFuzzyDate, type ClaimChanges, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
+import { bodyHashOf, messageIdOf, uuidv7 } from '@claimtrail/shared/identity';
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
+import type { EventStore } from './event-store.ts';
+import type { RequestContext } from './report-submission.ts';
+
+interface ClaimState {
+  subject: string;
+  lastSeq: number;
+  retracted: boolean;
+  statedAt: string;
+  validFrom: string;
+  validTo: string;
+}
+
+/** Folds a claim's own events into what ingest must know to accept a change. */
+async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState> {
+  const events = await store.claimEvents(claimId);
+  let state: ClaimState | undefined;
+  for (const { seq, subject, event } of events) {
+    if (!event) continue;
+    if (event.type === 'ClaimRecorded') {
+      const d = event.data;
+      state = { subject, lastSeq: seq, retracted: false, statedAt: d.statedAt, validFrom: d.validFrom, validTo: d.validTo };
+    } else if (state) {
+      state.lastSeq = seq;
+      if (event.type === 'ClaimRetracted') state.retracted = true;
+      if (event.type === 'ClaimCorrected') {
+        const c = event.data.changes;
+        state.statedAt = c.statedAt ?? state.statedAt;
+        state.validFrom = c.validFrom ?? state.validFrom;
+        state.validTo = c.validTo ?? state.validTo;
+      }
+    }
+  }
+  if (!state) throw new NotFoundError(`no claim ${claimId}`);
+  const last = events.at(-1);
+  if (last) state.lastSeq = last.seq;
+  return state;
+}
+
+/**
+ * Appends a change to a claim with `expect.lastSubjectSequence`, so two concurrent editors
+ * cannot both act on the same state; a lost race re-reads the claim and tries again.
+ */
+async function appendToClaim(
+  store: EventStore,
+  claimId: string,
+  ctx: RequestContext,
+  scope: string,
+  body: unknown,
+  build: (state: ClaimState) => ClaimtrailEvent['data'] & object,
+  type: 'ClaimCorrected' | 'ClaimRetracted',
+): Promise<{ claimId: string; seq: number; duplicate: boolean }> {
+  const key = ctx.idempotencyHeader !== undefined ? `key:${ctx.idempotencyHeader}` : `body:${bodyHashOf(body)}`;
+  const msgId = messageIdOf(scope, `${claimId}\n${key}`, 0);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const state = await loadClaim(store, claimId);
+    const data = build(state);
+    const now = ctx.now();
+    const event = {
+      eventId: uuidv7(now.getTime()),
+      type,
+      version: 1,
+      recordedAt: now.toISOString(),
+      actor: ctx.actor,
+      requestId: ctx.requestId,
+      data,
+    } as ClaimtrailEvent;
+    const out = await store.publish({ subject: state.subject, event, msgId, expectLastSubjectSeq: state.lastSeq });
+    if (out.ok) return { claimId, seq: out.seq, duplicate: out.duplicate };
+  }
+  throw new UnavailableError('the claim is being changed by others; retry', 1);
+}
+
+export async function correctClaim(
+  store: EventStore,
+  claimId: string,
+  body: { changes: ClaimChanges; reason: string },
+  ctx: RequestContext,
+) {
+  return appendToClaim(
+    store,
+    claimId,
+    ctx,
+    'correction',
+    body,
+    (state): EventData<'ClaimCorrected'> => {
+      if (state.retracted) throw new ConflictError(`claim ${claimId} is retracted; it cannot be corrected`);
+      const from = mustParseFuzzyDate(body.changes.validFrom ?? state.validFrom);
+      const to = mustParseFuzzyDate(body.changes.validTo ?? state.validTo);
+      if (from.from > to.to) {
+        throw new ValidationError('validFrom must not be after validTo', [{ path: '/changes/validFrom', message: 'validFrom must not be after validTo' }]);
+      }
+      return { claimId, changes: body.changes, reason: body.reason };
+    },
+    'ClaimCorrected',
+  );
+}
+
+export async function retractClaim(
+  store: EventStore,
+  claimId: string,
+  body: { reason: string; by: 'source' | 'publisher' | 'editor' },
+  ctx: RequestContext,
+) {
+  return appendToClaim(
+    store,
+    claimId,
+    ctx,
+    'retraction',
+    body,
+    (state): EventData<'ClaimRetracted'> => {
+      if (state.retracted) throw new ConflictError(`claim ${claimId} is already retracted`);
+      return { claimId, reason: body.reason, by: body.by };
+    },
+    'ClaimRetracted',
+  );
+}

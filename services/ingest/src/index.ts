@@ -1,0 +1,3 @@
+export { createIngestApp, type IngestDeps } from './ingest.app.ts';
+export { createKvTokenStore } from './token-store.ts';
+export { loadIngestConfig, settingNames, type IngestConfig } from './config.ts';

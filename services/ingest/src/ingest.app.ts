@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { KV } from '@nats-io/kv';
+import {
+  claimSeqResponse,
+  postCorrectionRequest,
+  postMetricRequest,
+  postReportRequest,
+  postReportResponse,
+  postRetractionRequest,
+  problemDetails,
+  seqResponse,
+  type PostReportResponse,
+} from '@claimtrail/shared/contract';
+import { claimId as claimIdSchema, type ClaimtrailEvent } from '@claimtrail/shared/events';
+import { authenticate, cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
+import { messageIdOf, uuidv7, bodyHashOf } from '@claimtrail/shared/identity';
+import { ValidationError } from '@claimtrail/shared/errors';
+import type { Logger } from '@claimtrail/shared';
+import { createEventStore } from './event-store.ts';
+import { createIdempotency } from './idempotency.ts';
+import { submitReport, type RequestContext } from './report-submission.ts';
+import { correctClaim, retractClaim } from './claim-mutations.ts';
+
+export interface IngestDeps {
+  nc: NatsConnection;
+  idempotencyKv: KV;
+  tokens: TokenStore;
+  logger: Logger;
+  clock?: () => Date;
+  settings: {
+    stream: string;
+    subjectPrefix: string;
+    publishTimeoutMs: number;
+    ratePerMinute: number;
+  };
+}
+
+const idemHeader = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1..128 visible ASCII characters')
+  .optional();
+const headersSchema = z.object({ 'idempotency-key': idemHeader }).loose();
+const errorResponses = { 400: problemDetails, 401: problemDetails, 403: problemDetails, 409: problemDetails, 413: problemDetails, 429: problemDetails, 503: problemDetails };
+
+/** The ingest HTTP service: validates, derives ids, publishes, answers with seqs. */
+export async function createIngestApp(deps: IngestDeps) {
+  const store = await createEventStore(deps.nc, deps.settings);
+  const idem = createIdempotency<PostReportResponse>(deps.idempotencyKv, 'report');
+  const tokens = cachedTokenStore(deps.tokens);
+  const clock = deps.clock ?? (() => new Date());
+  const { app, registry } = await createHttpApp({
+    title: 'claimtrail ingest',
+    description: 'Posts reports, corrections, retractions and metric definitions as events.',
+    logger: deps.logger,
+    readiness: () => store.ready(),
+    ratePerMinute: deps.settings.ratePerMinute,
+  });
+
+  const context = async (req: import('fastify').FastifyRequest, scope: 'report:write' | 'admin'): Promise<RequestContext> => {
+    const who = await authenticate(req, tokens, scope);
+    const h = req.headers['idempotency-key'];
+    return { actor: who.principal, requestId: req.id, idempotencyHeader: typeof h === 'string' ? h : undefined, now: clock };
+  };
+
+  app.post(
+    '/v1/reports',
+    {
+      schema: {
+        summary: 'Submit a report and its claims',
+        security: [{ bearer: [] }],
+        headers: headersSchema,
+        body: postReportRequest,
+        response: { 200: postReportResponse, 202: postReportResponse, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = await context(req, 'report:write');
+      const out = await submitReport(store, idem, req.body, ctx);
+      return reply.code(out.duplicate ? 200 : 202).send(out.response);
+    },
+  );
+
+  const claimParams = z.object({ claimId: claimIdSchema });
+  app.post(
+    '/v1/claims/:claimId/corrections',
+    {
+      schema: {
+        summary: 'Correct our transcription of a claim',
+        security: [{ bearer: [] }],
+        headers: headersSchema,
+        params: claimParams,
+        body: postCorrectionRequest,
+        response: { 202: claimSeqResponse, 404: problemDetails, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = await context(req, 'report:write');
+      return reply.code(202).send(await correctClaim(store, req.params.claimId, req.body, ctx));
+    },
+  );
+  app.post(
+    '/v1/claims/:claimId/retractions',
+    {
+      schema: {
+        summary: 'Retract a claim',
+        security: [{ bearer: [] }],
+        headers: headersSchema,
+        params: claimParams,
+        body: postRetractionRequest,
+        response: { 202: claimSeqResponse, 404: problemDetails, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = await context(req, 'report:write');
+      return reply.code(202).send(await retractClaim(store, req.params.claimId, req.body, ctx));
+    },
+  );
+  app.post(
+    '/v1/metrics',
+    {
+      schema: {
+        summary: 'Define or redefine a metric',
+        security: [{ bearer: [] }],
+        headers: headersSchema,
+        body: postMetricRequest,
+        response: { 202: seqResponse, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const ctx = await context(req, 'admin');
+      const b = req.body;
+      if (b.composedOf?.includes(b.metric)) {
+        throw new ValidationError('a metric cannot be composed of itself', [{ path: '/composedOf', message: 'must not contain the metric itself' }]);
+      }
+      const now = ctx.now();
+      const event = {
+        eventId: uuidv7(now.getTime()),
+        type: 'MetricDefined',
+        version: 1,
+        recordedAt: now.toISOString(),
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+        data: {
+          metric: b.metric,
+          label: b.label,
+          unit: b.unit,
+          aggregation: b.aggregation,
+          ...(b.composedOf === undefined ? {} : { composedOf: b.composedOf }),
+        },
+      } as ClaimtrailEvent;
+      const key = ctx.idempotencyHeader !== undefined ? `key:${ctx.idempotencyHeader}` : `body:${bodyHashOf(b)}`;
+      const out = await store.publish({ subject: store.subjects.metric(b.metric), event, msgId: messageIdOf('metric', key, 0) });
+      if (!out.ok) throw new Error('unexpected expectation failure');
+      return reply.code(202).send({ seq: out.seq, ...(out.duplicate ? { duplicate: true } : {}) });
+    },
+  );
+
+  return {
+    app,
+    registry,
+    async close() {
+      await app.close();
+    },
+  };
+}
