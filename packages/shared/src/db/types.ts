@@ -11,12 +11,12 @@ export interface ReadModelTables {
   event_ledger: {
     seq: BigSeq;
     subject: string;
-    event_id: string;
-    type: string;
-    version: number;
-    recorded_at: Timestamp;
+    event_id: string | null;
+    type: string | null;
+    version: number | null;
+    recorded_at: Timestamp | null;
     known_at: Timestamp;
-    actor: string;
+    actor: string | null;
     claim_id: string | null;
     topic: string | null;
     payload: string;

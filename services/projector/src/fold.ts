@@ -1,0 +1,504 @@
+import {
+  decodeEvent,
+  getNormalisationRule,
+  mustParseFuzzyDate,
+  type ClaimtrailEvent,
+  type ClaimValue,
+  type EventData,
+  type NormalisationRule,
+} from '@claimtrail/shared/events';
+import { chainHash } from '@claimtrail/shared/identity';
+
+/** One stream message as the projector sees it. */
+export interface StreamMessage {
+  seq: number;
+  subject: string;
+  payload: string;
+  /** The server's store time, used only when the payload has no readable recordedAt. */
+  time: string;
+}
+
+export interface ClaimVersion {
+  claim_id: string;
+  seq_from: number;
+  seq_to: number | null;
+  known_from: string;
+  known_to: string | null;
+  topic: string;
+  metric: string;
+  source_id: string;
+  unit: string;
+  value: ClaimValue;
+  low: number | null;
+  best: number | null;
+  high: number | null;
+  rule: string;
+  stated_at: string;
+  stated_from: string;
+  stated_to: string;
+  valid_from: string;
+  valid_from_at: string;
+  valid_to: string;
+  valid_to_at: string;
+  quote: string | null;
+  via: unknown;
+  status: 'active' | 'corrected' | 'retracted';
+  first_seq: number;
+  recorded_at: string;
+  report_id: string;
+}
+
+export interface SourceVersion {
+  source_id: string;
+  seq_from: number;
+  seq_to: number | null;
+  known_from: string;
+  known_to: string | null;
+  name: string | null;
+  kind: string | null;
+  country: string | null;
+}
+
+export interface MetricVersion {
+  metric: string;
+  seq_from: number;
+  seq_to: number | null;
+  known_from: string;
+  known_to: string | null;
+  label: string;
+  unit: string;
+  aggregation: string;
+  composed_of: string[] | null;
+}
+
+/** What the fold needs to know of the read models before a batch. */
+export interface FoldInput {
+  lastSeq: number;
+  chainHash: string;
+  knownAt: string | null;
+  /** Current version of each claim the batch touches (absent: unknown claim). */
+  claims: Map<string, ClaimVersion>;
+  sources: Map<string, SourceVersion>;
+  metrics: Map<string, MetricVersion>;
+  /** Claims with an earlier parked event, and that event's seq. */
+  parked: Map<string, number>;
+  /** Event ids of the batch already in the ledger, with their seq. */
+  seenEventIds: Map<string, number>;
+  reports: Set<string>;
+}
+
+/** The rows a batch writes. Version rows carry their final `seq_to`; `closes` end rows already stored. */
+export interface FoldOutput {
+  lastSeq: number;
+  chainHash: string;
+  knownAt: string | null;
+  applied: number;
+  ledger: {
+    seq: number;
+    subject: string;
+    event_id: string | null;
+    type: string | null;
+    version: number | null;
+    recorded_at: string | null;
+    known_at: string;
+    actor: string | null;
+    claim_id: string | null;
+    topic: string | null;
+    payload: string;
+    chain_hash: string;
+  }[];
+  repeats: { seq: number; event_id: string; first_seq: number }[];
+  deadLetters: { seq: number; subject: string; event_id: string | null; type: string | null; claim_id: string | null; reason: string; payload: string }[];
+  reports: {
+    report_id: string;
+    seq: number;
+    known_at: string;
+    url: string;
+    publisher: string;
+    title: string | null;
+    published_at: string;
+    published_from: string;
+    language: string | null;
+    retrieved_at: string | null;
+  }[];
+  claimVersions: ClaimVersion[];
+  claimCloses: { claim_id: string; seq_from: number; seq_to: number; known_to: string }[];
+  sourceVersions: SourceVersion[];
+  sourceCloses: { source_id: string; seq_from: number; seq_to: number; known_to: string }[];
+  metricVersions: MetricVersion[];
+  metricCloses: { metric: string; seq_from: number; seq_to: number; known_to: string }[];
+  citations: { claim_id: string; seq: number; known_at: string; report_id: string; echo: boolean; via: unknown; quote: string | null }[];
+  revisions: {
+    claim_id: string;
+    seq: number;
+    type: string;
+    recorded_at: string;
+    known_at: string;
+    actor: string;
+    changes: unknown;
+    reason: string | null;
+    retracted_by: string | null;
+    report_id: string | null;
+  }[];
+}
+
+class ParkError extends Error {}
+
+function claimIdOfEvent(e: ClaimtrailEvent): string | undefined {
+  return 'claimId' in e.data ? e.data.claimId : undefined;
+}
+
+/** The claim id in a payload even when the payload does not decode, so later events can wait. */
+function looseClaimId(raw: unknown): string | undefined {
+  const id = (raw as { data?: { claimId?: unknown } } | null)?.data?.claimId;
+  return typeof id === 'string' ? id : undefined;
+}
+
+export function bounds(rule: NormalisationRule, value: ClaimValue) {
+  return rule.normalise(value);
+}
+
+/**
+ * Folds a batch of stream messages into row changes. Pure: the same input always gives the same
+ * output, so the live projector, a replay and a crash-restarted projector agree row for row.
+ */
+export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], ruleId: string): FoldOutput {
+  const rule = getNormalisationRule(ruleId);
+  if (!rule) throw new Error(`unknown normalisation rule ${ruleId}`);
+  const out: FoldOutput = {
+    lastSeq: input.lastSeq,
+    chainHash: input.chainHash,
+    knownAt: input.knownAt,
+    applied: 0,
+    ledger: [],
+    repeats: [],
+    deadLetters: [],
+    reports: [],
+    claimVersions: [],
+    claimCloses: [],
+    sourceVersions: [],
+    sourceCloses: [],
+    metricVersions: [],
+    metricCloses: [],
+    citations: [],
+    revisions: [],
+  };
+  const claims = new Map(input.claims);
+  const sources = new Map(input.sources);
+  const metrics = new Map(input.metrics);
+  const parked = new Map(input.parked);
+  const seen = new Map(input.seenEventIds);
+  const reports = new Set(input.reports);
+  // Versions created in this batch, so a later event in the same batch closes them in memory.
+  const fresh = new Set<object>();
+
+  const closeClaim = (prev: ClaimVersion, seq: number, knownAt: string) => {
+    if (fresh.has(prev)) {
+      prev.seq_to = seq;
+      prev.known_to = knownAt;
+    } else out.claimCloses.push({ claim_id: prev.claim_id, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
+  };
+
+  for (const m of messages) {
+    if (m.seq <= out.lastSeq) continue;
+    let raw: unknown;
+    let parseError: string | undefined;
+    try {
+      raw = JSON.parse(m.payload);
+    } catch (err) {
+      parseError = `payload is not JSON: ${(err as Error).message}`;
+    }
+    const decoded = parseError === undefined ? decodeEvent(raw) : { ok: false as const, reason: parseError };
+    const rawEnv = raw as { eventId?: unknown; recordedAt?: unknown } | undefined;
+    const eventId = decoded.ok ? decoded.event.eventId : typeof rawEnv?.eventId === 'string' ? rawEnv.eventId : null;
+
+    if (decoded.ok) {
+      const first = seen.get(decoded.event.eventId);
+      if (first !== undefined) {
+        out.repeats.push({ seq: m.seq, event_id: decoded.event.eventId, first_seq: first });
+        out.lastSeq = m.seq;
+        continue;
+      }
+      seen.set(decoded.event.eventId, m.seq);
+    }
+
+    const recordedAt = decoded.ok ? new Date(decoded.event.recordedAt).toISOString() : m.time;
+    // Transaction time never runs backwards, even when ingest clocks disagree.
+    const knownAt = out.knownAt !== null && out.knownAt > recordedAt ? out.knownAt : recordedAt;
+    out.knownAt = knownAt;
+    out.lastSeq = m.seq;
+    out.chainHash = chainHash(out.chainHash, m.payload);
+    const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : looseClaimId(raw);
+    out.ledger.push({
+      seq: m.seq,
+      subject: m.subject,
+      event_id: eventId !== null && /^[0-9a-f-]{36}$/i.test(eventId) ? eventId : null,
+      type: decoded.ok ? decoded.event.type : null,
+      version: decoded.ok ? decoded.event.version : null,
+      recorded_at: decoded.ok ? recordedAt : null,
+      known_at: knownAt,
+      actor: decoded.ok ? decoded.event.actor : null,
+      claim_id: claimId ?? null,
+      topic: decoded.ok && decoded.event.type === 'ClaimRecorded' ? decoded.event.data.topic : decoded.ok && claimId ? (claims.get(claimId)?.topic ?? null) : null,
+      payload: m.payload,
+      chain_hash: out.chainHash,
+    });
+
+    const park = (reason: string) => {
+      out.deadLetters.push({
+        seq: m.seq,
+        subject: m.subject,
+        event_id: eventId,
+        type: decoded.ok ? decoded.event.type : null,
+        claim_id: claimId ?? null,
+        reason,
+        payload: m.payload,
+      });
+      if (claimId !== undefined && !parked.has(claimId)) parked.set(claimId, m.seq);
+    };
+
+    if (!decoded.ok) {
+      park(decoded.reason);
+      continue;
+    }
+    const e = decoded.event;
+    if (claimId !== undefined && parked.has(claimId)) {
+      park(`waiting behind the parked event at seq ${parked.get(claimId)} of claim ${claimId}`);
+      continue;
+    }
+    try {
+      applyEvent(e, m.seq, knownAt);
+      out.applied += 1;
+    } catch (err) {
+      if (err instanceof ParkError) park(err.message);
+      else throw err;
+    }
+  }
+  return out;
+
+  function applyEvent(e: ClaimtrailEvent, seq: number, knownAt: string): void {
+    switch (e.type) {
+      case 'ReportSubmitted': {
+        const d = e.data;
+        if (reports.has(d.reportId)) throw new ParkError(`report ${d.reportId} was submitted before`);
+        reports.add(d.reportId);
+        out.reports.push({
+          report_id: d.reportId,
+          seq,
+          known_at: knownAt,
+          url: d.url,
+          publisher: d.publisher,
+          title: d.title ?? null,
+          published_at: d.publishedAt,
+          published_from: mustParseFuzzyDate(d.publishedAt).from,
+          language: d.language ?? null,
+          retrieved_at: d.retrievedAt ?? null,
+        });
+        return;
+      }
+      case 'SourceRegistered': {
+        const d = e.data;
+        const prev = sources.get(d.sourceId);
+        const next: SourceVersion = {
+          source_id: d.sourceId,
+          seq_from: seq,
+          seq_to: null,
+          known_from: knownAt,
+          known_to: null,
+          name: d.name ?? prev?.name ?? null,
+          kind: d.kind ?? prev?.kind ?? null,
+          country: d.country ?? prev?.country ?? null,
+        };
+        if (prev && prev.name === next.name && prev.kind === next.kind && prev.country === next.country) return;
+        if (prev) {
+          if (fresh.has(prev)) {
+            prev.seq_to = seq;
+            prev.known_to = knownAt;
+          } else out.sourceCloses.push({ source_id: prev.source_id, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
+        }
+        fresh.add(next);
+        sources.set(d.sourceId, next);
+        out.sourceVersions.push(next);
+        return;
+      }
+      case 'MetricDefined': {
+        const d = e.data;
+        const prev = metrics.get(d.metric);
+        const next: MetricVersion = {
+          metric: d.metric,
+          seq_from: seq,
+          seq_to: null,
+          known_from: knownAt,
+          known_to: null,
+          label: d.label,
+          unit: d.unit,
+          aggregation: d.aggregation,
+          composed_of: d.composedOf ?? null,
+        };
+        if (prev) {
+          if (fresh.has(prev)) {
+            prev.seq_to = seq;
+            prev.known_to = knownAt;
+          } else out.metricCloses.push({ metric: prev.metric, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
+        }
+        fresh.add(next);
+        metrics.set(d.metric, next);
+        out.metricVersions.push(next);
+        return;
+      }
+      case 'ClaimRecorded': {
+        const d = e.data;
+        if (claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} was recorded before`);
+        const v = newVersion(d, seq, knownAt, e.recordedAt);
+        claims.set(d.claimId, v);
+        out.claimVersions.push(v);
+        out.citations.push({ claim_id: d.claimId, seq, known_at: knownAt, report_id: d.reportId, echo: false, via: d.via, quote: d.quote ?? null });
+        revision(e, seq, knownAt, { report_id: d.reportId });
+        return;
+      }
+      case 'ClaimCited': {
+        const d = e.data;
+        if (!claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} is cited but was never recorded`);
+        out.citations.push({ claim_id: d.claimId, seq, known_at: knownAt, report_id: d.reportId, echo: true, via: d.via, quote: d.quote ?? null });
+        revision(e, seq, knownAt, { report_id: d.reportId });
+        return;
+      }
+      case 'ClaimCorrected': {
+        const d = e.data;
+        const prev = claims.get(d.claimId);
+        if (!prev) throw new ParkError(`claim ${d.claimId} is corrected but was never recorded`);
+        if (prev.status === 'retracted') throw new ParkError(`claim ${d.claimId} is corrected after its retraction`);
+        const c = d.changes;
+        const value = c.value ?? prev.value;
+        const b = rule!.normalise(value);
+        const stated = mustParseFuzzyDate(c.statedAt ?? prev.stated_at);
+        const vf = mustParseFuzzyDate(c.validFrom ?? prev.valid_from);
+        const vt = mustParseFuzzyDate(c.validTo ?? prev.valid_to);
+        const next: ClaimVersion = {
+          ...prev,
+          seq_from: seq,
+          seq_to: null,
+          known_from: knownAt,
+          known_to: null,
+          metric: c.metric ?? prev.metric,
+          unit: c.unit ?? prev.unit,
+          value,
+          low: b.low,
+          best: b.best,
+          high: b.high,
+          stated_at: stated.text,
+          stated_from: stated.from,
+          stated_to: stated.to,
+          valid_from: vf.text,
+          valid_from_at: vf.from,
+          valid_to: vt.text,
+          valid_to_at: vt.to,
+          quote: c.quote ?? prev.quote,
+          status: 'corrected',
+        };
+        closeClaim(prev, seq, knownAt);
+        fresh.add(next);
+        claims.set(d.claimId, next);
+        out.claimVersions.push(next);
+        revision(e, seq, knownAt, { changes: c, reason: d.reason });
+        return;
+      }
+      case 'ClaimRetracted': {
+        const d = e.data;
+        const prev = claims.get(d.claimId);
+        if (!prev) throw new ParkError(`claim ${d.claimId} is retracted but was never recorded`);
+        if (prev.status === 'retracted') throw new ParkError(`claim ${d.claimId} is retracted twice`);
+        const next: ClaimVersion = { ...prev, seq_from: seq, seq_to: null, known_from: knownAt, known_to: null, status: 'retracted' };
+        closeClaim(prev, seq, knownAt);
+        fresh.add(next);
+        claims.set(d.claimId, next);
+        out.claimVersions.push(next);
+        revision(e, seq, knownAt, { reason: d.reason, retracted_by: d.by });
+        return;
+      }
+    }
+  }
+
+  function newVersion(d: EventData<'ClaimRecorded'>, seq: number, knownAt: string, recordedAt: string): ClaimVersion {
+    const b = rule!.normalise(d.value);
+    const stated = mustParseFuzzyDate(d.statedAt);
+    const vf = mustParseFuzzyDate(d.validFrom);
+    const vt = mustParseFuzzyDate(d.validTo);
+    const v: ClaimVersion = {
+      claim_id: d.claimId,
+      seq_from: seq,
+      seq_to: null,
+      known_from: knownAt,
+      known_to: null,
+      topic: d.topic,
+      metric: d.metric,
+      source_id: d.sourceId,
+      unit: d.unit,
+      value: d.value,
+      low: b.low,
+      best: b.best,
+      high: b.high,
+      rule: rule!.id,
+      stated_at: stated.text,
+      stated_from: stated.from,
+      stated_to: stated.to,
+      valid_from: vf.text,
+      valid_from_at: vf.from,
+      valid_to: vt.text,
+      valid_to_at: vt.to,
+      quote: d.quote ?? null,
+      via: d.via,
+      status: 'active',
+      first_seq: seq,
+      recorded_at: new Date(recordedAt).toISOString(),
+      report_id: d.reportId,
+    };
+    fresh.add(v);
+    return v;
+  }
+
+  function revision(
+    e: ClaimtrailEvent,
+    seq: number,
+    knownAt: string,
+    extra: { report_id?: string; changes?: unknown; reason?: string; retracted_by?: string },
+  ) {
+    out.revisions.push({
+      claim_id: claimIdOfEvent(e)!,
+      seq,
+      type: e.type,
+      recorded_at: new Date(e.recordedAt).toISOString(),
+      known_at: knownAt,
+      actor: e.actor,
+      changes: extra.changes ?? null,
+      reason: extra.reason ?? null,
+      retracted_by: extra.retracted_by ?? null,
+      report_id: extra.report_id ?? null,
+    });
+  }
+}
+
+/** Ids a batch touches, so the store can load just their current state. */
+export function idsOfBatch(messages: readonly StreamMessage[]) {
+  const claimIds = new Set<string>();
+  const sourceIds = new Set<string>();
+  const metricNames = new Set<string>();
+  const eventIds = new Set<string>();
+  const reportIds = new Set<string>();
+  for (const m of messages) {
+    let raw: { eventId?: unknown; type?: unknown; data?: Record<string, unknown> } | undefined;
+    try {
+      raw = JSON.parse(m.payload) as typeof raw;
+    } catch {
+      continue;
+    }
+    if (typeof raw?.eventId === 'string') eventIds.add(raw.eventId);
+    const d = raw?.data;
+    if (!d) continue;
+    if (typeof d.claimId === 'string') claimIds.add(d.claimId);
+    if (raw?.type === 'SourceRegistered' && typeof d.sourceId === 'string') sourceIds.add(d.sourceId);
+    if (raw?.type === 'MetricDefined' && typeof d.metric === 'string') metricNames.add(d.metric);
+    if (raw?.type === 'ReportSubmitted' && typeof d.reportId === 'string') reportIds.add(d.reportId);
+  }
+  return { claimIds, sourceIds, metricNames, eventIds, reportIds };
+}

@@ -1,0 +1,5 @@
+export { foldBatch, idsOfBatch, type FoldInput, type FoldOutput, type StreamMessage, type ClaimVersion } from './fold.ts';
+export { createProjectionStore, type ProjectionStore, type Checkpoint } from './projection-store.ts';
+export { createProjector, consumerNameOf, toStreamMessage, type ProjectorDeps } from './projector.ts';
+export { createProjectorService } from './projector.app.ts';
+export { loadProjectorConfig, settingNames, type ProjectorConfig } from './config.ts';
