@@ -4,7 +4,7 @@
 
 export type ClaimEventType = 'ClaimRecorded' | 'ClaimCorrected' | 'ClaimCited';
 
-export interface ClaimData {
+export type ClaimData = {
   claimId: string;
   reportId: string;
   topic: string;
@@ -17,7 +17,7 @@ export interface ClaimData {
   quote: string;
   url: string;
   location: string;
-}
+};
 
 export interface ClaimEvent {
   eventId: string;

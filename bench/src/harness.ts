@@ -41,6 +41,9 @@ export interface MeasureOptions {
   log?: (line: string) => void;
 }
 
+/** Thrown by a group that cannot measure yet; printed as "not yet measured: <reason>". */
+export class NotYetMeasured extends Error {}
+
 export const isRate = (unit: Unit): boolean => unit.endsWith('/s');
 
 export function stats(samples: number[]): { min: number; median: number; max: number } {
@@ -182,7 +185,7 @@ function evaluateGoal(g: Goal, results: Results): GoalResult {
   return { ...base, denominator: den.name, measured, unit: '×', status: pass ? 'PASS' : 'MISS' };
 }
 
-export function formatValue(v: number, unit: Unit | string): string {
+export function formatValue(v: number, unit: string): string {
   if (unit.endsWith('/s')) return Math.round(v).toLocaleString('en-US');
   if (unit === 'MB') return v.toFixed(1);
   if (unit === 's') return v.toFixed(2);
@@ -204,7 +207,10 @@ export function formatTable(figures: Figure[]): string {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
   const line = (r: string[]) =>
-    r.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

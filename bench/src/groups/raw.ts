@@ -9,7 +9,15 @@
 import type pg from 'pg';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { BenchContext, BenchStream } from '../context.ts';
-import { CLAIM_ROW_COLUMNS, CLAIM_ROW_DDL, claimRow, generateClaimEvents, type ClaimRow, type GeneratedEvent } from '../events.ts';
+import {
+  CLAIM_ROW_COLUMNS,
+  CLAIM_ROW_DDL,
+  claimRow,
+  generateClaimEvents,
+  type ClaimEvent,
+  type ClaimRow,
+  type GeneratedEvent,
+} from '../events.ts';
 
 export const BATCH = 500;
 export const IN_FLIGHT = 256;
@@ -60,7 +68,20 @@ export function multiRowInsertSql(table: string, rows: number): string {
 }
 
 export function unnestUpsertSql(table: string): string {
-  const types = ['text', 'text', 'text', 'text', 'text', 'numeric', 'numeric', 'numeric', 'timestamptz', 'timestamptz', 'int8', 'jsonb'];
+  const types = [
+    'text',
+    'text',
+    'text',
+    'text',
+    'text',
+    'numeric',
+    'numeric',
+    'numeric',
+    'timestamptz',
+    'timestamptz',
+    'int8',
+    'jsonb',
+  ];
   const args = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
   const updates = CLAIM_ROW_COLUMNS.filter((c) => c !== 'claim_id' && c !== 'source_id')
     .map((c) => `${c} = EXCLUDED.${c}`)
@@ -88,7 +109,7 @@ async function upsertBatch(client: pg.PoolClient, table: string, sqlText: string
 
 export async function runRaw(ctx: BenchContext): Promise<void> {
   const counts = rawCounts(ctx.quick);
-  const maxCount = Math.max(...Object.values(counts));
+  const maxCount = Math.max(...(Object.values(counts) as number[]));
   ctx.log(`generating ${maxCount.toLocaleString('en-US')} claim events`);
   const generated: GeneratedEvent[] = generateClaimEvents(maxCount, { seed: 1 });
   const messages = generated.map((g) => ({ subject: g.subject, data: encoder.encode(g.json) }));
@@ -224,7 +245,8 @@ export async function runRaw(ctx: BenchContext): Promise<void> {
       await ctx.measure(
         'raw.pg.upsert.unnest500',
         async () => {
-          for (let i = 0; i < n; i += BATCH) await upsertBatch(client, 'raw_upsert', upsertSql, rows.slice(i, i + BATCH));
+          for (let i = 0; i < n; i += BATCH)
+            await upsertBatch(client, 'raw_upsert', upsertSql, rows.slice(i, i + BATCH));
           return n;
         },
         {
@@ -263,11 +285,15 @@ export async function runRaw(ctx: BenchContext): Promise<void> {
             if (!last) throw new Error(`fetch returned nothing after ${done} of ${n}`);
             const rows = msgs.map((m) => {
               const json = m.string();
-              return claimRow(JSON.parse(json), m.seq, json);
+              return claimRow(JSON.parse(json) as ClaimEvent, m.seq, json);
             });
             await client.query('BEGIN');
             await insertBatch(client, 'raw_pipeline', rows);
-            await client.query({ name: 'ckpt', text: 'UPDATE raw_checkpoint SET seq = $1 WHERE id = 1', values: [last.seq] });
+            await client.query({
+              name: 'ckpt',
+              text: 'UPDATE raw_checkpoint SET seq = $1 WHERE id = 1',
+              values: [last.seq],
+            });
             await client.query('COMMIT');
             last.ack();
             done += msgs.length;

@@ -1,0 +1,273 @@
+// `npm run bench [-- --quick] [--only raw,peer] [--reps N]`: the claimtrail benchmark suite.
+// Figures go to stdout as a table, progress to stderr, every figure to bench/results/*.json.
+import { cpus, totalmem, release, hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { BenchContext, readConfig } from './context.ts';
+import { formatGoal, formatTable, NotYetMeasured, progress, Results, writeResults, type Goal } from './harness.ts';
+import { runRaw } from './groups/raw.ts';
+import { runPeer } from './groups/peer.ts';
+
+export interface Group {
+  name: string;
+  description: string;
+  run: (ctx: BenchContext) => Promise<void>;
+}
+
+const notYet = (reason: string) => (): Promise<void> => Promise.reject(new NotYetMeasured(reason));
+
+/** Every group, in the order they run. Product groups plug in here. */
+export const groups: Group[] = [
+  {
+    name: 'raw',
+    description: 'raw limits: JetStream publish/consume, Postgres insert/upsert, raw batched pipeline',
+    run: runRaw,
+  },
+  {
+    name: 'peer',
+    description: "Emmett's PostgreSQL event store appending claims with an inline projection",
+    run: runPeer,
+  },
+  {
+    name: 'ingest',
+    description: 'events/s and reports/s through POST /v1/reports, p50/p99 latency',
+    run: notYet('services/ingest has no HTTP server to load yet'),
+  },
+  {
+    name: 'projector',
+    description: 'catch-up events/s over a pre-filled stream of 100k (1M full) events, peak RSS',
+    run: notYet('services/projector does not fold events into read models yet'),
+  },
+  {
+    name: 'freshness',
+    description: 'p50/p99 from ingest 202 to visible through the query API at 1,000 events/s',
+    run: notYet('needs ingest, projector and query services running end to end'),
+  },
+  {
+    name: 'queries',
+    description:
+      'history of a metric (20 sources × 1,000 points, 1M claims), current and knownAt, 1 and 32 clients, raw SQL beside it',
+    run: notYet('services/query has no history endpoint yet'),
+  },
+  {
+    name: 'replay',
+    description: 'replay and audit verify events/s and peak memory',
+    run: notYet('claimtrail replay and audit verify do not exist yet'),
+  },
+];
+
+/** The goals of issue 5, as ratios of figures of the same run. */
+export const goals: Goal[] = [
+  {
+    name: 'ingest ≥ 0.5 × raw pipelined publish',
+    numerator: 'ingest.reports10.events',
+    denominator: 'raw.js.publish.pipelined256',
+    op: '>=',
+    goal: 0.5,
+  },
+  {
+    name: 'projector catch-up ≥ 0.5 × raw batched pipeline',
+    numerator: 'projector.catchup.100k',
+    denominator: 'raw.pipeline.fetch500.tx',
+    op: '>=',
+    goal: 0.5,
+  },
+  {
+    name: 'projector catch-up ≥ 10 × Emmett append+project',
+    numerator: 'projector.catchup.100k',
+    denominator: ['peer.emmett.append-project.c1', 'peer.emmett.append-project.c8'],
+    op: '>=',
+    goal: 10,
+  },
+  {
+    name: 'catch-up time 1M ≤ 11 × time 100k',
+    numerator: 'projector.catchup.1m.seconds',
+    denominator: 'projector.catchup.100k.seconds',
+    op: '<=',
+    goal: 11,
+  },
+  { name: 'projector peak RSS < 300 MB', numerator: 'projector.catchup.1m.peak-rss', op: '<=', goal: 300 },
+  { name: 'freshness p99 ≤ 250 ms at 1,000 events/s', numerator: 'freshness.p99', op: '<=', goal: 250 },
+  {
+    name: 'history query p50 ≤ 2 × raw SQL',
+    numerator: 'queries.history.current.c1.p50',
+    denominator: 'queries.history.rawsql.c1.p50',
+    op: '<=',
+    goal: 2,
+  },
+  {
+    name: 'knownAt query p50 ≤ 2 × current',
+    numerator: 'queries.history.knownat.c1.p50',
+    denominator: 'queries.history.current.c1.p50',
+    op: '<=',
+    goal: 2,
+  },
+];
+
+const HELP = `claimtrail benchmarks
+
+usage: npm run bench -- [--quick] [--only <group>[,<group>…]] [--reps <n>] [--help]
+
+  --quick        smaller counts, 3 repetitions (whole suite < 2 minutes)
+  --only <g>     run only these groups (repeatable or comma-separated)
+  --reps <n>     repetitions per figure (default 3)
+  --help         this text
+
+groups:
+${groups.map((g) => `  ${g.name.padEnd(10)} ${g.description}`).join('\n')}
+
+Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres; the run creates
+and drops its own database beside it), NATS_URL (default nats://127.0.0.1:4222; the run creates
+and deletes its own streams). Table on stdout, progress on stderr, every figure in
+bench/results/<timestamp>.json and bench/results/latest.json.
+`;
+
+type MachineInfo = Record<string, string | number | undefined>;
+
+async function machineInfo(ctx: BenchContext): Promise<MachineInfo> {
+  const info: MachineInfo = {
+    hostname: hostname(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+  };
+  try {
+    const c = new pg.Client({ connectionString: ctx.config.databaseUrl });
+    await c.connect();
+    info.postgres = (await c.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v;
+    info.synchronousCommit = (await c.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]
+      ?.s;
+    await c.end();
+  } catch (e) {
+    info.postgres = `unreachable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  try {
+    info.nats = (await ctx.nats()).info?.version;
+  } catch (e) {
+    info.nats = `unreachable: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  return info;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      reps: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const only = (values.only ?? [])
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = only.filter((n) => !groups.some((g) => g.name === n));
+  if (unknown.length) {
+    process.stderr.write(`unknown group(s): ${unknown.join(', ')}\n\n${HELP}`);
+    return 2;
+  }
+  const reps = values.reps === undefined ? undefined : Number(values.reps);
+  if (reps !== undefined && (!Number.isInteger(reps) || reps < 1)) {
+    process.stderr.write(`--reps must be a positive integer\n`);
+    return 2;
+  }
+  const selected = only.length ? groups.filter((g) => only.includes(g.name)) : groups;
+
+  const results = new Results();
+  const ctx = new BenchContext(readConfig(values.quick, reps), results);
+  const startedAt = new Date().toISOString();
+  let interrupted = false;
+  const onSignal = (sig: string) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress(`${sig}: cleaning up`);
+    void ctx.cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+
+  let failed = 0;
+  let machine: MachineInfo = {};
+  try {
+    progress(`claimtrail bench (${values.quick ? 'quick' : 'full'}, run ${ctx.runId}, ${ctx.reps} reps)`);
+    machine = await machineInfo(ctx);
+    for (const group of selected) {
+      ctx.group = group.name;
+      const t0 = performance.now();
+      try {
+        await group.run(ctx);
+        results.groups.push({ name: group.name, status: 'ok', seconds: (performance.now() - t0) / 1000 });
+      } catch (e) {
+        const seconds = (performance.now() - t0) / 1000;
+        if (e instanceof NotYetMeasured) {
+          ctx.log(`not yet measured: ${e.message}`);
+          results.groups.push({ name: group.name, status: 'not measured', seconds, message: e.message });
+        } else {
+          failed++;
+          const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+          ctx.log(`FAILED: ${message}`);
+          results.groups.push({ name: group.name, status: 'failed', seconds, message });
+        }
+      }
+    }
+  } finally {
+    ctx.group = 'cleanup';
+    await ctx.cleanup();
+  }
+
+  const goalResults = results.evaluate(goals);
+  const out: string[] = [];
+  out.push(`claimtrail bench — ${values.quick ? 'quick' : 'full'} run ${startedAt}`);
+  out.push(
+    `machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, NATS ${machine.nats}, ${String(machine.postgres).split(' on ')[0]}`,
+  );
+  out.push('');
+  out.push(results.figures.length ? formatTable(results.figures) : '(no figures)');
+  const unmeasured = results.groups.filter((g) => g.status !== 'ok');
+  if (unmeasured.length) {
+    out.push('');
+    for (const g of unmeasured) {
+      out.push(g.status === 'failed' ? `${g.name}: FAILED (see stderr)` : `${g.name}: not yet measured: ${g.message}`);
+    }
+  }
+  out.push('');
+  out.push('ratios:');
+  for (const r of goalResults) out.push(`  ${formatGoal(r)}`);
+  if (results.notes.length) {
+    out.push('');
+    out.push('notes:');
+    for (const n of results.notes) out.push(`  ${n}`);
+  }
+  process.stdout.write(out.join('\n') + '\n');
+
+  const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+  const file = await writeResults(
+    dir,
+    { startedAt, finishedAt: new Date().toISOString(), mode: values.quick ? 'quick' : 'full', argv, machine },
+    results,
+    goalResults,
+  );
+  progress(`wrote ${file}`);
+  return failed ? 1 : 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bench/src/main.ts')) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}
