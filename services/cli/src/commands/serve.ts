@@ -1,0 +1,147 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '@claimtrail/shared';
+import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
+import { openBuckets } from '@claimtrail/shared/nats';
+import { tokenHash } from '@claimtrail/shared/identity';
+import { createIngestApp, createKvTokenStore } from '@claimtrail/ingest';
+import { createProjectorService } from '@claimtrail/projector';
+import { createPgTokenStore, createQueryApp } from '@claimtrail/query';
+import type { CliConfig } from '../config.ts';
+import { CliError, createToken, migrateEverything, openDatabase, openNats } from '../runtime.ts';
+
+export const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../demo');
+
+export interface ServeOptions {
+  demo: boolean;
+  tokenFile: string;
+  out: (line: string) => void;
+}
+
+/** Runs ingest, projector and query in one process; resolves to a stopper. */
+export async function serve(config: CliConfig, o: ServeOptions) {
+  const logger = createLogger('claimtrail', config.LOG_LEVEL);
+  const { db, created } = await openDatabase(config, { create: true, max: 20 });
+  const nc = await openNats(config, 'claimtrail-serve');
+  const m = await migrateEverything(config, db, nc);
+  o.out(`database ${created ? 'created and ' : ''}migrated; stream ${config.CLAIMTRAIL_STREAM} ${m.streamCreated ? 'created' : 'ready'} on NATS ${m.serverVersion}`);
+  const metaSchema = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
+  const schema = (await getActiveSchema(db, metaSchema))!;
+  const buckets = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+  const { db: readDb } = createDb({ url: config.DATABASE_URL, max: 16, readOnly: true, applicationName: 'claimtrail-query' });
+
+  const ingest = await createIngestApp({
+    nc,
+    idempotencyKv: buckets.idempotency,
+    tokens: createKvTokenStore(buckets.tokens),
+    logger: logger.child({ service: 'ingest' }),
+    settings: {
+      stream: config.CLAIMTRAIL_STREAM,
+      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+      publishTimeoutMs: config.CLAIMTRAIL_PUBLISH_TIMEOUT_MS,
+      ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
+    },
+  });
+  const projector = await createProjectorService({
+    nc,
+    db,
+    logger: logger.child({ service: 'projector' }),
+    settings: {
+      stream: config.CLAIMTRAIL_STREAM,
+      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+      schema,
+      batchSize: config.CLAIMTRAIL_BATCH_SIZE,
+      rule: config.CLAIMTRAIL_APPROX_RULE,
+      databaseUrl: config.DATABASE_URL,
+    },
+  });
+  const query = await createQueryApp({
+    db: readDb,
+    logger: logger.child({ service: 'query' }),
+    tokens: createPgTokenStore(readDb, metaSchema),
+    settings: { metaSchema, requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN, ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN },
+  });
+  try {
+    await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
+    await query.app.listen({ host: config.HOST, port: config.QUERY_PORT });
+    await projector.app.listen({ host: config.HOST, port: config.PROJECTOR_PORT });
+  } catch (err) {
+    throw new CliError(`cannot listen: ${(err as Error).message} (set INGEST_PORT, QUERY_PORT, PROJECTOR_PORT)`);
+  }
+  projector.projector.start();
+  const ingestUrl = `http://${config.HOST}:${config.INGEST_PORT}`;
+  const queryUrl = `http://${config.HOST}:${config.QUERY_PORT}`;
+
+  let demoToken: string | undefined;
+  if (o.demo) {
+    demoToken = await ensureDemoToken(config, o.tokenFile, db, nc);
+    const posted = await postDemoIfEmpty(db, schema, ingestUrl, queryUrl, demoToken);
+    o.out(posted ? `demo report posted: ${posted} claims` : 'demo data already present; not posted again');
+  }
+  o.out('');
+  o.out(`claimtrail is running.`);
+  o.out(`  web page:      ${queryUrl}/`);
+  o.out(`  demo history:  ${queryUrl}/v1/topics/dprk-troops-in-russia/metrics/killed/history`);
+  o.out(`  topics:        ${queryUrl}/v1/topics`);
+  o.out(`  query API:     ${queryUrl}/openapi.json`);
+  o.out(`  ingest API:    ${ingestUrl}/openapi.json`);
+  o.out(`  metrics:       ${queryUrl}/metrics  ${ingestUrl}/metrics  http://${config.HOST}:${config.PROJECTOR_PORT}/metrics`);
+  if (demoToken) o.out(`  demo token (all scopes), also in ${o.tokenFile}:\n    ${demoToken}`);
+  o.out('Stop with Ctrl-C.');
+
+  return {
+    ingestUrl,
+    queryUrl,
+    demoToken,
+    async stop() {
+      await ingest.close();
+      await query.close();
+      await projector.app.close();
+      await projector.projector.stop();
+      await nc.drain();
+      await readDb.destroy();
+      await db.destroy();
+    },
+  };
+}
+
+async function ensureDemoToken(config: CliConfig, file: string, db: Awaited<ReturnType<typeof openDatabase>>['db'], nc: Awaited<ReturnType<typeof openNats>>) {
+  try {
+    const saved = (await readFile(file, 'utf8')).trim();
+    const row = await db
+      .withSchema(metaSchemaOf(config.CLAIMTRAIL_SCHEMA))
+      .selectFrom('api_tokens')
+      .select('token_hash')
+      .where('token_hash', '=', tokenHash(saved))
+      .executeTakeFirst();
+    const { tokens } = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+    if (row && (await tokens.get(tokenHash(saved)))) return saved;
+  } catch {
+    // No saved token, or one from another database: make a new one.
+  }
+  const token = await createToken(config, db, nc, 'demo', ['report:write', 'read', 'audit:read', 'admin']);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+/** Posts the demo metric definitions and report when the read models hold no claim yet. */
+async function postDemoIfEmpty(db: Awaited<ReturnType<typeof openDatabase>>['db'], schema: string, ingestUrl: string, queryUrl: string, token: string): Promise<number | undefined> {
+  const any = await db.withSchema(schema).selectFrom('event_ledger').select('seq').limit(1).executeTakeFirst();
+  if (any) return undefined;
+  const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const metrics = JSON.parse(await readFile(join(DEMO_DIR, 'metrics.json'), 'utf8')) as unknown[];
+  for (const m of metrics) {
+    const r = await fetch(`${ingestUrl}/v1/metrics`, { method: 'POST', headers, body: JSON.stringify(m) });
+    if (!r.ok) throw new CliError(`posting demo metric failed: ${r.status} ${await r.text()}`);
+  }
+  const body = await readFile(join(DEMO_DIR, 'nk-troops-russia.report.json'), 'utf8');
+  const r = await fetch(`${ingestUrl}/v1/reports`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'demo-nk-troops-russia' }, body });
+  if (!r.ok) throw new CliError(`posting the demo report failed: ${r.status} ${await r.text()}`);
+  const answer = (await r.json()) as { lastSeq: number; claims: unknown[] };
+  // Wait until the projection shows it, so the printed URLs answer at once.
+  const seen = await fetch(`${queryUrl}/v1/topics?minSeq=${answer.lastSeq}`);
+  if (!seen.ok) throw new CliError(`the demo report was stored but not projected: ${seen.status} ${await seen.text()}`);
+  return answer.claims.length;
+}

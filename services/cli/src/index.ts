@@ -1,0 +1,1 @@
+export { loadCliConfig, settingNames, type CliConfig } from './config.ts';

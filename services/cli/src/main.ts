@@ -1,0 +1,106 @@
+// The claimtrail CLI: the composition root that may run every service in one process.
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { ConfigError } from '@claimtrail/shared/errors';
+import { SCOPES, type Scope } from '@claimtrail/shared/identity';
+import { loadCliConfig, type CliConfig } from './config.ts';
+import { CliError, createToken, migrateEverything, openDatabase, openNats } from './runtime.ts';
+import { serve } from './commands/serve.ts';
+import { postFiles } from './commands/post.ts';
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+function config(): CliConfig {
+  return loadCliConfig(process.env);
+}
+
+const program = new Command()
+  .name('claimtrail')
+  .description('claimtrail: an event-sourced tracker of contested figures.\nSettings come from environment variables (see the README): DATABASE_URL, NATS_URL, …')
+  .showHelpAfterError('(add --help for usage)')
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program
+  .command('serve')
+  .description('run ingest, projector and query in one process (creates the database if missing, migrates, provisions the stream)')
+  .option('--demo', 'post the demo report (from demo/) when the database is empty, and print a demo token', false)
+  .option('--token-file <path>', 'where the demo token is kept', join(process.cwd(), '.claimtrail', 'demo-token'))
+  .action(async (opts: { demo: boolean; tokenFile: string }) => {
+    const running = await serve(config(), { demo: opts.demo, tokenFile: opts.tokenFile, out });
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      err(`\n${signal}: draining…`);
+      await running.stop();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+  });
+
+program
+  .command('post')
+  .description('post report files (JSON bodies of POST /v1/reports) to ingest; prints the claim ids and seqs')
+  .argument('<files...>', 'report files')
+  .option('--token <token>', 'bearer token with scope report:write (default: $CLAIMTRAIL_TOKEN)')
+  .option('--url <url>', 'ingest base URL (default: $CLAIMTRAIL_INGEST_URL or http://127.0.0.1:8081)')
+  .option('--idempotency-key <key>', 'Idempotency-Key header (suffixed -N with several files)')
+  .option('--json', 'one JSON line per file', false)
+  .action(async (files: string[], opts: { token?: string; url?: string; idempotencyKey?: string; json: boolean }) => {
+    const { failures } = await postFiles(config(), files, { ...opts, out });
+    if (failures > 0) process.exitCode = 1;
+  });
+
+const token = program.command('token').description('manage API tokens');
+token
+  .command('create')
+  .description('create a token and print it on stdout (only its hash is stored)')
+  .addOption(new Option('--scope <scope...>', 'scopes to grant (repeatable)').choices([...SCOPES]).makeOptionMandatory())
+  .option('--name <principal>', 'who the token is for (recorded as the actor of its events)', 'cli')
+  .action(async (opts: { scope: Scope[]; name: string }) => {
+    const c = config();
+    if (!/^[\x21-\x7e]{1,200}$/.test(opts.name)) throw new CliError('--name must be 1..200 visible ASCII characters', 2);
+    const { db } = await openDatabase(c, { create: true, max: 2 });
+    const nc = await openNats(c, 'claimtrail-cli');
+    try {
+      await migrateEverything(c, db, nc);
+      out(await createToken(c, db, nc, opts.name, [...new Set(opts.scope)]));
+    } finally {
+      await nc.close();
+      await db.destroy();
+    }
+  });
+
+program
+  .command('migrate')
+  .description('create the database if missing, migrate the schemas, provision the stream and buckets')
+  .action(async () => {
+    const c = config();
+    const { db, created } = await openDatabase(c, { create: true, max: 2 });
+    const nc = await openNats(c, 'claimtrail-migrate');
+    try {
+      const m = await migrateEverything(c, db, nc);
+      if (created) out('database created');
+      for (const o of m.outcomes) out(`schema ${o.schema}: ${o.applied.length ? `applied ${o.applied.join(', ')}` : 'up to date'}`);
+      out(`stream ${c.CLAIMTRAIL_STREAM}: ${m.streamCreated ? 'created' : 'up to date'} (NATS ${m.serverVersion})`);
+    } finally {
+      await nc.close();
+      await db.destroy();
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof ConfigError) {
+    err(`claimtrail: ${e.message}`);
+    process.exit(2);
+  }
+  if (e instanceof CliError) {
+    err(`claimtrail: ${e.message}`);
+    process.exit(e.exitCode);
+  }
+  throw e;
+}

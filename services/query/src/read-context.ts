@@ -1,0 +1,99 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '@claimtrail/shared/db';
+import { getActiveSchema } from '@claimtrail/shared/db';
+import { UnavailableError, ValidationError } from '@claimtrail/shared/errors';
+
+export interface ReadContext {
+  schema: string;
+  asOfSeq: number;
+  /** The instant the answer is as of (ISO). */
+  knownAt: string;
+  /** True when the caller asked for a past instant; false means "now" (current rows). */
+  past: boolean;
+}
+
+/**
+ * Resolves the live read-model schema (switchable by promotion) and the checkpoint, and makes
+ * `minSeq` readers wait for the projection. One poller serves every waiting request.
+ */
+export function createReadContexts(db: Kysely<Database>, metaSchema: string, o: { maxWaitMs?: number; pollMs?: number } = {}) {
+  const maxWaitMs = o.maxWaitMs ?? 5000;
+  const pollMs = o.pollMs ?? 15;
+  let cached: { schema: string; at: number } | undefined;
+  const waiters = new Set<{ minSeq: number; resolve: (seq: number) => void }>();
+  let polling = false;
+
+  async function schema(): Promise<string> {
+    const now = Date.now();
+    if (cached && now - cached.at < 500) return cached.schema;
+    const s = await getActiveSchema(db, metaSchema);
+    if (!s) throw new UnavailableError('the read models are not migrated yet', 5);
+    cached = { schema: s, at: now };
+    return s;
+  }
+
+  async function lastSeq(s: string): Promise<number> {
+    const row = await db.withSchema(s).selectFrom('checkpoint').select('last_seq').where('name', '=', 'projector').executeTakeFirst();
+    return row ? Number(row.last_seq) : 0;
+  }
+
+  async function poll() {
+    if (polling) return;
+    polling = true;
+    try {
+      while (waiters.size > 0) {
+        const seq = await lastSeq(await schema()).catch(() => -1);
+        for (const w of waiters) {
+          if (seq >= w.minSeq) {
+            waiters.delete(w);
+            w.resolve(seq);
+          }
+        }
+        if (waiters.size > 0) await new Promise((r) => setTimeout(r, pollMs));
+      }
+    } finally {
+      polling = false;
+    }
+  }
+
+  async function waitFor(minSeq: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const w = { minSeq, resolve };
+      const timer = setTimeout(() => {
+        waiters.delete(w);
+        reject(new UnavailableError(`the projection has not reached seq ${minSeq} within ${maxWaitMs / 1000} s; retry`, 1));
+      }, maxWaitMs);
+      w.resolve = (seq) => {
+        clearTimeout(timer);
+        resolve(seq);
+      };
+      waiters.add(w);
+      void poll();
+    });
+  }
+
+  return {
+    schema,
+    async resolve(q: { knownAt?: string | undefined; minSeq?: number | undefined }): Promise<ReadContext> {
+      const s = await schema();
+      let seq = await lastSeq(s);
+      if (q.minSeq !== undefined && seq < q.minSeq) seq = await waitFor(q.minSeq);
+      if (q.knownAt === undefined) return { schema: s, asOfSeq: seq, knownAt: new Date().toISOString(), past: false };
+      const at = new Date(q.knownAt);
+      if (Number.isNaN(at.getTime())) throw new ValidationError('knownAt is not a valid instant', [{ path: 'query:knownAt', message: 'must be an RFC 3339 date-time' }]);
+      return { schema: s, asOfSeq: seq, knownAt: at.toISOString(), past: true };
+    },
+    close() {
+      waiters.clear();
+    },
+  };
+}
+export type ReadContexts = ReturnType<typeof createReadContexts>;
+
+/** Rows of a versioned table visible at the context's instant. */
+export function visibleAt(ctx: ReadContext, alias: string) {
+  const a = sql.ref(alias);
+  return ctx.past
+    ? sql`(${a}.known_from <= ${ctx.knownAt}::timestamptz and (${a}.known_to is null or ${a}.known_to > ${ctx.knownAt}::timestamptz))`
+    : sql`(${a}.seq_to is null)`;
+}

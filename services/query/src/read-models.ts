@@ -1,0 +1,259 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database } from '@claimtrail/shared/db';
+import type { ClaimStatus } from '@claimtrail/shared/contract';
+import type { ClaimValue } from '@claimtrail/shared/events';
+import { visibleAt, type ReadContext } from './read-context.ts';
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const isoOf = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
+
+export interface ReportRef {
+  reportId: string;
+  url: string;
+  publisher: string;
+  publishedAt: string;
+  title?: string;
+}
+
+interface PointRow {
+  claim_id: string;
+  seq_from: number;
+  topic: string;
+  metric: string;
+  source_id: string;
+  unit: string;
+  value: ClaimValue;
+  low: string | null;
+  best: string | null;
+  high: string | null;
+  rule: string;
+  stated_at: string;
+  stated_from: Date;
+  valid_from: string;
+  valid_to: string;
+  quote: string | null;
+  via: { id: string; role: string }[];
+  status: string;
+  first_seq: number;
+  recorded_at: Date;
+  source_name: string | null;
+  source_kind: string | null;
+  source_country: string | null;
+}
+
+function sourceRef(r: { source_id: string; source_name: string | null; source_kind: string | null; source_country: string | null }) {
+  return {
+    id: r.source_id,
+    ...(r.source_name === null ? {} : { name: r.source_name }),
+    ...(r.source_kind === null ? {} : { kind: r.source_kind }),
+    ...(r.source_country === null ? {} : { country: r.source_country }),
+  };
+}
+
+/** Marks every point but a source's newest stated one as superseded (retracted stays retracted). */
+export function withSupersession<T extends { statedFrom: number; seq: number; status: ClaimStatus }>(points: T[]): T[] {
+  let newest: T | undefined;
+  for (const p of points) {
+    if (p.status === 'retracted') continue;
+    if (!newest || p.statedFrom > newest.statedFrom || (p.statedFrom === newest.statedFrom && p.seq > newest.seq)) newest = p;
+  }
+  return points.map((p) => (p === newest || p.status === 'retracted' ? p : { ...p, status: 'superseded' as const }));
+}
+
+export function createReadModels(db: Kysely<Database>) {
+  async function citations(ctx: ReadContext, claimIds: string[]) {
+    if (claimIds.length === 0) return new Map<string, (ReportRef & { seq: number; echo: boolean; quote: string | null })[]>();
+    const rows = await sql<{
+      claim_id: string;
+      seq: number;
+      echo: boolean;
+      quote: string | null;
+      report_id: string;
+      url: string;
+      publisher: string;
+      published_at: string;
+      title: string | null;
+    }>`
+      select c.claim_id, c.seq, c.echo, c.quote, r.report_id, r.url, r.publisher, r.published_at, r.title
+        from ${sql.table(`${ctx.schema}.claim_citations`)} c
+        join ${sql.table(`${ctx.schema}.reports`)} r on r.report_id = c.report_id
+       where c.claim_id = any(${claimIds}::text[]) ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
+       order by c.seq`.execute(db);
+    const out = new Map<string, (ReportRef & { seq: number; echo: boolean; quote: string | null })[]>();
+    for (const r of rows.rows) {
+      const list = out.get(r.claim_id) ?? [];
+      list.push({
+        reportId: r.report_id,
+        url: r.url,
+        publisher: r.publisher,
+        publishedAt: r.published_at,
+        ...(r.title === null ? {} : { title: r.title }),
+        seq: Number(r.seq),
+        echo: r.echo,
+        quote: r.quote,
+      });
+      out.set(r.claim_id, list);
+    }
+    return out;
+  }
+
+  const pointColumns = sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule,
+    cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
+    s.name as source_name, s.kind as source_kind, s.country as source_country`;
+
+  return {
+    async history(
+      ctx: ReadContext,
+      q: { topic: string; metric: string; sources?: string[]; from?: string; to?: string; includeRetracted: boolean },
+    ) {
+      const rows = await sql<PointRow>`
+        select ${pointColumns}
+          from ${sql.table(`${ctx.schema}.claim_versions`)} cv
+          left join ${sql.table(`${ctx.schema}.sources`)} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
+         where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
+           ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
+           ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
+           ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
+         order by cv.stated_from, cv.first_seq`.execute(db);
+      const cites = await citations(ctx, rows.rows.map((r) => r.claim_id));
+      const bySource = new Map<string, { source: ReturnType<typeof sourceRef>; points: (ReturnType<typeof toPoint> & { statedFrom: number })[] }>();
+      let unit: string | null = null;
+      for (const r of rows.rows) {
+        unit ??= r.unit;
+        const series = bySource.get(r.source_id) ?? { source: sourceRef(r), points: [] };
+        series.points.push({ ...toPoint(r, cites.get(r.claim_id) ?? []), statedFrom: r.stated_from.getTime() });
+        bySource.set(r.source_id, series);
+      }
+      const series = [...bySource.values()].map((s) => ({
+        source: s.source,
+        points: withSupersession(s.points)
+          .filter((p) => q.includeRetracted || p.status !== 'retracted')
+          .map(({ statedFrom: _sf, ...p }) => p),
+      }));
+      return { unit, series: series.filter((s) => s.points.length > 0) };
+    },
+
+    async topics(ctx: ReadContext) {
+      const rows = await sql<{
+        topic: string;
+        metric: string;
+        unit: string;
+        claims: number;
+        sources: number;
+        first_stated_at: string;
+        last_stated_at: string;
+      }>`
+        select cv.topic, cv.metric, min(cv.unit) as unit, count(*)::int as claims, count(distinct cv.source_id)::int as sources,
+               (array_agg(cv.stated_at order by cv.stated_from, cv.first_seq))[1] as first_stated_at,
+               (array_agg(cv.stated_at order by cv.stated_from desc, cv.first_seq desc))[1] as last_stated_at
+          from ${sql.table(`${ctx.schema}.claim_versions`)} cv
+         where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted'
+         group by cv.topic, cv.metric
+         order by cv.topic, cv.metric`.execute(db);
+      const topics = new Map<string, { topic: string; metrics: { metric: string; unit: string; claims: number; sources: number; firstStatedAt: string; lastStatedAt: string }[] }>();
+      for (const r of rows.rows) {
+        const t = topics.get(r.topic) ?? { topic: r.topic, metrics: [] };
+        t.metrics.push({ metric: r.metric, unit: r.unit, claims: r.claims, sources: r.sources, firstStatedAt: r.first_stated_at, lastStatedAt: r.last_stated_at });
+        topics.set(r.topic, t);
+      }
+      return [...topics.values()];
+    },
+
+    async claim(ctx: ReadContext, claimId: string) {
+      const rows = await sql<PointRow>`
+        select ${pointColumns}
+          from ${sql.table(`${ctx.schema}.claim_versions`)} cv
+          left join ${sql.table(`${ctx.schema}.sources`)} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
+         where cv.claim_id = ${claimId} and ${visibleAt(ctx, 'cv')}`.execute(db);
+      const r = rows.rows[0];
+      if (!r) return undefined;
+      // Superseded is relative to the same source's other figures for the metric at that instant.
+      const newer = await sql<{ n: number }>`
+        select count(*)::int as n from ${sql.table(`${ctx.schema}.claim_versions`)} cv
+         where cv.topic = ${r.topic} and cv.metric = ${r.metric} and cv.source_id = ${r.source_id} and ${visibleAt(ctx, 'cv')}
+           and cv.status <> 'retracted' and cv.claim_id <> ${r.claim_id}
+           and (cv.stated_from > ${r.stated_from} or (cv.stated_from = ${r.stated_from} and cv.first_seq > ${r.first_seq}))`.execute(db);
+      const revisions = await db
+        .withSchema(ctx.schema)
+        .selectFrom('claim_revisions')
+        .selectAll()
+        .where('claim_id', '=', claimId)
+        .$if(ctx.past, (qb) => qb.where('known_at', '<=', new Date(ctx.knownAt)))
+        .orderBy('seq')
+        .execute();
+      const cites = (await citations(ctx, [claimId])).get(claimId) ?? [];
+      const point = toPoint(r, cites);
+      const status: ClaimStatus = point.status !== 'retracted' && (newer.rows[0]?.n ?? 0) > 0 ? 'superseded' : point.status;
+      return {
+        claim: {
+          claimId: r.claim_id,
+          topic: r.topic,
+          metric: r.metric,
+          unit: r.unit,
+          source: sourceRef(r),
+          via: r.via,
+          statedAt: r.stated_at,
+          validFrom: r.valid_from,
+          validTo: r.valid_to,
+          value: r.value,
+          low: point.low,
+          best: point.best,
+          high: point.high,
+          rule: r.rule,
+          status,
+          ...(r.quote === null ? {} : { quote: r.quote }),
+          recordedAt: isoOf(r.recorded_at),
+          seq: Number(r.first_seq),
+        },
+        revisions: revisions.map((v) => ({
+          seq: Number(v.seq),
+          type: v.type,
+          recordedAt: isoOf(v.recorded_at),
+          actor: v.actor,
+          ...(v.changes === null ? {} : { changes: v.changes as Record<string, unknown> }),
+          ...(v.reason === null ? {} : { reason: v.reason }),
+          ...(v.retracted_by === null ? {} : { by: v.retracted_by }),
+          ...(v.report_id === null ? {} : { reportId: v.report_id }),
+        })),
+        reports: cites.map(({ quote, ...c }) => ({ ...c, ...(quote === null ? {} : { quote }) })),
+      };
+    },
+
+    async events(ctx: ReadContext, q: { fromSeq: number; toSeq?: number; limit: number; topic?: string; verify: boolean }) {
+      const t = sql.table(`${ctx.schema}.event_ledger`);
+      const rows = await sql<{ seq: number; subject: string; chain_hash: string; payload: string; prev_hash: string | null }>`
+        select e.seq, e.subject, e.chain_hash, e.payload
+               ${q.verify ? sql`, (select p.chain_hash from ${t} p where p.seq < e.seq order by p.seq desc limit 1) as prev_hash` : sql``}
+          from ${t} e
+         where e.seq >= ${q.fromSeq} ${q.toSeq === undefined ? sql`` : sql`and e.seq <= ${q.toSeq}`}
+           ${q.topic === undefined ? sql`` : sql`and e.topic = ${q.topic}`}
+           ${ctx.past ? sql`and e.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
+         order by e.seq
+         limit ${q.limit + 1}`.execute(db);
+      const more = rows.rows.length > q.limit;
+      const page = rows.rows.slice(0, q.limit);
+      return { page, nextFromSeq: more ? Number(rows.rows[q.limit]!.seq) : null };
+    },
+  };
+
+  function toPoint(r: PointRow, cites: ReportRef[]) {
+    return {
+      claimId: r.claim_id,
+      statedAt: r.stated_at,
+      validFrom: r.valid_from,
+      validTo: r.valid_to,
+      value: r.value,
+      low: num(r.low),
+      best: num(r.best),
+      high: num(r.high),
+      rule: r.rule,
+      status: r.status as ClaimStatus,
+      recordedAt: isoOf(r.recorded_at),
+      seq: Number(r.first_seq),
+      ...(r.quote === null ? {} : { quote: r.quote }),
+      via: r.via,
+      reports: cites.map((c) => ({ reportId: c.reportId, url: c.url, publisher: c.publisher, publishedAt: c.publishedAt, ...(c.title === undefined ? {} : { title: c.title }) })),
+    };
+  }
+}
+export type ReadModels = ReturnType<typeof createReadModels>;
