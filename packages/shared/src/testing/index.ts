@@ -1,0 +1,1 @@
+export { createTestEnv, serviceUrls, type ServiceUrls, type TestEnv } from './env.ts';
