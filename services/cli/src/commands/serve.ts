@@ -70,8 +70,13 @@ export async function serve(config: CliConfig, o: ServeOptions) {
     throw new CliError(`cannot listen: ${(err as Error).message} (set INGEST_PORT, QUERY_PORT, PROJECTOR_PORT)`);
   }
   projector.projector.start();
-  const ingestUrl = `http://${config.HOST}:${config.INGEST_PORT}`;
-  const queryUrl = `http://${config.HOST}:${config.QUERY_PORT}`;
+  const urlOf = (server: { address(): unknown }) => {
+    const a = server.address() as { port: number } | null;
+    return `http://${config.HOST}:${a?.port ?? 0}`;
+  };
+  const ingestUrl = urlOf(ingest.app.server);
+  const queryUrl = urlOf(query.app.server);
+  const projectorUrl = urlOf(projector.app.server);
 
   let demoToken: string | undefined;
   if (o.demo) {
@@ -86,14 +91,18 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   o.out(`  topics:        ${queryUrl}/v1/topics`);
   o.out(`  query API:     ${queryUrl}/openapi.json`);
   o.out(`  ingest API:    ${ingestUrl}/openapi.json`);
-  o.out(`  metrics:       ${queryUrl}/metrics  ${ingestUrl}/metrics  http://${config.HOST}:${config.PROJECTOR_PORT}/metrics`);
+  o.out(`  metrics:       ${queryUrl}/metrics  ${ingestUrl}/metrics  ${projectorUrl}/metrics`);
   if (demoToken) o.out(`  demo token (all scopes), also in ${o.tokenFile}:\n    ${demoToken}`);
   o.out('Stop with Ctrl-C.');
 
   return {
     ingestUrl,
     queryUrl,
+    projectorUrl,
     demoToken,
+    db,
+    nc,
+    schema,
     async stop() {
       await ingest.close();
       await query.close();
