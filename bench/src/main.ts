@@ -33,28 +33,28 @@ export const groups: Group[] = [
   {
     name: 'ingest',
     description: 'events/s and reports/s through POST /v1/reports, p50/p99 latency',
-    run: notYet('services/ingest has no HTTP server to load yet'),
+    run: notYet('bench group not written yet (load POST /v1/reports from a separate process)'),
   },
   {
     name: 'projector',
     description: 'catch-up events/s over a pre-filled stream of 100k (1M full) events, peak RSS',
-    run: notYet('services/projector does not fold events into read models yet'),
+    run: notYet('bench group not written yet (fold a pre-filled stream with services/projector)'),
   },
   {
     name: 'freshness',
     description: 'p50/p99 from ingest 202 to visible through the query API at 1,000 events/s',
-    run: notYet('needs ingest, projector and query services running end to end'),
+    run: notYet('bench group not written yet (needs ingest, projector and query running end to end)'),
   },
   {
     name: 'queries',
     description:
       'history of a metric (20 sources × 1,000 points, 1M claims), current and knownAt, 1 and 32 clients, raw SQL beside it',
-    run: notYet('services/query has no history endpoint yet'),
+    run: notYet('bench group not written yet (needs the query service's history endpoint over 1M claims)'),
   },
   {
     name: 'replay',
     description: 'replay and audit verify events/s and peak memory',
-    run: notYet('claimtrail replay and audit verify do not exist yet'),
+    run: notYet('bench group not written yet (needs claimtrail replay and audit verify)'),
   },
 ];
 
