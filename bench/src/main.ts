@@ -49,7 +49,7 @@ export const groups: Group[] = [
     name: 'queries',
     description:
       'history of a metric (20 sources × 1,000 points, 1M claims), current and knownAt, 1 and 32 clients, raw SQL beside it',
-    run: notYet('bench group not written yet (needs the query service's history endpoint over 1M claims)'),
+    run: notYet('bench group not written yet (needs the history endpoint of the query service over 1M claims)'),
   },
   {
     name: 'replay',
