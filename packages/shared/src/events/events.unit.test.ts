@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from './canonical-json.ts';
+import { parseFuzzyDate } from './dates.ts';
+import { claimValue, getNormalisationRule } from './values.ts';
+import { decodeEvent, upcastEnvelope } from './upcast.ts';
+import { textProblem } from './text.ts';
+import { createSubjects } from './subjects.ts';
+import { postReportRequest } from '../contract/reports.ts';
+
+describe('dates keep their precision and normalise to an interval', () => {
+  it.each([
+    ['2025', 'year', '2025-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'],
+    ['2025-01', 'month', '2025-01-01T00:00:00.000Z', '2025-02-01T00:00:00.000Z'],
+    ['2024-12', 'month', '2024-12-01T00:00:00.000Z', '2025-01-01T00:00:00.000Z'],
+    ['2024-02-29', 'day', '2024-02-29T00:00:00.000Z', '2024-03-01T00:00:00.000Z'],
+    ['2025-02-21T10:00:00+02:00', 'instant', '2025-02-21T08:00:00.000Z', '2025-02-21T08:00:00.000Z'],
+  ])('%s', (text, precision, from, to) => {
+    expect(parseFuzzyDate(text)).toEqual({ text, precision, from, to });
+  });
+  it.each(['2025-13', '2025-02-30', '2023-02-29', '25', '2025-1', '2025-02-21T10:00:00', 'yesterday', '2025-02-21T25:00:00Z', ''])('rejects %j', (s) => {
+    expect(parseFuzzyDate(s)).toBeUndefined();
+  });
+});
+
+describe('values and the approx-5pct@1 rule', () => {
+  const rule = getNormalisationRule('approx-5pct@1')!;
+  it.each([
+    [{ kind: 'exact', value: 2700 }, { low: 2700, best: 2700, high: 2700 }],
+    [{ kind: 'approx', value: 300 }, { low: 285, best: 300, high: 315 }],
+    [{ kind: 'approx', value: 4000 }, { low: 3800, best: 4000, high: 4200 }],
+    [{ kind: 'range', low: 10000, high: 12000 }, { low: 10000, best: null, high: 12000 }],
+    [{ kind: 'at_least', value: 600 }, { low: 600, best: null, high: null }],
+    [{ kind: 'at_most', value: 30 }, { low: null, best: null, high: 30 }],
+  ] as const)('%j', (value, bounds) => {
+    expect(rule.normalise(claimValue.parse(value))).toEqual(bounds);
+  });
+  it('a second rule widens approx values', () => {
+    expect(getNormalisationRule('approx-10pct@1')!.normalise({ kind: 'approx', value: 300 })).toEqual({ low: 270, best: 300, high: 330 });
+  });
+  it.each([
+    [{ kind: 'range', low: 5, high: 4 }, 'low must be <= high'],
+    [{ kind: 'exact', value: -1 }, 'non-negative'],
+    [{ kind: 'exact', value: 1e16 }, '1e15'],
+    [{ kind: 'exact', value: 0.1234567 }, '6 decimal'],
+    [{ kind: 'exact', value: 1, extra: true }, 'nrecognized'],
+    [{ kind: 'about', value: 1 }, ''],
+  ])('rejects %j', (value, message) => {
+    const r = claimValue.safeParse(value);
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toContain(message);
+  });
+  it('accepts six decimals and the bounds 0 and 1e15', () => {
+    for (const v of [0, 1e15, 0.123456, 2.5]) expect(claimValue.safeParse({ kind: 'exact', value: v }).success).toBe(true);
+  });
+});
+
+describe('strings', () => {
+  it('refuses NUL, unpaired surrogates and bidi controls, and accepts ordinary text', () => {
+    expect(textProblem('a\u0000')).toMatch(/U\+0000/);
+    expect(textProblem('a\ud800b')).toMatch(/surrogate/);
+    expect(textProblem('\u202Eabc')).toMatch(/bidirectional/);
+    expect(textProblem('\u2067x')).toMatch(/bidirectional/);
+    expect(textProblem('Zelensky: «около 4 000» 😀 한국')).toBeUndefined();
+  });
+});
+
+describe('canonical JSON', () => {
+  it('sorts keys at every depth and drops undefined', () => {
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+  });
+  it('gives equal text for equal values written in different orders', () => {
+    expect(canonicalJson({ x: 1, y: [1, 2] })).toBe(canonicalJson({ y: [1, 2], x: 1 }));
+  });
+});
+
+describe('the request schema', () => {
+  const base = {
+    report: { url: 'https://example.org/x', publisher: 'P', publishedAt: '2025-02-20' },
+    claims: [{ topic: 't', metric: 'killed', value: { kind: 'exact', value: 1 }, source: { id: 's' } }],
+  };
+  it('defaults unit to persons', () => {
+    expect(postReportRequest.parse(base).claims[0]!.unit).toBe('persons');
+  });
+  it('accepts URNs and refuses other schemes', () => {
+    expect(postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'urn:claimtrail:seed:x' } }).success).toBe(true);
+    expect(postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'ftp://example.org/x' } }).success).toBe(false);
+    expect(postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'javascript:alert(1)' } }).success).toBe(false);
+  });
+  it('limits via to 8 hops with known roles', () => {
+    const claim = { ...base.claims[0], via: Array.from({ length: 9 }, () => ({ id: 'x', role: 'relay' })) };
+    expect(postReportRequest.safeParse({ ...base, claims: [claim] }).success).toBe(false);
+    const bad = { ...base.claims[0], via: [{ id: 'x', role: 'leaker' }] };
+    expect(postReportRequest.safeParse({ ...base, claims: [bad] }).success).toBe(false);
+  });
+  it('accepts the seed request body as it is', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const body = JSON.parse(await readFile(new URL('../../../../demo/nk-troops-russia.report.json', import.meta.url), 'utf8'));
+    expect(postReportRequest.safeParse(body).success).toBe(true);
+  });
+});
+
+describe('decoding and upcasting', () => {
+  const env = {
+    eventId: '0193a5b0-0000-7000-8000-000000000000',
+    type: 'MetricDefined',
+    version: 1,
+    recordedAt: '2025-01-01T00:00:00.000Z',
+    actor: 'a',
+    requestId: 'r',
+    data: { metric: 'killed', label: 'Killed', unit: 'persons', aggregation: 'cumulative' },
+  };
+  it('decodes a current event', () => {
+    const r = decodeEvent(env);
+    expect(r.ok).toBe(true);
+  });
+  it('upcasts an older version through the registered steps', () => {
+    const old = { ...env, version: 1, type: 'MetricDefined', data: { metric: 'killed', name: 'Killed', aggregation: 'cumulative' } };
+    // A hypothetical registry in which MetricDefined is at v2 would be needed to upcast; with the
+    // live registry (v1 current), v0 has no step and fails as a value, never a throw.
+    const r = upcastEnvelope({ ...old, version: 0 } as never);
+    expect(r).toEqual({ ok: false, reason: 'no upcaster for MetricDefined v0' });
+    const steps = {
+      MetricDefined: {
+        0: (d: unknown) => {
+          const { name, ...rest } = d as { name: string };
+          return { ...rest, label: name, unit: 'persons' };
+        },
+      },
+    };
+    const up = upcastEnvelope({ ...old, version: 0 } as never, steps);
+    expect(up.ok).toBe(true);
+    if (up.ok) expect(up.event.data).toMatchObject({ label: 'Killed', unit: 'persons' });
+  });
+  it('fails as a value for unknown types, newer versions and bad data', () => {
+    expect(decodeEvent({ ...env, type: 'Nope' })).toMatchObject({ ok: false, reason: expect.stringContaining('unknown event type') });
+    expect(decodeEvent({ ...env, version: 9 })).toMatchObject({ ok: false, reason: expect.stringContaining('newer') });
+    expect(decodeEvent({ ...env, data: { metric: 'Bad Metric' } })).toMatchObject({ ok: false });
+    expect(decodeEvent({ ...env, eventId: 'x' })).toMatchObject({ ok: false, reason: expect.stringContaining('envelope') });
+  });
+});
+
+describe('subjects', () => {
+  it('lays out one subject per claim and reads the claim id back', () => {
+    const s = createSubjects('ct');
+    expect(s.claim('dprk-troops-in-russia', 'clm_1')).toBe('ct.claim.dprk-troops-in-russia.clm_1');
+    expect(s.claimIdOf('ct.claim.t.clm_1')).toBe('clm_1');
+    expect(s.claimIdOf('ct.report.rpt_1')).toBeUndefined();
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { chainHash, claimIdOf, GENESIS_HASH, idempotencyKeyOf, reportIdOf, sha256Hex, uuidv7 } from './identity.ts';
+
+describe('claim identity (echo detection)', () => {
+  const base = { topic: 'dprk-troops-in-russia', metric: 'killed', sourceId: 'kr-nis', statedAt: '2025-01', value: { kind: 'approx', value: 300 } as const };
+  it('is the same for the same source, figure, metric, topic and stated time', () => {
+    expect(claimIdOf(base)).toBe(claimIdOf({ ...base }));
+    expect(claimIdOf(base)).toMatch(/^clm_[0-9a-f]{24}$/);
+  });
+  it('treats the same instant written with different offsets as one time', () => {
+    const a = claimIdOf({ ...base, statedAt: '2025-01-10T12:00:00Z' });
+    expect(claimIdOf({ ...base, statedAt: '2025-01-10T14:00:00+02:00' })).toBe(a);
+  });
+  it.each([
+    ['topic', { topic: 'other' }],
+    ['metric', { metric: 'wounded' }],
+    ['source', { sourceId: 'us-government' }],
+    ['stated time', { statedAt: '2025-02' }],
+    ['precision', { statedAt: '2025-01-01' }],
+    ['value', { value: { kind: 'approx', value: 301 } as const }],
+    ['value kind', { value: { kind: 'exact', value: 300 } as const }],
+  ])('differs when the %s differs', (_n, change) => {
+    expect(claimIdOf({ ...base, ...change })).not.toBe(claimIdOf(base));
+  });
+});
+
+describe('idempotency keys', () => {
+  it('prefers the header, else hashes the canonical body (key order does not matter)', () => {
+    expect(idempotencyKeyOf('abc', { a: 1 })).toBe('key:abc');
+    expect(idempotencyKeyOf(undefined, { a: 1, b: 2 })).toBe(idempotencyKeyOf(undefined, { b: 2, a: 1 }));
+    expect(idempotencyKeyOf(undefined, { a: 1 })).not.toBe(idempotencyKeyOf(undefined, { a: 2 }));
+    expect(reportIdOf('key:abc')).toMatch(/^rpt_[0-9a-f]{24}$/);
+  });
+});
+
+describe('uuidv7', () => {
+  it('carries the time and is deterministic with a seed', () => {
+    const ms = Date.parse('2025-02-21T00:00:00Z');
+    const a = uuidv7(ms, 'seed');
+    expect(a).toBe(uuidv7(ms, 'seed'));
+    expect(a).not.toBe(uuidv7(ms, 'other'));
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(parseInt(a.replaceAll('-', '').slice(0, 12), 16)).toBe(ms);
+    expect(uuidv7(ms)).not.toBe(uuidv7(ms));
+  });
+});
+
+describe('chain hash', () => {
+  it('is sha256(prev ‖ canonical event) and depends on order', () => {
+    const e1 = '{"b":1,"a":2}';
+    expect(chainHash(GENESIS_HASH, e1)).toBe(sha256Hex(`${GENESIS_HASH}{"a":2,"b":1}`));
+    const h1 = chainHash(GENESIS_HASH, '{"x":1}');
+    const h2 = chainHash(h1, '{"x":2}');
+    const swapped = chainHash(chainHash(GENESIS_HASH, '{"x":2}'), '{"x":1}');
+    expect(h2).not.toBe(swapped);
+  });
+});
