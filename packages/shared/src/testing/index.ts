@@ -1,1 +1,2 @@
 export { createTestEnv, serviceUrls, type ServiceUrls, type TestEnv } from './env.ts';
+export { publishWorkload, seededRandom, workload, type WorkloadMessage } from './workload.ts';
