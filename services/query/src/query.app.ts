@@ -19,12 +19,13 @@ import { NotFoundError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { createReadContexts } from './read-context.ts';
 import { createReadModels } from './read-models.ts';
+import { registerAnalysisRoutes } from './analysis.routes.ts';
 
 export interface QueryDeps {
   db: Kysely<Database>;
   logger: Logger;
   tokens: TokenStore;
-  settings: { metaSchema: string; requireReadToken: boolean; ratePerMinute: number };
+  settings: { metaSchema: string; requireReadToken: boolean; ratePerMinute: number; alignToleranceDays?: number };
 }
 
 const errors = { 400: problemDetails, 401: problemDetails, 403: problemDetails, 429: problemDetails, 503: problemDetails };
@@ -32,7 +33,7 @@ const errors = { 400: problemDetails, 401: problemDetails, 403: problemDetails, 
 function dateBound(name: 'from' | 'to', v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const d = parseFuzzyDate(v);
-  if (!d) throw new ValidationError(`${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time`, [{ path: `query:${name}`, message: 'invalid date' }]);
+  if (!d) throw new ValidationError(`${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time`, [{ path: `query:/${name}`, message: 'invalid date' }]);
   // `from` includes the whole period it names; `to` too (its end is exclusive).
   return name === 'from' ? d.from : d.to;
 }
@@ -150,7 +151,7 @@ export async function createQueryApp(deps: QueryDeps) {
       await authenticate(req, tokens, 'audit:read');
       const q = req.query;
       if (q.toSeq !== undefined && q.toSeq < q.fromSeq) {
-        throw new ValidationError('toSeq must not be below fromSeq', [{ path: 'query:toSeq', message: 'must be >= fromSeq' }]);
+        throw new ValidationError('toSeq must not be below fromSeq', [{ path: 'query:/toSeq', message: 'must be >= fromSeq' }]);
       }
       const ctx = await contexts.resolve(q);
       const { page, nextFromSeq } = await models.events(ctx, {
@@ -194,6 +195,8 @@ export async function createQueryApp(deps: QueryDeps) {
       };
     },
   );
+
+  registerAnalysisRoutes(app, { db, contexts, tokens, readScope, alignToleranceDays: deps.settings.alignToleranceDays });
 
   return {
     app,

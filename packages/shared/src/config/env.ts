@@ -39,6 +39,8 @@ export const settingsSchemas = {
   CLAIMTRAIL_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(6000),
   CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   CLAIMTRAIL_APPROX_RULE: z.string().default('approx-5pct@1'),
+  /** Composite checks call claims whose valid times differ by more than this many days `misaligned`. */
+  CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: z.coerce.number().min(0).max(3660).default(31),
   CLAIMTRAIL_TOKEN: z.string().regex(/^ct_[A-Za-z0-9_-]{20,}$/, 'must be a token printed by `claimtrail token create`').optional(),
   CLAIMTRAIL_INGEST_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
   CLAIMTRAIL_QUERY_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),

@@ -142,3 +142,103 @@ export const eventsResponse = z.object({
     .object({ ok: z.boolean(), checked: z.number().int(), firstMismatchSeq: z.number().int().nullable(), detail: z.string() })
     .optional(),
 });
+
+// ---- GET /v1/topics/{topic}/summary ----
+
+export const summaryQuery = z.strictObject({ ...readParams });
+
+/** A closed interval of normalised bounds; `high: null` is unbounded above (a missing low counts as 0). */
+export const interval = z.object({ low: z.number(), high: z.number().nullable() });
+
+export const CHECK_STATUSES = ['consistent', 'gap', 'misaligned'] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+export const summaryLatest = z.object({
+  source: sourceRef,
+  claimId: z.string(),
+  statedAt: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  value: claimValue,
+  low: z.number().nullable(),
+  best: z.number().nullable(),
+  high: z.number().nullable(),
+  status: z.enum(CLAIM_STATUSES),
+  seq: z.number().int(),
+  recordedAt: z.string(),
+  quote: z.string().optional(),
+  /** The same source's figure before this one (the one this superseded), if any. */
+  previous: z
+    .object({
+      claimId: z.string(),
+      statedAt: z.string(),
+      value: claimValue,
+      low: z.number().nullable(),
+      best: z.number().nullable(),
+      high: z.number().nullable(),
+    })
+    .optional(),
+  /** Centre minus the previous centre (centre = best, else the middle of a bounded range); null when either has none. */
+  change: z.number().nullable().optional(),
+});
+
+export const compositeCheck = z.object({
+  composite: z.string(),
+  components: z.array(z.string()),
+  /** The source whose component claims are summed. */
+  componentSource: sourceRef,
+  /** The source of the composite claim compared with the sum. */
+  compositeSource: sourceRef,
+  sameSource: z.boolean(),
+  componentClaims: z.array(z.object({ metric: z.string(), claimId: z.string(), low: z.number().nullable(), high: z.number().nullable(), validFrom: z.string(), validTo: z.string() })),
+  compositeClaim: z.object({ claimId: z.string(), low: z.number().nullable(), high: z.number().nullable(), validFrom: z.string(), validTo: z.string() }),
+  /** Interval sum of the components: [Σ low, Σ high]. */
+  sum: interval,
+  /** The composite claim's interval. */
+  against: interval,
+  status: z.enum(CHECK_STATUSES),
+  /** Distance between the two intervals when they do not overlap (else null), whatever the status. */
+  gap: z.number().nullable(),
+  /** Where the components' sum lies relative to the composite claim when there is a gap. */
+  direction: z.enum(['below', 'above']).nullable(),
+  /** Largest difference, in days, between the valid times of the claims compared. */
+  validSpreadDays: z.number(),
+  toleranceDays: z.number(),
+  detail: z.string(),
+});
+export type CompositeCheck = z.infer<typeof compositeCheck>;
+
+export const summaryMetric = z.object({
+  metric: z.string(),
+  label: z.string().nullable(),
+  unit: z.string().nullable(),
+  aggregation: z.string().nullable(),
+  composedOf: z.array(z.string()).nullable(),
+  latest: z.array(summaryLatest),
+  /** Hull of the latest claims across sources; null when no source has an active claim. */
+  envelope: z.object({ minLow: z.number(), maxHigh: z.number().nullable(), sources: z.number().int() }).nullable(),
+  checks: z.array(compositeCheck),
+  /** Checks that could not be made, and why (e.g. an incremental part of a cumulative composite). */
+  skipped: z.array(z.object({ reason: z.string() })),
+});
+export type SummaryMetric = z.infer<typeof summaryMetric>;
+
+export const summaryResponse = z.object({
+  topic: z.string(),
+  asOfSeq: z.number().int(),
+  knownAt: z.string(),
+  alignToleranceDays: z.number(),
+  metrics: z.array(summaryMetric),
+});
+export type SummaryResponse = z.infer<typeof summaryResponse>;
+
+// ---- GET /v1/topics/{topic}/timeline (the page's "known on" slider) ----
+
+export const timelineQuery = z.strictObject({ minSeq: readParams.minSeq });
+export const timelineResponse = z.object({
+  topic: z.string(),
+  asOfSeq: z.number().int(),
+  /** Each distinct transaction time at which something about the topic became known, oldest first. */
+  instants: z.array(z.object({ knownAt: z.string(), seq: z.number().int(), events: z.number().int(), types: z.array(z.string()) })),
+});
+export type TimelineResponse = z.infer<typeof timelineResponse>;

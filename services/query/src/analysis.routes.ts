@@ -1,0 +1,200 @@
+// The analysis and the web page: GET /v1/topics/{topic}/summary, /timeline, the live feed
+// (server-sent events) and the page with its static assets.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql, type Kysely } from 'kysely';
+import { z } from 'zod';
+import type { Database } from '@claimtrail/shared/db';
+import {
+  problemDetails,
+  summaryQuery,
+  summaryResponse,
+  timelineQuery,
+  timelineResponse,
+} from '@claimtrail/shared/contract';
+import { topicSlug } from '@claimtrail/shared/events';
+import { authenticate, type createHttpApp, type TokenStore } from '@claimtrail/shared/http';
+import type { Scope } from '@claimtrail/shared/identity';
+import { NotFoundError } from '@claimtrail/shared/errors';
+import { createLiveFeed } from './live-feed.ts';
+import type { ReadContexts } from './read-context.ts';
+import { summarise } from './summary.ts';
+import { loadSummaryRows } from './summary.sql.ts';
+
+type App = Awaited<ReturnType<typeof createHttpApp>>['app'];
+
+export interface AnalysisDeps {
+  db: Kysely<Database>;
+  contexts: ReadContexts;
+  tokens: TokenStore;
+  /** The scope reads need, or null when reads are open. */
+  readScope: Scope | null;
+  /** Composite checks call claims whose valid times differ by more than this `misaligned`. */
+  alignToleranceDays?: number | undefined;
+  /** How often the live feed looks at the checkpoint while a page listens. */
+  livePollMs?: number;
+}
+
+/** Default for CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: about a month, the coarsest common date precision. */
+export const DEFAULT_ALIGN_TOLERANCE_DAYS = 31;
+
+const errors = {
+  400: problemDetails,
+  401: problemDetails,
+  403: problemDetails,
+  429: problemDetails,
+  503: problemDetails,
+};
+
+const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '../public');
+const require = createRequire(import.meta.url);
+
+/** Every static file the page may load: a fixed list, so no path from a URL reaches the file system. */
+const ASSETS: Record<string, { path: () => string; type: string }> = {
+  'app.js': { path: () => join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  'chart.js': { path: () => join(PUBLIC_DIR, 'chart.js'), type: 'text/javascript; charset=utf-8' },
+  'dom.js': { path: () => join(PUBLIC_DIR, 'dom.js'), type: 'text/javascript; charset=utf-8' },
+  'style.css': { path: () => join(PUBLIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
+  'uPlot.esm.js': { path: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { path: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+// Everything the page loads comes from this origin; markup from data could not run anyway
+// (the page writes text with textContent), and this makes sure.
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
+  const { db, contexts, tokens, readScope } = deps;
+  const tolerance = deps.alignToleranceDays ?? DEFAULT_ALIGN_TOLERANCE_DAYS;
+  const security = readScope === null ? [] : [{ bearer: [] }];
+
+  app.get(
+    '/v1/topics/:topic/summary',
+    {
+      schema: {
+        summary: 'Per metric: the latest claim per source, the envelope across sources and the composite checks',
+        security,
+        params: z.object({ topic: topicSlug }),
+        querystring: summaryQuery,
+        response: { 200: summaryResponse, ...errors },
+      },
+    },
+    async (req) => {
+      await authenticate(req, tokens, readScope);
+      const ctx = await contexts.resolve(req.query);
+      const { claims, defs } = await loadSummaryRows(db, ctx, req.params.topic);
+      return {
+        topic: req.params.topic,
+        asOfSeq: ctx.asOfSeq,
+        knownAt: ctx.knownAt,
+        alignToleranceDays: tolerance,
+        metrics: summarise(claims, defs, tolerance),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/topics/:topic/timeline',
+    {
+      schema: {
+        summary: 'The instants at which something about the topic became known (transaction time)',
+        security,
+        params: z.object({ topic: topicSlug }),
+        querystring: timelineQuery,
+        response: { 200: timelineResponse, ...errors },
+      },
+    },
+    async (req) => {
+      await authenticate(req, tokens, readScope);
+      const ctx = await contexts.resolve(req.query);
+      const rows = await sql<{ known_at: Date; seq: number; events: number; types: string[] }>`
+        select known_at, max(seq) as seq, count(*)::int as events, array_agg(distinct type) filter (where type is not null) as types
+          from ${sql.table(`${ctx.schema}.event_ledger`)}
+         where topic = ${req.params.topic}
+         group by known_at
+         order by known_at
+         limit 5000`.execute(db);
+      return {
+        topic: req.params.topic,
+        asOfSeq: ctx.asOfSeq,
+        instants: rows.rows.map((r) => ({
+          knownAt: new Date(r.known_at).toISOString(),
+          seq: Number(r.seq),
+          events: r.events,
+          types: r.types ?? [],
+        })),
+      };
+    },
+  );
+
+  const feed = createLiveFeed({
+    currentSeq: async () => (await contexts.resolve({})).asOfSeq,
+    ...(deps.livePollMs ? { pollMs: deps.livePollMs } : {}),
+  });
+  const streams = new Set<() => void>();
+  app.get(
+    '/v1/live',
+    {
+      schema: {
+        summary: 'Server-sent events: `event: seq` with `{ "asOfSeq" }` now and whenever the projection advances',
+        security,
+        querystring: z.strictObject({}),
+      },
+    },
+    async (req, reply) => {
+      await authenticate(req, tokens, readScope);
+      void reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+        'x-request-id': req.id,
+      });
+      res.write('retry: 2000\n\n');
+      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+      const unsubscribe = feed.subscribe((seq) =>
+        res.write(`event: seq\ndata: ${JSON.stringify({ asOfSeq: seq })}\n\n`),
+      );
+      const end = () => {
+        clearInterval(heartbeat);
+        unsubscribe();
+        streams.delete(end);
+        if (!res.writableEnded) res.end();
+      };
+      streams.add(end);
+      res.on('close', end);
+    },
+  );
+  // An open event stream would keep app.close() waiting for ever: end them all first.
+  app.addHook('preClose', (done) => {
+    for (const end of [...streams]) end();
+    feed.close();
+    done();
+  });
+
+  const page = async (_req: unknown, reply: { header(k: string, v: string): unknown; type(t: string): unknown }) => {
+    reply.header('content-security-policy', CSP);
+    reply.header('cache-control', 'no-cache');
+    reply.type('text/html; charset=utf-8');
+    return readFile(join(PUBLIC_DIR, 'index.html'), 'utf8');
+  };
+  app.get('/', { schema: { hide: true } }, page);
+  app.get('/topics/:topic', { schema: { hide: true } }, page);
+  app.get('/claims/:claimId', { schema: { hide: true } }, page);
+  app.get(
+    '/assets/:file',
+    { schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
+    async (req, reply) => {
+      const asset = ASSETS[req.params.file];
+      if (!asset) throw new NotFoundError(`no asset ${req.params.file}`);
+      reply.header('cache-control', 'no-cache');
+      reply.header('x-content-type-options', 'nosniff');
+      return reply.type(asset.type).send(await readFile(asset.path()));
+    },
+  );
+}

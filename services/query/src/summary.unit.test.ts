@@ -1,0 +1,378 @@
+import { describe, expect, it } from 'vitest';
+import type { ClaimValue } from '@claimtrail/shared/events';
+import {
+  envelopeOf,
+  intervalGap,
+  latestPerSource,
+  sumIntervals,
+  summarise,
+  validSpreadDays,
+  type MetricDef,
+  type SummaryClaim,
+} from './summary.ts';
+
+// Every expected number below is worked out by hand in the comment beside it.
+
+const DEMO_DEFS: MetricDef[] = [
+  { metric: 'killed', label: 'Killed', unit: 'persons', aggregation: 'cumulative', composedOf: null },
+  { metric: 'wounded', label: 'Wounded', unit: 'persons', aggregation: 'cumulative', composedOf: null },
+  {
+    metric: 'killed_or_wounded',
+    label: 'Killed or wounded',
+    unit: 'persons',
+    aggregation: 'cumulative',
+    composedOf: ['killed', 'wounded'],
+  },
+  { metric: 'deployed', label: 'Troops deployed', unit: 'persons', aggregation: 'stock', composedOf: null },
+  {
+    metric: 'reinforcements',
+    label: 'Reinforcements sent in the period',
+    unit: 'persons',
+    aggregation: 'incremental',
+    composedOf: null,
+  },
+];
+
+const ms = (iso: string) => Date.parse(iso);
+/** Month-precision dates as the projector normalises them: [first day, first day of next month). */
+const month = (ym: string) => {
+  const [y, m] = ym.split('-').map(Number) as [number, number];
+  return { from: Date.UTC(y, m - 1, 1), to: Date.UTC(y, m, 1) };
+};
+
+function bounds(v: ClaimValue) {
+  switch (v.kind) {
+    case 'exact':
+      return { low: v.value, best: v.value, high: v.value };
+    case 'approx':
+      return {
+        low: Math.round(v.value * 0.95 * 1e6) / 1e6,
+        best: v.value,
+        high: Math.round(v.value * 1.05 * 1e6) / 1e6,
+      };
+    case 'range':
+      return { low: v.low, best: null, high: v.high };
+    case 'at_least':
+      return { low: v.value, best: null, high: null };
+    case 'at_most':
+      return { low: null, best: null, high: v.value };
+  }
+}
+
+let seq = 0;
+function claim(
+  metric: string,
+  source: string,
+  value: ClaimValue,
+  o: { statedAt?: string; validFrom?: string; validTo?: string; status?: SummaryClaim['status']; unit?: string } = {},
+): SummaryClaim {
+  const statedAt = o.statedAt ?? '2025-01';
+  const validFrom = o.validFrom ?? statedAt;
+  const validTo = o.validTo ?? statedAt;
+  seq += 1;
+  return {
+    claimId: `clm_${seq}`,
+    metric,
+    unit: o.unit ?? 'persons',
+    source: { id: source },
+    value,
+    ...bounds(value),
+    statedAt,
+    statedFrom: month(statedAt).from,
+    validFrom,
+    validTo,
+    validFromAt: month(validFrom).from,
+    validToAt: month(validTo).to,
+    status: o.status ?? 'active',
+    seq,
+    recordedAt: new Date(ms('2026-01-01T00:00:00Z') + seq * 1000).toISOString(),
+  };
+}
+
+/** The demo report's claims (demo/nk-troops-russia.report.json). */
+function demoClaims(): SummaryClaim[] {
+  return [
+    claim(
+      'deployed',
+      'us-kr-ua-intelligence',
+      { kind: 'range', low: 10000, high: 12000 },
+      { statedAt: '2024-11', validFrom: '2024-09', validTo: '2024-11' },
+    ),
+    claim('killed', 'kr-nis', { kind: 'approx', value: 300 }),
+    claim('wounded', 'kr-nis', { kind: 'exact', value: 2700 }),
+    claim('killed_or_wounded', 'ua-president', { kind: 'approx', value: 4000 }),
+    claim('killed_or_wounded', 'us-government', { kind: 'approx', value: 1200 }),
+    claim(
+      'reinforcements',
+      'kr-local-sources',
+      { kind: 'range', low: 1000, high: 3000 },
+      { statedAt: '2025-02', validFrom: '2025-01', validTo: '2025-02' },
+    ),
+  ];
+}
+
+describe('interval arithmetic', () => {
+  it('sums lows and highs; an open high stays open', () => {
+    expect(
+      sumIntervals([
+        { low: 285, high: 315 },
+        { low: 2700, high: 2700 },
+      ]),
+    ).toEqual({ low: 2985, high: 3015 });
+    expect(
+      sumIntervals([
+        { low: 600, high: null },
+        { low: 10, high: 20 },
+      ]),
+    ).toEqual({ low: 610, high: null });
+  });
+  it('measures the gap between disjoint intervals and says which side', () => {
+    expect(intervalGap({ low: 2985, high: 3015 }, { low: 3800, high: 4200 })).toEqual({ gap: 785, direction: 'below' });
+    expect(intervalGap({ low: 2985, high: 3015 }, { low: 1140, high: 1260 })).toEqual({
+      gap: 1725,
+      direction: 'above',
+    });
+    expect(intervalGap({ low: 10, high: 20 }, { low: 20, high: 30 })).toEqual({ gap: 0, direction: null });
+    expect(intervalGap({ low: 10, high: null }, { low: 500, high: 600 })).toEqual({ gap: 0, direction: null });
+  });
+});
+
+describe('the demo topic', () => {
+  const metrics = summarise(demoClaims(), DEMO_DEFS, 31);
+  const byName = new Map(metrics.map((m) => [m.metric, m]));
+
+  it('lists every metric with claims, with its definition', () => {
+    expect(metrics.map((m) => m.metric)).toEqual([
+      'deployed',
+      'killed',
+      'killed_or_wounded',
+      'reinforcements',
+      'wounded',
+    ]);
+    expect(byName.get('killed_or_wounded')).toMatchObject({
+      label: 'Killed or wounded',
+      aggregation: 'cumulative',
+      composedOf: ['killed', 'wounded'],
+    });
+  });
+
+  it('South Korea NIS killed + wounded against the Ukrainian president: a gap of 785, not an average', () => {
+    const kow = byName.get('killed_or_wounded')!;
+    const ua = kow.checks.find((c) => c.compositeSource.id === 'ua-president')!;
+    // killed ≈300 → [285, 315]; wounded 2700 → [2700, 2700]; sum [2985, 3015].
+    // "around 4,000" → [3800, 4200]. 3800 − 3015 = 785, the sum lies below.
+    expect(ua).toMatchObject({
+      composite: 'killed_or_wounded',
+      components: ['killed', 'wounded'],
+      componentSource: { id: 'kr-nis' },
+      sameSource: false,
+      sum: { low: 2985, high: 3015 },
+      against: { low: 3800, high: 4200 },
+      status: 'gap',
+      gap: 785,
+      direction: 'below',
+      validSpreadDays: 0,
+      toleranceDays: 31,
+    });
+    expect(ua.detail).toBe(
+      "kr-nis's killed + wounded = [2985, 3015] lies below ua-president's killed_or_wounded = [3800, 4200]: a gap of 785",
+    );
+  });
+
+  it('NIS against the US government: the sum lies 1725 above', () => {
+    const us = byName.get('killed_or_wounded')!.checks.find((c) => c.compositeSource.id === 'us-government')!;
+    // "approximately 1,200" → [1140, 1260]; 2985 − 1260 = 1725.
+    expect(us).toMatchObject({
+      sum: { low: 2985, high: 3015 },
+      against: { low: 1140, high: 1260 },
+      status: 'gap',
+      gap: 1725,
+      direction: 'above',
+    });
+  });
+
+  it('makes exactly those two checks', () => {
+    expect(byName.get('killed_or_wounded')!.checks).toHaveLength(2);
+    expect(metrics.filter((m) => m.metric !== 'killed_or_wounded').every((m) => m.checks.length === 0)).toBe(true);
+  });
+
+  it('envelope across sources: the hull of the latest intervals', () => {
+    // [3800, 4200] ∪ [1140, 1260] → minLow 1140, maxHigh 4200.
+    expect(byName.get('killed_or_wounded')!.envelope).toEqual({ minLow: 1140, maxHigh: 4200, sources: 2 });
+    expect(byName.get('deployed')!.envelope).toEqual({ minLow: 10000, maxHigh: 12000, sources: 1 });
+  });
+
+  it('latest per source carries the figure and no previous one (each source spoke once)', () => {
+    const killed = byName.get('killed')!;
+    expect(killed.latest).toHaveLength(1);
+    expect(killed.latest[0]).toMatchObject({
+      source: { id: 'kr-nis' },
+      low: 285,
+      best: 300,
+      high: 315,
+      status: 'active',
+    });
+    expect(killed.latest[0]!.previous).toBeUndefined();
+  });
+});
+
+describe('composite checks', () => {
+  const kowDefs = DEMO_DEFS;
+
+  it('a source whose parts fit its own total is consistent', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }),
+      claim('wounded', 'a', { kind: 'range', low: 200, high: 400 }),
+      claim('killed_or_wounded', 'a', { kind: 'at_least', value: 450 }),
+    ];
+    const [check] = summarise(claims, kowDefs, 31).find((m) => m.metric === 'killed_or_wounded')!.checks;
+    // [100 + 200, 100 + 400] = [300, 500] overlaps [450, ∞).
+    expect(check).toMatchObject({
+      sameSource: true,
+      sum: { low: 300, high: 500 },
+      against: { low: 450, high: null },
+      status: 'consistent',
+      gap: null,
+      direction: null,
+    });
+  });
+
+  it('an at_most part leaves the low at 0 and can still show a gap', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'at_most', value: 30 }),
+      claim('wounded', 'a', { kind: 'exact', value: 50 }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 100 }),
+    ];
+    const [check] = summarise(claims, kowDefs, 31).find((m) => m.metric === 'killed_or_wounded')!.checks;
+    // [0 + 50, 30 + 50] = [50, 80]; 100 − 80 = 20.
+    expect(check).toMatchObject({
+      sum: { low: 50, high: 80 },
+      against: { low: 100, high: 100 },
+      status: 'gap',
+      gap: 20,
+      direction: 'below',
+    });
+  });
+
+  it('claims describing times further apart than the tolerance are misaligned, with the numbers kept', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-01' }),
+      claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-01' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 1000 }, { statedAt: '2025-04' }),
+    ];
+    const m = summarise(claims, kowDefs, 31).find((x) => x.metric === 'killed_or_wounded')!;
+    // Ends: 2025-02-01 and 2025-05-01 → 89 days apart (28 + 31 + 30) > 31.
+    expect(m.checks[0]).toMatchObject({ status: 'misaligned', validSpreadDays: 89, gap: 700, direction: 'below' });
+    // With a tolerance of 90 days the same claims are compared: 1000 − 300 = 700.
+    expect(summarise(claims, kowDefs, 90).find((x) => x.metric === 'killed_or_wounded')!.checks[0]).toMatchObject({
+      status: 'gap',
+      gap: 700,
+    });
+  });
+
+  it('a source lacking a component is not summed', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 1000 }),
+    ];
+    expect(summarise(claims, kowDefs, 31).find((x) => x.metric === 'killed_or_wounded')!.checks).toEqual([]);
+  });
+
+  it('an incremental figure never joins a cumulative sum', () => {
+    const defs: MetricDef[] = [
+      ...DEMO_DEFS.filter((d) => d.metric !== 'deployed'),
+      {
+        metric: 'deployed',
+        label: 'Troops deployed',
+        unit: 'persons',
+        aggregation: 'cumulative',
+        composedOf: ['deployed_initial', 'reinforcements'],
+      },
+      {
+        metric: 'deployed_initial',
+        label: 'First deployment',
+        unit: 'persons',
+        aggregation: 'cumulative',
+        composedOf: null,
+      },
+    ];
+    const claims = [
+      claim('deployed_initial', 'a', { kind: 'exact', value: 11000 }),
+      claim('reinforcements', 'a', { kind: 'range', low: 1000, high: 3000 }),
+      claim('deployed', 'b', { kind: 'exact', value: 14000 }),
+    ];
+    const m = summarise(claims, defs, 31).find((x) => x.metric === 'deployed')!;
+    expect(m.checks).toEqual([]);
+    expect(m.skipped).toEqual([
+      {
+        reason:
+          'reinforcements is incremental but deployed is cumulative: an incremental figure never joins a cumulative sum',
+      },
+    ]);
+  });
+
+  it('uses only each source’s latest active claims', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-01' }),
+      claim('killed', 'a', { kind: 'exact', value: 150 }, { statedAt: '2025-02' }),
+      claim('killed', 'a', { kind: 'exact', value: 9999 }, { statedAt: '2025-03', status: 'retracted' }),
+      claim('wounded', 'a', { kind: 'exact', value: 300 }, { statedAt: '2025-02' }),
+      claim('killed_or_wounded', 'a', { kind: 'exact', value: 450 }, { statedAt: '2025-02' }),
+    ];
+    const [check] = summarise(claims, kowDefs, 31).find((m) => m.metric === 'killed_or_wounded')!.checks;
+    // 150 + 300 = 450: consistent; the retracted 9999 and the superseded 100 stay out.
+    expect(check).toMatchObject({ sum: { low: 450, high: 450 }, status: 'consistent' });
+  });
+});
+
+describe('latest per source', () => {
+  it('takes the newest stated non-retracted figure and the one before it, with the change', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'approx', value: 300 }, { statedAt: '2025-01' }),
+      claim('killed', 'a', { kind: 'range', low: 400, high: 600 }, { statedAt: '2025-03' }),
+      claim('killed', 'a', { kind: 'exact', value: 1 }, { statedAt: '2025-04', status: 'retracted' }),
+      claim('killed', 'b', { kind: 'at_least', value: 700 }, { statedAt: '2025-02' }),
+    ];
+    const latest = latestPerSource(claims).get('killed')!;
+    expect(latest.map((e) => [e.claim.source.id, e.claim.statedAt, e.previous?.statedAt])).toEqual([
+      ['a', '2025-03', '2025-01'],
+      ['b', '2025-02', undefined],
+    ]);
+    const m = summarise(claims, DEMO_DEFS, 31)[0]!;
+    // Centre of [400, 600] is 500; the previous best was 300: +200.
+    expect(m.latest[0]).toMatchObject({
+      statedAt: '2025-03',
+      change: 200,
+      previous: { statedAt: '2025-01', best: 300 },
+    });
+    // [400, 600] ∪ [700, ∞) → minLow 400, open above.
+    expect(m.envelope).toEqual({ minLow: 400, maxHigh: null, sources: 2 });
+  });
+
+  it('a claim stated in the same period as another is superseded by the later seq', () => {
+    const first = claim('killed', 'a', { kind: 'exact', value: 10 });
+    const second = claim('killed', 'a', { kind: 'exact', value: 12 });
+    expect(latestPerSource([second, first]).get('killed')![0]!.claim.claimId).toBe(second.claimId);
+  });
+
+  it('a metric whose every claim is retracted has no latest figure and no envelope', () => {
+    const m = summarise(
+      [claim('killed', 'a', { kind: 'exact', value: 10 }, { status: 'retracted' })],
+      DEMO_DEFS,
+      31,
+    )[0]!;
+    expect(m.latest).toEqual([]);
+    expect(m.envelope).toBeNull();
+    expect(envelopeOf([])).toBeNull();
+  });
+});
+
+describe('valid-time spread', () => {
+  it('compares only the ends for cumulative figures, both ends for incremental ones', () => {
+    const a = claim('x', 'a', { kind: 'exact', value: 1 }, { validFrom: '2024-10', validTo: '2025-01' });
+    const b = claim('x', 'b', { kind: 'exact', value: 1 }, { validFrom: '2025-01', validTo: '2025-01' });
+    expect(validSpreadDays([a, b], 'cumulative')).toBe(0);
+    // Starts 2024-10-01 and 2025-01-01: 31 + 30 + 31 = 92 days.
+    expect(validSpreadDays([a, b], 'incremental')).toBe(92);
+  });
+});
