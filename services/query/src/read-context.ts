@@ -80,7 +80,7 @@ export function createReadContexts(db: Kysely<Database>, metaSchema: string, o: 
       if (q.minSeq !== undefined && seq < q.minSeq) seq = await waitFor(q.minSeq);
       if (q.knownAt === undefined) return { schema: s, asOfSeq: seq, knownAt: new Date().toISOString(), past: false };
       const at = new Date(q.knownAt);
-      if (Number.isNaN(at.getTime())) throw new ValidationError('knownAt is not a valid instant', [{ path: 'query:knownAt', message: 'must be an RFC 3339 date-time' }]);
+      if (Number.isNaN(at.getTime())) throw new ValidationError('knownAt is not a valid instant', [{ path: 'query:/knownAt', message: 'must be an RFC 3339 date-time' }]);
       return { schema: s, asOfSeq: seq, knownAt: at.toISOString(), past: true };
     },
     close() {

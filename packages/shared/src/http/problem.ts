@@ -41,7 +41,7 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
 function pathOf(context: string | undefined, instancePath: string, params: Record<string, unknown> | undefined): string[] {
   const base = instancePath === '/' ? '' : instancePath;
   const keys = params?.keys;
-  const prefix = context === 'body' || context === undefined ? '' : `${context}:`;
+  const prefix = context === 'body' || context === undefined ? '' : `${context === 'querystring' ? 'query' : context}:`;
   if (Array.isArray(keys) && keys.length > 0) return keys.map((k) => `${prefix}${base}/${String(k)}`);
   return [`${prefix}${base || '/'}`];
 }

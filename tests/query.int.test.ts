@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainHash, GENESIS_HASH, newToken } from '@claimtrail/shared/identity';
+import { createToken, loadCliConfig } from '@claimtrail/cli';
+import { startProduct, type Product } from './helpers/product.ts';
+
+let p: Product;
+let reader: string;
+const claim = (over: Record<string, unknown>) => ({
+  topic: 'test-topic',
+  metric: 'killed',
+  value: { kind: 'exact', value: 100 },
+  source: { id: 'src-a', name: 'Source A' },
+  statedAt: '2025-01',
+  ...over,
+});
+const report = (url: string, claims: Record<string, unknown>[]) => ({ report: { url, publisher: 'P', publishedAt: '2025-03-01' }, claims });
+
+beforeAll(async () => {
+  p = await startProduct('query');
+  const config = loadCliConfig({ ...p.env.env });
+  reader = await createToken(config, p.env.db, p.env.nc, 'reader', ['read']);
+  const a = await p.post('/v1/reports', report('https://x.org/1', [claim({}), claim({ statedAt: '2025-02', value: { kind: 'at_least', value: 150 } }), claim({ source: { id: 'src-b' }, value: { kind: 'at_most', value: 90 } })]));
+  expect(a.status).toBe(202);
+  const b = await p.post('/v1/reports', report('https://x.org/2', [claim({ metric: 'wounded', statedAt: '2025-03', value: { kind: 'range', low: 1, high: 2 } })]));
+  await p.get(`/v1/topics?minSeq=${b.body.lastSeq}`);
+});
+afterAll(async () => {
+  await p?.stop();
+});
+
+describe('history', () => {
+  it('orders points by statedAt, marks older figures of a source superseded, and carries asOfSeq', async () => {
+    const h = await p.get('/v1/topics/test-topic/metrics/killed/history');
+    expect(h.status).toBe(200);
+    expect(h.body.asOfSeq).toBeGreaterThan(0);
+    const a = h.body.series.find((s: { source: { id: string } }) => s.source.id === 'src-a');
+    expect(a.points.map((x: { statedAt: string; status: string }) => [x.statedAt, x.status])).toEqual([
+      ['2025-01', 'superseded'],
+      ['2025-02', 'active'],
+    ]);
+    expect(a.points[1]).toMatchObject({ low: 150, best: null, high: null });
+    const b = h.body.series.find((s: { source: { id: string } }) => s.source.id === 'src-b');
+    expect(b.points[0]).toMatchObject({ low: null, best: null, high: 90 });
+  });
+  it('filters by source and by statedAt window', async () => {
+    const only = await p.get('/v1/topics/test-topic/metrics/killed/history?source=src-b');
+    expect(only.body.series.map((s: { source: { id: string } }) => s.source.id)).toEqual(['src-b']);
+    const windowed = await p.get('/v1/topics/test-topic/metrics/killed/history?from=2025-02&to=2025-02');
+    expect(windowed.body.series.flatMap((s: { points: { statedAt: string }[] }) => s.points.map((x) => x.statedAt))).toEqual(['2025-02']);
+  });
+  it('answers an instant before anything was recorded with no series', async () => {
+    const h = await p.get('/v1/topics/test-topic/metrics/killed/history?knownAt=2020-01-01T00:00:00Z');
+    expect(h.status).toBe(200);
+    expect(h.body.series).toEqual([]);
+    expect(h.body.knownAt).toBe('2020-01-01T00:00:00.000Z');
+  });
+  it.each([
+    ['knownAt=yesterday', 'query:/knownAt'],
+    ['minSeq=-1', 'query:/minSeq'],
+    ['colour=red', 'query:/colour'],
+    ['includeRetracted=maybe', 'query:/includeRetracted'],
+  ])('refuses %s naming the parameter', async (qs, path) => {
+    const h = await p.get(`/v1/topics/test-topic/metrics/killed/history?${qs}`);
+    expect(h.status).toBe(400);
+    expect(h.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+  it('refuses a bad topic slug in the path', async () => {
+    const h = await p.get('/v1/topics/Bad_Topic/metrics/killed/history');
+    expect(h.status).toBe(400);
+  });
+});
+
+describe('read your own writes with minSeq', () => {
+  it('waits for the projection to reach the seq ingest returned', async () => {
+    const w = await p.post('/v1/reports', report('https://x.org/ryow', [claim({ metric: 'deployed', statedAt: '2025-04' })]));
+    const h = await p.get(`/v1/topics/test-topic/metrics/deployed/history?minSeq=${w.body.lastSeq}`);
+    expect(h.body.asOfSeq).toBeGreaterThanOrEqual(w.body.lastSeq);
+    expect(h.body.series[0].points[0].claimId).toBe(w.body.claims[0].claimId);
+  });
+  it('answers 503 with Retry-After when the seq is not reached within 5 s', async () => {
+    const t0 = Date.now();
+    const h = await p.get('/v1/topics?minSeq=999999');
+    expect(h.status).toBe(503);
+    expect(h.headers.get('retry-after')).toBeTruthy();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4900);
+  });
+});
+
+describe('claims and topics', () => {
+  it('lists topics with counts', async () => {
+    const t = await p.get('/v1/topics');
+    const topic = t.body.topics.find((x: { topic: string }) => x.topic === 'test-topic');
+    expect(topic.metrics.find((m: { metric: string }) => m.metric === 'killed')).toMatchObject({ claims: 3, sources: 2, firstStatedAt: '2025-01', lastStatedAt: '2025-02' });
+  });
+  it('404 for an unknown claim and for a claim not yet known at knownAt', async () => {
+    expect((await p.get('/v1/claims/clm_000000000000000000000000')).status).toBe(404);
+    const h = await p.get('/v1/topics/test-topic/metrics/killed/history');
+    const id = h.body.series[0].points[0].claimId;
+    expect((await p.get(`/v1/claims/${id}`)).status).toBe(200);
+    expect((await p.get(`/v1/claims/${id}?knownAt=2020-01-01T00:00:00Z`)).status).toBe(404);
+  });
+});
+
+describe('the audit view of events', () => {
+  it('needs audit:read', async () => {
+    expect((await p.get('/v1/events')).status).toBe(401);
+    expect((await p.get('/v1/events', { authorization: `Bearer ${reader}` })).status).toBe(403);
+    expect((await p.get('/v1/events', { authorization: `Bearer ${newToken()}` })).status).toBe(401);
+  });
+  it('pages the envelopes in seq order with chain hashes that recompute', async () => {
+    const auth = { authorization: `Bearer ${p.token}` };
+    const first = await p.get('/v1/events?limit=3', auth);
+    expect(first.status).toBe(200);
+    expect(first.body.events.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3]);
+    expect(first.body.nextFromSeq).toBe(4);
+    let prev = GENESIS_HASH;
+    for (const e of first.body.events) {
+      prev = chainHash(prev, JSON.stringify(e.event));
+      expect(e.chainHash).toBe(prev);
+    }
+    const v = await p.get('/v1/events?fromSeq=2&toSeq=4&verify=true', auth);
+    expect(v.body.events).toHaveLength(3);
+    expect(v.body.verify).toMatchObject({ ok: true, checked: 3, firstMismatchSeq: null });
+    const bad = await p.get('/v1/events?fromSeq=5&toSeq=4', auth);
+    expect(bad.status).toBe(400);
+    const topic = await p.get('/v1/events?topic=test-topic&limit=1000', auth);
+    expect(topic.body.events.every((e: { subject: string }) => e.subject.includes('.claim.test-topic.'))).toBe(true);
+    expect((await p.get('/v1/events?limit=1001', auth)).status).toBe(400);
+  });
+});
+
+describe('the query service edge', () => {
+  it('publishes OpenAPI 3.1 and health', async () => {
+    const doc = await p.get('/openapi.json');
+    expect(doc.body.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/topics', '/v1/topics/{topic}/metrics/{metric}/history', '/v1/claims/{claimId}', '/v1/events']));
+    expect((await p.get('/readyz')).status).toBe(200);
+    expect((await p.get('/metrics')).body).toContain('http_request_duration_seconds');
+    expect((await p.get('/v1/nothing')).status).toBe(404);
+  });
+});
+
+describe('reads behind a token', () => {
+  it('refuses anonymous reads when CLAIMTRAIL_REQUIRE_READ_TOKEN=1', async () => {
+    const locked = await startProduct('locked', { env: { CLAIMTRAIL_REQUIRE_READ_TOKEN: '1' } });
+    try {
+      expect((await locked.get('/v1/topics')).status).toBe(401);
+      expect((await locked.get('/v1/topics', { authorization: `Bearer ${locked.token}` })).status).toBe(200);
+    } finally {
+      await locked.stop();
+    }
+  });
+});
