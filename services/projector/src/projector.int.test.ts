@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { jetstream } from '@nats-io/jetstream';
+import { canonicalJson } from '@claimtrail/shared/events';
+import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
+import { createLogger } from '@claimtrail/shared';
+import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
+import { createProjectorService } from './projector.app.ts';
+
+let env: TestEnv;
+let svc: Awaited<ReturnType<typeof createProjectorService>>;
+const schema = 'claimtrail_rm';
+
+function envelope(type: string, data: object, i: number) {
+  return { eventId: uuidv7(Date.UTC(2025, 5, 1, 0, 0, i), `p${i}`), type, version: 1, recordedAt: new Date(Date.UTC(2025, 5, 1, 0, 0, i)).toISOString(), actor: 'tester', requestId: `r${i}`, data };
+}
+const claimData = (claimId: string) => ({
+  claimId,
+  reportId: 'rpt_000000000000000000000001',
+  topic: 't',
+  metric: 'killed',
+  value: { kind: 'exact', value: 1 },
+  unit: 'persons',
+  sourceId: 's',
+  via: [],
+  statedAt: '2025-01',
+  validFrom: '2025-01',
+  validTo: '2025-01',
+});
+
+async function publish(subject: string, body: object | string, msgID: string) {
+  const ack = await jetstream(env.nc).publish(`${env.subjectPrefix}.${subject}`, typeof body === 'string' ? body : canonicalJson(body), { msgID });
+  return ack.seq;
+}
+async function lastApplied(): Promise<number> {
+  const r = await sql<{ last_seq: number }>`select last_seq from ${sql.table(`${schema}.checkpoint`)}`.execute(env.db);
+  return Number(r.rows[0]?.last_seq ?? 0);
+}
+async function waitFor(seq: number) {
+  const t0 = Date.now();
+  while ((await lastApplied()) < seq) {
+    if (Date.now() - t0 > 10_000) throw new Error(`projection did not reach ${seq}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+beforeAll(async () => {
+  env = await createTestEnv('projector');
+  svc = await createProjectorService({
+    nc: env.nc,
+    db: env.db,
+    logger: createLogger('test', 'silent'),
+    settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, schema, batchSize: 100, rule: 'approx-5pct@1', databaseUrl: env.databaseUrl },
+  });
+  svc.projector.start();
+});
+afterAll(async () => {
+  await svc?.projector.stop();
+  await env?.cleanup();
+});
+
+describe('the live projector', () => {
+  it('writes every event verbatim into the ledger with a chain hash that recomputes, and moves the checkpoint', async () => {
+    const e1 = envelope('ClaimRecorded', claimData('clm_00000000000000000000000a'), 1);
+    const s1 = await publish('claim.t.clm_00000000000000000000000a', e1, 'm1');
+    await waitFor(s1);
+    const rows = await env.db.withSchema(schema).selectFrom('event_ledger').selectAll().orderBy('seq').execute();
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.payload).toBe(canonicalJson(e1));
+    expect(rows[0]!.chain_hash).toBe(chainHash(GENESIS_HASH, canonicalJson(e1)));
+    const cp = await env.db.withSchema(schema).selectFrom('checkpoint').selectAll().executeTakeFirstOrThrow();
+    expect(Number(cp.last_seq)).toBe(s1);
+    expect(cp.chain_hash).toBe(rows[0]!.chain_hash);
+  });
+
+  it('drops a repeat that JetStream let through (outside its duplicate window) by its eventId', async () => {
+    const e = envelope('ClaimRecorded', claimData('clm_00000000000000000000000b'), 2);
+    const a = await publish('claim.t.clm_00000000000000000000000b', e, 'first-id');
+    const b = await publish('claim.t.clm_00000000000000000000000b', e, 'another-id-as-after-the-window');
+    expect(b).toBe(a + 1);
+    await waitFor(b);
+    const repeats = await env.db.withSchema(schema).selectFrom('event_repeats').selectAll().execute();
+    expect(repeats.map((r) => [Number(r.seq), Number(r.first_seq)])).toEqual([[b, a]]);
+    const versions = await env.db.withSchema(schema).selectFrom('claim_versions').select('claim_id').where('claim_id', '=', 'clm_00000000000000000000000b').execute();
+    expect(versions).toHaveLength(1);
+  });
+
+  it('parks what cannot be applied, parks later events of that claim behind it, and lets the rest flow', async () => {
+    const orphan = 'clm_00000000000000000000000c';
+    const s1 = await publish(`claim.t.${orphan}`, envelope('ClaimCorrected', { claimId: orphan, changes: { quote: 'x' }, reason: 'r' }, 3), 'o1');
+    const s2 = await publish(`claim.t.${orphan}`, envelope('ClaimRecorded', claimData(orphan), 4), 'o2');
+    const s3 = await publish('claim.t.clm_00000000000000000000000d', envelope('ClaimRecorded', claimData('clm_00000000000000000000000d'), 5), 'o3');
+    const s4 = await publish('claim.t.garbage', 'this is not json', 'o4');
+    await waitFor(s4);
+    const dl = await env.db.withSchema(schema).selectFrom('dead_letters').select(['seq', 'claim_id', 'reason']).orderBy('seq').execute();
+    expect(dl.map((d) => [Number(d.seq), d.claim_id])).toEqual([
+      [s1, orphan],
+      [s2, orphan],
+      [s4, null],
+    ]);
+    expect(dl[1]!.reason).toContain(`seq ${s1}`);
+    const flowing = await env.db.withSchema(schema).selectFrom('claim_versions').select('claim_id').where('claim_id', '=', 'clm_00000000000000000000000d').execute();
+    expect(flowing).toHaveLength(1);
+    expect(s3).toBeLessThan(s4);
+    const ledger = await env.db.withSchema(schema).selectFrom('event_ledger').select('seq').where('seq', '>=', s1).execute();
+    expect(ledger).toHaveLength(4);
+    const metrics = await svc.app.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(/projector_events_parked_total 3/);
+  });
+
+  it('is ready when NATS and Postgres answer', async () => {
+    expect((await svc.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+  });
+});
