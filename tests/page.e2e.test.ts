@@ -1,0 +1,243 @@
+// The web page in headless Chromium (Debian's package) against the whole product in-process.
+import { mkdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startProduct, type Product } from './helpers/product.ts';
+
+const ARTIFACTS = new URL('./artifacts/', import.meta.url);
+mkdirSync(ARTIFACTS, { recursive: true });
+const shot = (name: string) => new URL(`page-${name}.png`, ARTIFACTS).pathname;
+
+const TOPIC = 'dprk-troops-in-russia';
+
+let product: Product;
+let browser: Browser;
+
+beforeAll(async () => {
+  product = await startProduct('page', { demo: true });
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await product?.stop();
+});
+
+async function openPage(path: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  const external: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith(product.queryUrl)) external.push(r.url());
+  });
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  await page.goto(`${product.queryUrl}${path}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  expect(external).toEqual([]);
+  return page;
+}
+
+async function report(claims: unknown[], url: string) {
+  const r = await product.post('/v1/reports', {
+    report: { url, publisher: 'Test Wire', publishedAt: '2025-03-01' },
+    claims,
+  });
+  expect(r.status).toBe(202);
+  return r.body as { lastSeq: number; claims: { claimId: string; seq: number }[] };
+}
+
+describe('the web page', () => {
+  it('renders a chart per demo metric with the right number of points per source, and the checks', async () => {
+    const page = await openPage(`/topics/${TOPIC}`);
+    const sections = page.locator('section.metric');
+    expect(await sections.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.metric))).toEqual([
+      'deployed',
+      'killed',
+      'killed_or_wounded',
+      'reinforcements',
+      'wounded',
+    ]);
+    for (const metric of ['deployed', 'killed', 'killed_or_wounded', 'reinforcements', 'wounded']) {
+      const section = page.locator(`section.metric[data-metric="${metric}"]`);
+      expect(await section.locator('canvas').count()).toBeGreaterThan(0);
+      const history = await product.get(`/v1/topics/${TOPIC}/metrics/${metric}/history`);
+      const expected = Object.fromEntries(
+        (history.body.series as { source: { id: string }; points: unknown[] }[]).map((s) => [
+          s.source.id,
+          s.points.length,
+        ]),
+      );
+      const rows = await section
+        .locator('table.points tbody tr')
+        .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.source!));
+      const shown: Record<string, number> = {};
+      for (const s of rows) shown[s] = (shown[s] ?? 0) + 1;
+      expect(shown).toEqual(expected);
+    }
+    // The demo report: one point per source.
+    const kow = page.locator('section.metric[data-metric="killed_or_wounded"]');
+    expect(await kow.locator('table.points tbody tr').count()).toBe(2);
+    const checks = kow.locator('li.check');
+    expect(await checks.count()).toBe(2);
+    const ua = kow.locator('li.check[data-composite-source="ua-president"]');
+    expect(await ua.getAttribute('data-status')).toBe('gap');
+    expect(await ua.textContent()).toContain('[2,985, 3,015]');
+    expect(await ua.textContent()).toContain('[3,800, 4,200]');
+    expect(await ua.textContent()).toContain('gap 785');
+    // A tooltip with the quote, source, chain and report: reached by keyboard (arrows step through points).
+    await kow.locator('.u-wrap').focus();
+    await page.keyboard.press('ArrowRight');
+    const tip = kow.locator('.tip:not([hidden])');
+    await tip.waitFor();
+    const tipText = await tip.textContent();
+    expect(tipText).toMatch(/around 4,000 dead or wounded|a more conservative estimate of approximately 1,200/);
+    expect(await tip.locator('a.claim-link').count()).toBe(1);
+    await kow.screenshot({ path: shot('tooltip') });
+    await page.screenshot({ path: shot('demo'), fullPage: true });
+    await page.close();
+
+    const phone = await openPage(`/topics/${TOPIC}`, { width: 390, height: 844 });
+    const overflow = await phone.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: shot('phone'), fullPage: true });
+    await phone.close();
+  });
+
+  it('moving the "known on" slider to before a correction shows the old value', async () => {
+    const topic = 'slider-test';
+    const posted = await report(
+      [
+        {
+          topic,
+          metric: 'killed',
+          value: { kind: 'exact', value: 500 },
+          source: { id: 'test-ministry', name: 'Test ministry' },
+          statedAt: '2025-02',
+          quote: 'five hundred',
+        },
+      ],
+      'https://example.org/slider',
+    );
+    const claimId = posted.claims[0]!.claimId;
+    await new Promise((r) => setTimeout(r, 20));
+    const corrected = await product.post(`/v1/claims/${claimId}/corrections`, {
+      changes: { value: { kind: 'exact', value: 550 } },
+      reason: 'misread the figure',
+    });
+    expect(corrected.status).toBe(202);
+    await product.get(`/v1/topics?minSeq=${(corrected.body as { seq: number }).seq}`);
+
+    const page = await openPage(`/topics/${topic}`);
+    const figure = page.locator('section.metric[data-metric="killed"] li[data-source="test-ministry"] .figure');
+    expect(await figure.textContent()).toBe('550');
+    const slider = page.locator('#known-on');
+    // now → the correction → the report: two steps back.
+    await slider.focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => new URL(location.href).searchParams.has('knownAt'));
+    await page.waitForFunction(
+      () =>
+        document.querySelector('section.metric[data-metric="killed"] li[data-source="test-ministry"] .figure')
+          ?.textContent === '500',
+    );
+    const knownAt = new URL(page.url()).searchParams.get('knownAt')!;
+    expect(Date.parse(knownAt)).toBeGreaterThan(0);
+    await page.screenshot({ path: shot('slider-before-correction'), fullPage: true });
+
+    // The URL keeps the state: opening it again shows the same past.
+    const again = await openPage(`/topics/${topic}?knownAt=${encodeURIComponent(knownAt)}`);
+    expect(
+      await again.locator('section.metric[data-metric="killed"] li[data-source="test-ministry"] .figure').textContent(),
+    ).toBe('500');
+    expect(await again.locator('#known-on').inputValue()).toBe('0');
+    await again.close();
+
+    // The claim view tells the story.
+    await page.goto(`${product.queryUrl}/claims/${claimId}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const story = await page
+      .locator('ol.story li')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.type));
+    expect(story).toEqual(['ClaimRecorded', 'ClaimCorrected']);
+    expect(await page.locator('ol.story').textContent()).toContain('misread the figure');
+    await page.screenshot({ path: shot('claim'), fullPage: true });
+    await page.close();
+  });
+
+  it('a report posted through the API appears without a reload', async () => {
+    const page = await openPage(`/topics/${TOPIC}`);
+    await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('Live'));
+    await report(
+      [
+        {
+          topic: TOPIC,
+          metric: 'killed',
+          value: { kind: 'at_least', value: 600 },
+          source: { id: 'live-agency', name: 'Live agency' },
+          via: [{ id: 'a-spokesperson', role: 'spokesperson' }],
+          statedAt: '2025-02',
+          quote: 'at least 600 killed',
+        },
+      ],
+      'https://example.org/live',
+    );
+    await page.waitForSelector('section.metric[data-metric="killed"] li[data-source="live-agency"]', {
+      timeout: 10_000,
+    });
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(
+      await page.locator('section.metric[data-metric="killed"] li[data-source="live-agency"] .figure').textContent(),
+    ).toBe('≥600');
+    expect(await page.locator('section.metric[data-metric="killed"] table.points tbody tr').count()).toBe(2);
+    await page.screenshot({ path: shot('live'), fullPage: true });
+    await page.close();
+  });
+
+  it('a quote containing <script> renders as text', async () => {
+    const quote = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2"> 42 dead';
+    const posted = await report(
+      [
+        {
+          topic: 'xss-test',
+          metric: 'killed',
+          value: { kind: 'exact', value: 42 },
+          source: { id: 'xss-source', name: '<b>bold</b> source' },
+          statedAt: '2025-02',
+          quote,
+        },
+      ],
+      'https://example.org/xss',
+    );
+    await product.get(`/v1/topics?minSeq=${posted.lastSeq}`);
+    const page = await openPage('/topics/xss-test');
+    await page.locator('details.data summary').first().click();
+    expect(await page.locator('td.quote').first().textContent()).toBe(quote);
+    expect(await page.locator('li[data-source="xss-source"] .who').textContent()).toBe('<b>bold</b> source');
+    expect(await page.locator('main script, main img, main b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.screenshot({ path: shot('xss'), fullPage: true });
+
+    await page.goto(`${product.queryUrl}/claims/${posted.claims[0]!.claimId}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('main blockquote.quote').first().textContent()).toBe(quote);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.close();
+  });
+});
