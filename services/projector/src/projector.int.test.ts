@@ -102,7 +102,7 @@ describe('the live projector', () => {
     const flowing = await env.db.withSchema(schema).selectFrom('claim_versions').select('claim_id').where('claim_id', '=', 'clm_00000000000000000000000d').execute();
     expect(flowing).toHaveLength(1);
     expect(s3).toBeLessThan(s4);
-    const ledger = await env.db.withSchema(schema).selectFrom('event_ledger').select('seq').where('seq', '>=', s1).execute();
+    const ledger = await env.db.withSchema(schema).selectFrom('event_ledger').select('seq').where('seq', '>=', String(s1)).execute();
     expect(ledger).toHaveLength(4);
     const metrics = await svc.app.inject({ url: '/metrics' });
     expect(metrics.body).toMatch(/projector_events_parked_total 3/);
