@@ -60,7 +60,12 @@ export async function serve(config: CliConfig, o: ServeOptions) {
     db: readDb,
     logger: logger.child({ service: 'query' }),
     tokens: createPgTokenStore(readDb, metaSchema),
-    settings: { metaSchema, requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN, ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN },
+    settings: {
+      metaSchema,
+      requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN,
+      ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
+      alignToleranceDays: config.CLAIMTRAIL_ALIGN_TOLERANCE_DAYS,
+    },
   });
   try {
     await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
