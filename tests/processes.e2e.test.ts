@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
+
+const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
+let env: TestEnv;
+
+interface Running {
+  child: ChildProcess;
+  out: string[];
+  waitFor(re: RegExp, ms?: number): Promise<RegExpMatchArray>;
+  exit(): Promise<{ code: number | null; signal: string | null }>;
+}
+
+function start(args: string[], extra: Record<string, string>): Running {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: string[] = [];
+  const listeners = new Set<() => void>();
+  const push = (d: Buffer) => {
+    out.push(d.toString());
+    for (const l of listeners) l();
+  };
+  child.stdout!.on('data', push);
+  child.stderr!.on('data', push);
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    out,
+    waitFor(re, ms = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = out.join('').match(re);
+          if (m) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            resolve(m);
+          }
+        };
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timed out waiting for ${re}; output:\n${out.join('')}`));
+        }, ms);
+        listeners.add(check);
+        check();
+      });
+    },
+    exit: () => exited,
+  };
+}
+
+beforeAll(async () => {
+  env = await createTestEnv('processes');
+});
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+describe('each process on its own', () => {
+  it('claimtrail serve --demo prints its URLs, answers the demo history, and drains on SIGTERM', async () => {
+    const s = start([root('services/cli/bin/claimtrail.js'), 'serve', '--demo', '--token-file', `/tmp/ct-${env.id}/token`], {
+      INGEST_PORT: '0',
+      QUERY_PORT: '0',
+      PROJECTOR_PORT: '0',
+      LOG_LEVEL: 'warn',
+    });
+    const m = await s.waitFor(/demo history: +(http:\/\/\S+)/);
+    await s.waitFor(/demo token \(all scopes\)/);
+    const h = (await (await fetch(m[1]!)).json()) as { series: { source: { id: string }; points: { best: number }[] }[] };
+    expect(h.series[0]!.source.id).toBe('kr-nis');
+    expect(h.series[0]!.points[0]!.best).toBe(300);
+    s.child.kill('SIGTERM');
+    expect(await s.exit()).toEqual({ code: 0, signal: null });
+  });
+
+  it.each([
+    ['ingest', 'services/ingest/src/main.ts', { INGEST_PORT: '0' }],
+    ['query', 'services/query/src/main.ts', { QUERY_PORT: '0' }],
+    ['projector', 'services/projector/src/main.ts', { PROJECTOR_PORT: '0' }],
+  ])('%s starts, is ready, and exits 0 on SIGTERM', async (_name, main, ports) => {
+    const s = start([root(main)], { ...ports, LOG_LEVEL: 'info' });
+    const m = await s.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    const ready = await fetch(`${m[1]}/readyz`);
+    expect(ready.status).toBe(200);
+    const metrics = await (await fetch(`${m[1]}/metrics`)).text();
+    expect(metrics).toContain('process_cpu_seconds_total');
+    s.child.kill('SIGTERM');
+    expect(await s.exit()).toEqual({ code: 0, signal: null });
+    // Logs are JSON lines and carry no secrets.
+    const lines = s.out.join('').split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+  });
+
+  it('refuses to start with a bad setting, naming the variable', async () => {
+    const s = start([root('services/query/src/main.ts')], { QUERY_PORT: '99999' });
+    const r = await s.exit();
+    expect(r.code).toBe(2);
+    expect(s.out.join('')).toMatch(/QUERY_PORT="99999"/);
+  });
+});
