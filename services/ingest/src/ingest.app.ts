@@ -13,7 +13,7 @@ import {
   type PostReportResponse,
 } from '@claimtrail/shared/contract';
 import { claimId as claimIdSchema, type ClaimtrailEvent } from '@claimtrail/shared/events';
-import { authenticate, cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
+import { cachedTokenStore, createHttpApp, principalOf, type TokenStore } from '@claimtrail/shared/http';
 import { messageIdOf, uuidv7, bodyHashOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
@@ -55,10 +55,11 @@ export async function createIngestApp(deps: IngestDeps) {
     logger: deps.logger,
     readiness: () => store.ready(),
     ratePerMinute: deps.settings.ratePerMinute,
+    tokens,
   });
 
-  const context = async (req: import('fastify').FastifyRequest, scope: 'report:write' | 'admin'): Promise<RequestContext> => {
-    const who = await authenticate(req, tokens, scope);
+  const context = (req: import('fastify').FastifyRequest): RequestContext => {
+    const who = principalOf(req);
     const h = req.headers['idempotency-key'];
     return { actor: who.principal, requestId: req.id, idempotencyHeader: typeof h === 'string' ? h : undefined, now: clock };
   };
@@ -66,6 +67,7 @@ export async function createIngestApp(deps: IngestDeps) {
   app.post(
     '/v1/reports',
     {
+      config: { scope: 'report:write' },
       schema: {
         summary: 'Submit a report and its claims',
         security: [{ bearer: [] }],
@@ -75,7 +77,7 @@ export async function createIngestApp(deps: IngestDeps) {
       },
     },
     async (req, reply) => {
-      const ctx = await context(req, 'report:write');
+      const ctx = context(req);
       const out = await submitReport(store, idem, req.body, ctx);
       return reply.code(out.duplicate ? 200 : 202).send(out.response);
     },
@@ -85,6 +87,7 @@ export async function createIngestApp(deps: IngestDeps) {
   app.post(
     '/v1/claims/:claimId/corrections',
     {
+      config: { scope: 'report:write' },
       schema: {
         summary: 'Correct our transcription of a claim',
         security: [{ bearer: [] }],
@@ -95,13 +98,14 @@ export async function createIngestApp(deps: IngestDeps) {
       },
     },
     async (req, reply) => {
-      const ctx = await context(req, 'report:write');
+      const ctx = context(req);
       return reply.code(202).send(await correctClaim(store, req.params.claimId, req.body, ctx));
     },
   );
   app.post(
     '/v1/claims/:claimId/retractions',
     {
+      config: { scope: 'report:write' },
       schema: {
         summary: 'Retract a claim',
         security: [{ bearer: [] }],
@@ -112,13 +116,14 @@ export async function createIngestApp(deps: IngestDeps) {
       },
     },
     async (req, reply) => {
-      const ctx = await context(req, 'report:write');
+      const ctx = context(req);
       return reply.code(202).send(await retractClaim(store, req.params.claimId, req.body, ctx));
     },
   );
   app.post(
     '/v1/metrics',
     {
+      config: { scope: 'admin' },
       schema: {
         summary: 'Define or redefine a metric',
         security: [{ bearer: [] }],
@@ -128,7 +133,7 @@ export async function createIngestApp(deps: IngestDeps) {
       },
     },
     async (req, reply) => {
-      const ctx = await context(req, 'admin');
+      const ctx = context(req);
       const b = req.body;
       if (b.composedOf?.includes(b.metric)) {
         throw new ValidationError('a metric cannot be composed of itself', [{ path: '/composedOf', message: 'must not contain the metric itself' }]);

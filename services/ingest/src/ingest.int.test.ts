@@ -226,6 +226,38 @@ describe('when JetStream does not acknowledge', () => {
 });
 
 describe('the service edge', () => {
+  it('rate-limits per token with 429, Retry-After and a problem body', async () => {
+    const buckets = await openBuckets(env.nc, env.stream);
+    const limited = await createIngestApp({
+      nc: env.nc,
+      idempotencyKv: buckets.idempotency,
+      tokens: createKvTokenStore(buckets.tokens),
+      logger: createLogger('test', 'silent'),
+      settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 2 },
+    });
+    try {
+      const send = (token: string) =>
+        limited.app.inject({ method: 'POST', url: '/v1/reports', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: '{}' });
+      expect((await send(writer)).statusCode).toBe(400);
+      expect((await send(writer)).statusCode).toBe(400);
+      const third = await send(writer);
+      expect(third.statusCode).toBe(429);
+      expect(third.headers['retry-after']).toBeDefined();
+      expect(third.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(third.json()).toMatchObject({ status: 429, detail: expect.stringMatching(/rate limit/) });
+      // Another token has its own budget.
+      expect((await send(reader)).statusCode).toBe(403);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('answers a non-JSON content type with 415', async () => {
+    const res = await ingest.app.inject({ method: 'POST', url: '/v1/reports', headers: { authorization: `Bearer ${writer}`, 'content-type': 'text/plain' }, payload: 'hello' });
+    expect(res.statusCode).toBe(415);
+    expect(res.json().status).toBe(415);
+  });
+
   it('publishes OpenAPI 3.1 generated from the schemas, and health endpoints', async () => {
     const doc = (await ingest.app.inject({ url: '/openapi.json' })).json();
     expect(doc.openapi).toBe('3.1.0');

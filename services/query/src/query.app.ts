@@ -13,7 +13,7 @@ import {
   topicsResponse,
 } from '@claimtrail/shared/contract';
 import { claimId as claimIdSchema, metricSlug, parseFuzzyDate, topicSlug } from '@claimtrail/shared/events';
-import { authenticate, cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
+import { cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
 import { chainHash } from '@claimtrail/shared/identity';
 import { NotFoundError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
@@ -65,6 +65,7 @@ export async function createQueryApp(deps: QueryDeps) {
     description: 'How each estimate changed, who said what when, and what was known at any instant.',
     logger: deps.logger,
     ratePerMinute: deps.settings.ratePerMinute,
+    tokens,
     readiness: async () => {
       try {
         await contexts.resolve({});
@@ -79,9 +80,8 @@ export async function createQueryApp(deps: QueryDeps) {
 
   app.get(
     '/v1/topics',
-    { schema: { summary: 'Topics and their metrics', security, querystring: topicsQuery, response: { 200: topicsResponse, ...errors } } },
+    { config: { scope: readScope }, schema: { summary: 'Topics and their metrics', security, querystring: topicsQuery, response: { 200: topicsResponse, ...errors } } },
     async (req) => {
-      await authenticate(req, tokens, readScope);
       const ctx = await contexts.resolve(req.query);
       return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, topics: await models.topics(ctx) };
     },
@@ -90,6 +90,7 @@ export async function createQueryApp(deps: QueryDeps) {
   app.get(
     '/v1/topics/:topic/metrics/:metric/history',
     {
+      config: { scope: readScope },
       schema: {
         summary: 'How each source’s estimate of a metric changed',
         security,
@@ -99,7 +100,6 @@ export async function createQueryApp(deps: QueryDeps) {
       },
     },
     async (req) => {
-      await authenticate(req, tokens, readScope);
       const q = req.query;
       const from = dateBound('from', q.from);
       const to = dateBound('to', q.to);
@@ -120,6 +120,7 @@ export async function createQueryApp(deps: QueryDeps) {
   app.get(
     '/v1/claims/:claimId',
     {
+      config: { scope: readScope },
       schema: {
         summary: 'A claim as it stands (or stood), with every revision and citing report',
         security,
@@ -129,7 +130,6 @@ export async function createQueryApp(deps: QueryDeps) {
       },
     },
     async (req) => {
-      await authenticate(req, tokens, readScope);
       const ctx = await contexts.resolve(req.query);
       const c = await models.claim(ctx, req.params.claimId);
       if (!c) throw new NotFoundError(ctx.past ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}` : `no claim ${req.params.claimId}`);
@@ -140,6 +140,7 @@ export async function createQueryApp(deps: QueryDeps) {
   app.get(
     '/v1/events',
     {
+      config: { scope: 'audit:read' },
       schema: {
         summary: 'The raw event envelopes in seq order, with chain hashes (audit view)',
         security: [{ bearer: [] }],
@@ -148,7 +149,6 @@ export async function createQueryApp(deps: QueryDeps) {
       },
     },
     async (req) => {
-      await authenticate(req, tokens, 'audit:read');
       const q = req.query;
       if (q.toSeq !== undefined && q.toSeq < q.fromSeq) {
         throw new ValidationError('toSeq must not be below fromSeq', [{ path: 'query:/toSeq', message: 'must be >= fromSeq' }]);

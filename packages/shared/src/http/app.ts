@@ -5,7 +5,8 @@ import rateLimit from '@fastify/rate-limit';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { tokenHash } from '../identity.ts';
+import { tokenHash, type Scope } from '../identity.ts';
+import { ANONYMOUS, authenticate, type Principal, type TokenStore } from './auth.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 
 export interface HttpAppOptions {
@@ -16,6 +17,22 @@ export interface HttpAppOptions {
   readiness: () => Promise<string[]>;
   ratePerMinute: number;
   registry?: Registry;
+  /** Where bearer tokens are checked for routes that declare `config: { scope }`. */
+  tokens?: TokenStore;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The scope a route needs; `null`: anonymous allowed, a token is still checked if sent. */
+    scope?: Scope | null;
+  }
+}
+
+const principals = new WeakMap<object, Principal>();
+
+/** Who made the request, as established before the body was even read. */
+export function principalOf(req: object): Principal {
+  return principals.get(req) ?? ANONYMOUS;
 }
 
 export type HttpApp = FastifyInstance & { withTypeProvider(): FastifyInstance };
@@ -36,6 +53,16 @@ export async function createHttpApp(o: HttpAppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
+  // Authentication comes first, before the body is parsed or validated: a caller without the
+  // scope learns nothing about what a valid body looks like, and gets 401/403, not 400.
+  const tokens = o.tokens;
+  if (tokens) {
+    app.addHook('onRequest', async (req) => {
+      const scope = req.routeOptions.config?.scope;
+      if (scope !== undefined) principals.set(req, await authenticate(req, tokens, scope));
+    });
+  }
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
