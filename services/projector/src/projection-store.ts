@@ -2,7 +2,15 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import { GENESIS_HASH } from '@claimtrail/shared/identity';
 import type { ClaimValue } from '@claimtrail/shared/events';
-import { idsOfBatch, type ClaimVersion, type FoldInput, type FoldOutput, type MetricVersion, type SourceVersion, type StreamMessage } from './fold.ts';
+import {
+  idsOfBatch,
+  type ClaimVersion,
+  type FoldInput,
+  type FoldOutput,
+  type MetricVersion,
+  type SourceVersion,
+  type StreamMessage,
+} from './fold.ts';
 
 const CHECKPOINT = 'projector';
 const MAX_PARAMS = 30_000;
@@ -33,7 +41,12 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
   const s = db.withSchema(schema);
 
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
-    const row = await trx.withSchema(schema).selectFrom('checkpoint').selectAll().where('name', '=', CHECKPOINT).executeTakeFirst();
+    const row = await trx
+      .withSchema(schema)
+      .selectFrom('checkpoint')
+      .selectAll()
+      .where('name', '=', CHECKPOINT)
+      .executeTakeFirst();
     return row
       ? { lastSeq: Number(row.last_seq), chainHash: row.chain_hash, knownAt: iso(row.known_at) }
       : { lastSeq: 0, chainHash: GENESIS_HASH, knownAt: null };
@@ -45,20 +58,56 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     const t = trx.withSchema(schema);
     const claimIds = [...ids.claimIds];
     const [claimRows, parkedRows, sourceRows, metricRows, seenRows, reportRows] = await Promise.all([
-      claimIds.length ? t.selectFrom('claim_versions').selectAll().where('claim_id', 'in', claimIds).where('seq_to', 'is', null).execute() : [],
       claimIds.length
-        ? t.selectFrom('dead_letters').select(['claim_id', sql<number>`min(seq)`.as('seq')]).where('claim_id', 'in', claimIds).groupBy('claim_id').execute()
+        ? t
+            .selectFrom('claim_versions')
+            .selectAll()
+            .where('claim_id', 'in', claimIds)
+            .where('seq_to', 'is', null)
+            .execute()
         : [],
-      ids.sourceIds.size ? t.selectFrom('sources').selectAll().where('source_id', 'in', [...ids.sourceIds]).where('seq_to', 'is', null).execute() : [],
-      ids.metricNames.size ? t.selectFrom('metrics').selectAll().where('metric', 'in', [...ids.metricNames]).where('seq_to', 'is', null).execute() : [],
+      claimIds.length
+        ? t
+            .selectFrom('dead_letters')
+            .select(['claim_id', sql<number>`min(seq)`.as('seq')])
+            .where('claim_id', 'in', claimIds)
+            .groupBy('claim_id')
+            .execute()
+        : [],
+      ids.sourceIds.size
+        ? t
+            .selectFrom('sources')
+            .selectAll()
+            .where('source_id', 'in', [...ids.sourceIds])
+            .where('seq_to', 'is', null)
+            .execute()
+        : [],
+      ids.metricNames.size
+        ? t
+            .selectFrom('metrics')
+            .selectAll()
+            .where('metric', 'in', [...ids.metricNames])
+            .where('seq_to', 'is', null)
+            .execute()
+        : [],
       ids.eventIds.size
         ? t
             .selectFrom('event_ledger')
             .select(['event_id', 'seq'])
-            .where('event_id', 'in', [...ids.eventIds].filter((id) => /^[0-9a-f-]{36}$/i.test(id)))
+            .where(
+              'event_id',
+              'in',
+              [...ids.eventIds].filter((id) => /^[0-9a-f-]{36}$/i.test(id)),
+            )
             .execute()
         : [],
-      ids.reportIds.size ? t.selectFrom('reports').select('report_id').where('report_id', 'in', [...ids.reportIds]).execute() : [],
+      ids.reportIds.size
+        ? t
+            .selectFrom('reports')
+            .select('report_id')
+            .where('report_id', 'in', [...ids.reportIds])
+            .execute()
+        : [],
     ]);
     const claims = new Map<string, ClaimVersion>();
     for (const r of claimRows) {
@@ -95,7 +144,16 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     const sources = new Map<string, SourceVersion>(
       sourceRows.map((r) => [
         r.source_id,
-        { source_id: r.source_id, seq_from: Number(r.seq_from), seq_to: null, known_from: iso(r.known_from)!, known_to: null, name: r.name, kind: r.kind, country: r.country },
+        {
+          source_id: r.source_id,
+          seq_from: Number(r.seq_from),
+          seq_to: null,
+          known_from: iso(r.known_from)!,
+          known_to: null,
+          name: r.name,
+          kind: r.kind,
+          country: r.country,
+        },
       ]),
     );
     const metrics = new Map<string, MetricVersion>(
@@ -122,7 +180,9 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       sources,
       metrics,
       parked: new Map(parkedRows.map((r) => [r.claim_id!, Number(r.seq)])),
-      seenEventIds: new Map(seenRows.flatMap((r) => (r.event_id === null ? [] : [[r.event_id, Number(r.seq)] as const]))),
+      seenEventIds: new Map(
+        seenRows.flatMap((r) => (r.event_id === null ? [] : [[r.event_id, Number(r.seq)] as const])),
+      ),
       reports: new Set(reportRows.map((r) => r.report_id)),
     };
   }
@@ -131,7 +191,11 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     if (rows.length === 0) return;
     const cols = Object.keys(rows[0]!).length;
     for (const part of chunks(rows, cols)) {
-      await trx.withSchema(schema).insertInto(table as 'event_ledger').values(part as never).execute();
+      await trx
+        .withSchema(schema)
+        .insertInto(table as 'event_ledger')
+        .values(part as never)
+        .execute();
     }
   }
 
@@ -157,9 +221,24 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     await insert(trx, 'event_repeats', out.repeats);
     await insert(trx, 'dead_letters', out.deadLetters);
     await insert(trx, 'reports', out.reports);
-    await closeVersions(trx, 'claim_versions', 'claim_id', out.claimCloses.map((c) => ({ ...c, key: c.claim_id })));
-    await closeVersions(trx, 'sources', 'source_id', out.sourceCloses.map((c) => ({ ...c, key: c.source_id })));
-    await closeVersions(trx, 'metrics', 'metric', out.metricCloses.map((c) => ({ ...c, key: c.metric })));
+    await closeVersions(
+      trx,
+      'claim_versions',
+      'claim_id',
+      out.claimCloses.map((c) => ({ ...c, key: c.claim_id })),
+    );
+    await closeVersions(
+      trx,
+      'sources',
+      'source_id',
+      out.sourceCloses.map((c) => ({ ...c, key: c.source_id })),
+    );
+    await closeVersions(
+      trx,
+      'metrics',
+      'metric',
+      out.metricCloses.map((c) => ({ ...c, key: c.metric })),
+    );
     await insert(
       trx,
       'claim_versions',
@@ -182,7 +261,14 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       .insertInto('checkpoint')
       .values({ name: CHECKPOINT, last_seq: out.lastSeq, chain_hash: out.chainHash, known_at: out.knownAt })
       .onConflict((oc) =>
-        oc.column('name').doUpdateSet({ last_seq: out.lastSeq, chain_hash: out.chainHash, known_at: out.knownAt, updated_at: sql`now()` }),
+        oc
+          .column('name')
+          .doUpdateSet({
+            last_seq: out.lastSeq,
+            chain_hash: out.chainHash,
+            known_at: out.knownAt,
+            updated_at: sql`now()`,
+          }),
       )
       .execute();
     await sql`select pg_notify(${`claimtrail_${schema}`}, ${String(out.lastSeq)})`.execute(trx);
