@@ -1,7 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import { GENESIS_HASH } from '@claimtrail/shared/identity';
-import type { ClaimValue } from '@claimtrail/shared/events';
 import {
   idsOfBatch,
   type ClaimVersion,
@@ -13,6 +12,18 @@ import {
 } from './fold.ts';
 
 const CHECKPOINT = 'projector';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Rows as row_to_json gives them: timestamps as text, numerics as numbers. */
+type ClaimRow = Omit<ClaimVersion, 'low' | 'best' | 'high' | 'seq_from' | 'first_seq'> & {
+  seq_from: number | string;
+  first_seq: number | string;
+  low: number | string | null;
+  best: number | string | null;
+  high: number | string | null;
+};
+type SourceRow = Omit<SourceVersion, 'seq_from'> & { seq_from: number | string };
+type MetricRow = Omit<MetricVersion, 'seq_from'> & { seq_from: number | string };
 const MAX_PARAMS = 30_000;
 
 function iso(d: Date | string | null): string | null {
@@ -52,65 +63,44 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       : { lastSeq: 0, chainHash: GENESIS_HASH, knownAt: null };
   }
 
+  /**
+   * The state a batch needs, in one round trip: the checkpoint, the current version of each
+   * claim it touches, parked claims, sources, metrics, event ids already in the ledger, reports.
+   */
   async function loadInput(trx: Transaction<Database>, messages: readonly StreamMessage[]): Promise<FoldInput> {
-    const cp = await readCheckpoint(trx);
     const ids = idsOfBatch(messages);
-    const t = trx.withSchema(schema);
     const claimIds = [...ids.claimIds];
-    const [claimRows, parkedRows, sourceRows, metricRows, seenRows, reportRows] = await Promise.all([
-      claimIds.length
-        ? t
-            .selectFrom('claim_versions')
-            .selectAll()
-            .where('claim_id', 'in', claimIds)
-            .where('seq_to', 'is', null)
-            .execute()
-        : [],
-      claimIds.length
-        ? t
-            .selectFrom('dead_letters')
-            .select(['claim_id', sql<number>`min(seq)`.as('seq')])
-            .where('claim_id', 'in', claimIds)
-            .groupBy('claim_id')
-            .execute()
-        : [],
-      ids.sourceIds.size
-        ? t
-            .selectFrom('sources')
-            .selectAll()
-            .where('source_id', 'in', [...ids.sourceIds])
-            .where('seq_to', 'is', null)
-            .execute()
-        : [],
-      ids.metricNames.size
-        ? t
-            .selectFrom('metrics')
-            .selectAll()
-            .where('metric', 'in', [...ids.metricNames])
-            .where('seq_to', 'is', null)
-            .execute()
-        : [],
-      ids.eventIds.size
-        ? t
-            .selectFrom('event_ledger')
-            .select(['event_id', 'seq'])
-            .where(
-              'event_id',
-              'in',
-              [...ids.eventIds].filter((id) => /^[0-9a-f-]{36}$/i.test(id)),
-            )
-            .execute()
-        : [],
-      ids.reportIds.size
-        ? t
-            .selectFrom('reports')
-            .select('report_id')
-            .where('report_id', 'in', [...ids.reportIds])
-            .execute()
-        : [],
-    ]);
+    const eventIds = [...ids.eventIds].filter((id) => UUID.test(id));
+    const t = (name: string) => sql.table(`${schema}.${name}`);
+    const row = (
+      await sql<{
+        checkpoint: { last_seq: number; chain_hash: string; known_at: string | null } | null;
+        claims: Record<string, unknown>[];
+        parked: { claim_id: string; seq: number }[];
+        sources: Record<string, unknown>[];
+        metrics: Record<string, unknown>[];
+        seen: { event_id: string; seq: number }[];
+        reports: string[];
+      }>`
+      select
+        (select row_to_json(c) from ${t('checkpoint')} c where c.name = ${CHECKPOINT}) as checkpoint,
+        (select coalesce(json_agg(cv), '[]') from ${t('claim_versions')} cv
+          where cv.claim_id = any(${claimIds}::text[]) and cv.seq_to is null) as claims,
+        (select coalesce(json_agg(json_build_object('claim_id', d.claim_id, 'seq', d.seq)), '[]')
+           from (select claim_id, min(seq) as seq from ${t('dead_letters')}
+                  where claim_id = any(${claimIds}::text[]) group by claim_id) d) as parked,
+        (select coalesce(json_agg(s), '[]') from ${t('sources')} s
+          where s.source_id = any(${[...ids.sourceIds]}::text[]) and s.seq_to is null) as sources,
+        (select coalesce(json_agg(m), '[]') from ${t('metrics')} m
+          where m.metric = any(${[...ids.metricNames]}::text[]) and m.seq_to is null) as metrics,
+        (select coalesce(json_agg(json_build_object('event_id', e.event_id, 'seq', e.seq)), '[]') from ${t('event_ledger')} e
+          where e.event_id = any(${eventIds}::uuid[])) as seen,
+        (select coalesce(json_agg(r.report_id), '[]') from ${t('reports')} r
+          where r.report_id = any(${[...ids.reportIds]}::text[])) as reports`.execute(trx)
+    ).rows[0]!;
+    const cp = row.checkpoint;
     const claims = new Map<string, ClaimVersion>();
-    for (const r of claimRows) {
+    for (const r of row.claims as unknown as ClaimRow[]) {
       claims.set(r.claim_id, {
         claim_id: r.claim_id,
         seq_from: Number(r.seq_from),
@@ -121,7 +111,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
         metric: r.metric,
         source_id: r.source_id,
         unit: r.unit,
-        value: r.value as ClaimValue,
+        value: r.value,
         low: num(r.low),
         best: num(r.best),
         high: num(r.high),
@@ -135,14 +125,14 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
         valid_to_at: iso(r.valid_to_at)!,
         quote: r.quote,
         via: r.via,
-        status: r.status as ClaimVersion['status'],
+        status: r.status,
         first_seq: Number(r.first_seq),
         recorded_at: iso(r.recorded_at)!,
         report_id: r.report_id,
       });
     }
     const sources = new Map<string, SourceVersion>(
-      sourceRows.map((r) => [
+      (row.sources as unknown as SourceRow[]).map((r) => [
         r.source_id,
         {
           source_id: r.source_id,
@@ -157,7 +147,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       ]),
     );
     const metrics = new Map<string, MetricVersion>(
-      metricRows.map((r) => [
+      (row.metrics as unknown as MetricRow[]).map((r) => [
         r.metric,
         {
           metric: r.metric,
@@ -173,21 +163,19 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       ]),
     );
     return {
-      lastSeq: cp.lastSeq,
-      chainHash: cp.chainHash,
-      knownAt: cp.knownAt,
+      lastSeq: cp ? Number(cp.last_seq) : 0,
+      chainHash: cp ? cp.chain_hash : GENESIS_HASH,
+      knownAt: cp ? iso(cp.known_at) : null,
       claims,
       sources,
       metrics,
-      parked: new Map(parkedRows.map((r) => [r.claim_id!, Number(r.seq)])),
-      seenEventIds: new Map(
-        seenRows.flatMap((r) => (r.event_id === null ? [] : [[r.event_id, Number(r.seq)] as const])),
-      ),
-      reports: new Set(reportRows.map((r) => r.report_id)),
+      parked: new Map(row.parked.map((r) => [r.claim_id, Number(r.seq)])),
+      seenEventIds: new Map(row.seen.map((r) => [r.event_id, Number(r.seq)] as const)),
+      reports: new Set(row.reports),
     };
   }
 
-  async function insert<T extends object>(trx: Transaction<Database>, table: keyof Database & string, rows: T[]) {
+  async function insert<T extends object>(trx: Transaction<Database>, table: keyof Database, rows: T[]) {
     if (rows.length === 0) return;
     const cols = Object.keys(rows[0]!).length;
     for (const part of chunks(rows, cols)) {
@@ -216,17 +204,17 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
        where t.${sql.ref(key)} = x.k and t.seq_from = x.seq_from`.execute(trx);
   }
 
+  /**
+   * Writes a batch. The tables every batch touches (ledger, reports, claim versions and their
+   * closes, citations, revisions, checkpoint, notify) go in ONE statement whose data-modifying
+   * CTEs read each table's rows from one JSON parameter (json_to_recordset): one round trip and
+   * one short statement text whatever the batch size, instead of a VALUES list of thousands of
+   * parameters per table. The rare tables (repeats, dead letters, sources, metrics) keep their
+   * own inserts, and run only when the batch has rows for them.
+   */
   async function write(trx: Transaction<Database>, out: FoldOutput): Promise<void> {
-    await insert(trx, 'event_ledger', out.ledger);
     await insert(trx, 'event_repeats', out.repeats);
     await insert(trx, 'dead_letters', out.deadLetters);
-    await insert(trx, 'reports', out.reports);
-    await closeVersions(
-      trx,
-      'claim_versions',
-      'claim_id',
-      out.claimCloses.map((c) => ({ ...c, key: c.claim_id })),
-    );
     await closeVersions(
       trx,
       'sources',
@@ -239,39 +227,49 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       'metric',
       out.metricCloses.map((c) => ({ ...c, key: c.metric })),
     );
-    await insert(
-      trx,
-      'claim_versions',
-      out.claimVersions.map((v) => ({ ...v, value: JSON.stringify(v.value), via: JSON.stringify(v.via) })),
-    );
     await insert(trx, 'sources', out.sourceVersions);
     await insert(trx, 'metrics', out.metricVersions);
-    await insert(
-      trx,
-      'claim_citations',
-      out.citations.map((c) => ({ ...c, via: JSON.stringify(c.via) })),
-    );
-    await insert(
-      trx,
-      'claim_revisions',
-      out.revisions.map((r) => ({ ...r, changes: r.changes === null ? null : JSON.stringify(r.changes) })),
-    );
-    await trx
-      .withSchema(schema)
-      .insertInto('checkpoint')
-      .values({ name: CHECKPOINT, last_seq: out.lastSeq, chain_hash: out.chainHash, known_at: out.knownAt })
-      .onConflict((oc) =>
-        oc
-          .column('name')
-          .doUpdateSet({
-            last_seq: out.lastSeq,
-            chain_hash: out.chainHash,
-            known_at: out.knownAt,
-            updated_at: sql`now()`,
-          }),
-      )
-      .execute();
-    await sql`select pg_notify(${`claimtrail_${schema}`}, ${String(out.lastSeq)})`.execute(trx);
+    const t = (name: string) => sql.table(`${schema}.${name}`);
+    const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
+    await sql`
+      with
+      ledger as (
+        insert into ${t('event_ledger')} (seq, subject, event_id, type, version, recorded_at, known_at, actor, claim_id, topic, payload, chain_hash)
+        select * from json_to_recordset(${json(out.ledger)}::json) as x(seq bigint, subject text, event_id uuid, type text, version int,
+          recorded_at timestamptz, known_at timestamptz, actor text, claim_id text, topic text, payload text, chain_hash text)),
+      reports as (
+        insert into ${t('reports')} (report_id, seq, known_at, url, publisher, title, published_at, published_from, language, retrieved_at)
+        select * from json_to_recordset(${json(out.reports)}::json) as x(report_id text, seq bigint, known_at timestamptz, url text,
+          publisher text, title text, published_at text, published_from timestamptz, language text, retrieved_at text)),
+      closes as (
+        update ${t('claim_versions')} as cv set seq_to = x.seq_to, known_to = x.known_to
+          from json_to_recordset(${json(out.claimCloses)}::json) as x(claim_id text, seq_from bigint, seq_to bigint, known_to timestamptz)
+         where cv.claim_id = x.claim_id and cv.seq_from = x.seq_from),
+      versions as (
+        insert into ${t('claim_versions')} (claim_id, seq_from, seq_to, known_from, known_to, topic, metric, source_id, unit, value, low, best,
+          high, rule, stated_at, stated_from, stated_to, valid_from, valid_from_at, valid_to, valid_to_at, quote, via, status, first_seq,
+          recorded_at, report_id)
+        select * from json_to_recordset(${json(out.claimVersions)}::json) as x(claim_id text, seq_from bigint, seq_to bigint,
+          known_from timestamptz, known_to timestamptz, topic text, metric text, source_id text, unit text, value jsonb, low numeric,
+          best numeric, high numeric, rule text, stated_at text, stated_from timestamptz, stated_to timestamptz, valid_from text,
+          valid_from_at timestamptz, valid_to text, valid_to_at timestamptz, quote text, via jsonb, status text, first_seq bigint,
+          recorded_at timestamptz, report_id text)),
+      citations as (
+        insert into ${t('claim_citations')} (claim_id, seq, known_at, report_id, echo, via, quote)
+        select * from json_to_recordset(${json(out.citations)}::json) as x(claim_id text, seq bigint, known_at timestamptz,
+          report_id text, echo boolean, via jsonb, quote text)),
+      revisions as (
+        insert into ${t('claim_revisions')} (claim_id, seq, type, recorded_at, known_at, actor, changes, reason, retracted_by, report_id)
+        select x.claim_id, x.seq, x.type, x.recorded_at, x.known_at, x.actor, nullif(x.changes, 'null'::jsonb), x.reason, x.retracted_by,
+               x.report_id
+          from json_to_recordset(${json(out.revisions)}::json) as x(claim_id text, seq bigint, type text, recorded_at timestamptz,
+          known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)),
+      checkpoint as (
+        insert into ${t('checkpoint')} (name, last_seq, chain_hash, known_at)
+        values (${CHECKPOINT}, ${out.lastSeq}, ${out.chainHash}, ${out.knownAt}::timestamptz)
+        on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
+          known_at = excluded.known_at, updated_at = now())
+      select pg_notify(${`claimtrail_${schema}`}, ${String(out.lastSeq)})`.execute(trx);
   }
 
   return {
