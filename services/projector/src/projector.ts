@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Database } from '@claimtrail/shared/db';
+import { getActiveSchema, type Database } from '@claimtrail/shared/db';
 import { isApiError } from '@claimtrail/shared/nats';
 import type { Logger } from '@claimtrail/shared';
 import { foldBatch, type StreamMessage } from './fold.ts';
@@ -15,7 +15,22 @@ export interface ProjectorDeps {
   db: Kysely<Database>;
   logger: Logger;
   registry: Registry;
-  settings: { stream: string; subjectPrefix: string; schema: string; batchSize: number; rule: string; databaseUrl: string };
+  settings: {
+    stream: string;
+    subjectPrefix: string;
+    schema: string;
+    batchSize: number;
+    rule: string;
+    databaseUrl: string;
+    /**
+     * The meta schema whose `active_schema` pointer the projector follows: when a replay is
+     * promoted it stops on the old schema and continues on the new one from that schema's
+     * checkpoint. Unset: the meta schema whose pointer names `schema`, if any. `null`: never follow.
+     */
+    metaSchema?: string | null;
+    /** How often the pointer is read (default 250 ms). */
+    followMs?: number;
+  };
 }
 
 export function toStreamMessage(m: JsMsg): StreamMessage {
@@ -33,8 +48,8 @@ export function consumerNameOf(schema: string): string {
  */
 export function createProjector(deps: ProjectorDeps) {
   const { nc, db, logger, settings } = deps;
-  const store = createProjectionStore(db, settings.schema);
-  const durable = consumerNameOf(settings.schema);
+  let schema = settings.schema;
+  let store = createProjectionStore(db, schema);
   const applied = new Counter({ name: 'projector_events_applied_total', help: 'events applied to read models', registers: [deps.registry] });
   const parked = new Counter({ name: 'projector_events_parked_total', help: 'events parked in dead_letters', registers: [deps.registry] });
   const batches = new Histogram({
@@ -51,25 +66,56 @@ export function createProjector(deps: ProjectorDeps) {
   let active = false;
   let done: Promise<void> | undefined;
   let lockClient: pg.Client | undefined;
+  let switchTo: string | undefined;
+  let follower: NodeJS.Timeout | undefined;
 
   async function acquireLock(): Promise<boolean> {
     // A session-level lock on a connection of its own, kept for the process lifetime: it is
     // released by Postgres the moment this process dies, so a standby takes over.
-    lockClient = new pg.Client({ connectionString: settings.databaseUrl, application_name: `claimtrail-projector-lock` });
-    lockClient.on('error', (err) => logger.error({ err }, 'lock connection failed'));
-    await lockClient.connect();
+    if (!lockClient) {
+      lockClient = new pg.Client({ connectionString: settings.databaseUrl, application_name: `claimtrail-projector-lock` });
+      lockClient.on('error', (err) => logger.error({ err }, 'lock connection failed'));
+      await lockClient.connect();
+    }
     let announced = false;
     for (;;) {
       if (stopping) return false;
-      const r = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [`claimtrail-projector:${settings.schema}`]);
+      const r = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [`claimtrail-projector:${schema}`]);
       if (r.rows[0]?.ok) return true;
-      if (!announced) logger.info({ schema: settings.schema }, 'another projector holds the lock; standing by');
+      if (!announced) logger.info({ schema }, 'another projector holds the lock; standing by');
       announced = true;
       await sleep(500);
     }
   }
 
+  /** The meta schema to follow: given, or the one whose pointer names our schema. */
+  async function metaSchemaToFollow(): Promise<string | null> {
+    if (settings.metaSchema !== undefined) return settings.metaSchema;
+    const metas = await sql<{ table_schema: string }>`
+      select table_schema from information_schema.tables where table_name = 'active_schema' and table_type = 'BASE TABLE'`.execute(db);
+    for (const m of metas.rows) if ((await getActiveSchema(db, m.table_schema).catch(() => undefined)) === schema) return m.table_schema;
+    return null;
+  }
+
+  function follow(metaSchema: string) {
+    const tick = async () => {
+      try {
+        const next = await getActiveSchema(db, metaSchema);
+        if (next !== undefined && next !== schema && switchTo === undefined && !stopping) {
+          logger.info({ from: schema, to: next }, 'read-model schema promoted; switching');
+          switchTo = next;
+          await messages?.close();
+        }
+      } catch (err) {
+        logger.warn({ err }, 'cannot read the active schema pointer');
+      }
+      if (!stopping) follower = setTimeout(() => void tick(), settings.followMs ?? 250);
+    };
+    follower = setTimeout(() => void tick(), settings.followMs ?? 250);
+  }
+
   async function ensureConsumer(startSeq: number) {
+    const durable = consumerNameOf(schema);
     const jsm = await jetstreamManager(nc);
     // The checkpoint in Postgres is the truth; the consumer is rebuilt to start right after it.
     try {
@@ -111,18 +157,62 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   async function run() {
+    const metaSchema = await metaSchemaToFollow();
+    if (metaSchema !== null) follow(metaSchema);
+    for (;;) {
+      await runOn();
+      if (stopping || switchTo === undefined) return;
+      // Promotion: leave the old schema (its lock and consumer) and continue on the new one.
+      const old = schema;
+      await lockClient?.query('select pg_advisory_unlock(hashtext($1))', [`claimtrail-projector:${old}`]);
+      const jsm = await jetstreamManager(nc);
+      await jsm.consumers.delete(settings.stream, consumerNameOf(old)).catch(() => undefined);
+      schema = switchTo;
+      switchTo = undefined;
+      store = createProjectionStore(db, schema);
+      active = false;
+      messages = undefined;
+    }
+  }
+
+  async function runOn() {
     if (!(await acquireLock())) return;
     active = true;
+    if (switchTo !== undefined) return;
+    const durable = consumerNameOf(schema);
     const cp = await store.readCheckpoint();
     lastSeqGauge.set(cp.lastSeq);
     await ensureConsumer(cp.lastSeq + 1);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(settings.stream, durable);
     messages = await consumer.consume({ max_messages: settings.batchSize * 2 });
-    logger.info({ schema: settings.schema, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
+    if (switchTo !== undefined) await messages.close();
+    logger.info({ schema, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
     let batch: StreamMessage[] = [];
     let last: JsMsg | undefined;
-    for await (const m of messages) {
+    // A partial batch is also committed after a short idle pause: `pending` is not always 0 on
+    // the last message a server delivers (seen with filtered consumers on nats-server 2.9).
+    const it = messages[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<JsMsg>> | undefined;
+    let idle: Promise<'idle'> | undefined;
+    let lastArrival = 0;
+    for (;;) {
+      next ??= it.next();
+      if (batch.length > 0) idle ??= sleep(50).then(() => 'idle' as const);
+      const r = idle ? await Promise.race([next, idle]) : await next;
+      if (r === 'idle') {
+        idle = undefined;
+        if (performance.now() - lastArrival < 45) continue;
+        await applyWithRetry(batch);
+        last?.ack();
+        batch = [];
+        last = undefined;
+        continue;
+      }
+      next = undefined;
+      if (r.done) break;
+      const m = r.value;
+      lastArrival = performance.now();
       batch.push(toStreamMessage(m));
       last = m;
       pendingGauge.set(m.info.pending);
@@ -141,7 +231,14 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   return {
-    store,
+    /** The store of the schema currently projected into (it changes on promotion). */
+    get store() {
+      return store;
+    },
+    /** The read-model schema currently projected into. */
+    get schema() {
+      return schema;
+    },
     /** Starts folding in the background; resolves once started (or standing by). */
     start(): void {
       done = run().catch((err: unknown) => {
@@ -153,6 +250,7 @@ export function createProjector(deps: ProjectorDeps) {
     /** Stops pulling, finishes the batch in hand, and returns. */
     async stop(): Promise<void> {
       stopping = true;
+      clearTimeout(follower);
       await messages?.close();
       await done?.catch(() => undefined);
       await lockClient?.end().catch(() => undefined);
