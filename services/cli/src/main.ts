@@ -7,6 +7,11 @@ import { loadCliConfig, type CliConfig } from './config.ts';
 import { CliError, createToken, migrateEverything, openDatabase, openNats } from './runtime.ts';
 import { serve } from './commands/serve.ts';
 import { postFiles } from './commands/post.ts';
+import { registerReplay } from './commands/replay.ts';
+import { registerAudit } from './commands/audit.ts';
+import { registerExport } from './commands/export.ts';
+import { registerImport } from './commands/import.ts';
+import { registerVerifyExport } from './commands/verify-export.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -90,6 +95,13 @@ program
       await db.destroy();
     }
   });
+
+const auditContext = { config, out };
+registerReplay(program, auditContext);
+registerAudit(program, auditContext);
+registerExport(program, auditContext);
+registerImport(program, auditContext);
+registerVerifyExport(program, auditContext);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,233 @@
+import { sql, type Kysely } from 'kysely';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { getActiveSchema, metaSchemaOf, migrateReadModel, type Database } from '@claimtrail/shared/db';
+import { getNormalisationRule } from '@claimtrail/shared/events';
+import { createProjectionStore, foldBatch, type StreamMessage } from '@claimtrail/projector';
+import { CliError } from '../runtime.ts';
+import { createProgress, type ProgressSink } from './progress.ts';
+import { readStream, streamBounds } from './stream-reader.ts';
+
+export const SCHEMA_NAME_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export interface ReplayDeps {
+  db: Kysely<Database>;
+  nc: NatsConnection;
+  stream: string;
+  subjectPrefix: string;
+  /** Base (meta) schema name, `CLAIMTRAIL_SCHEMA`. */
+  baseSchema: string;
+  /** The subject prefix the ledger was written with, when the stream read now uses another. */
+  ledgerSubjectPrefix?: string;
+}
+
+export interface ReplayOptions {
+  into: string;
+  toSeq?: number;
+  /** ISO instant: fold only what was known at that instant. */
+  toTime?: string;
+  promote?: boolean;
+  rule: string;
+  batchSize: number;
+  progress?: { sink?: ProgressSink; quiet?: boolean; label?: string };
+}
+
+export interface ReplayResult {
+  schema: string;
+  rule: string;
+  resumedFromSeq: number;
+  lastSeq: number;
+  chainHash: string;
+  /** Stream messages folded by this run (repeats included). */
+  folded: number;
+  parked: number;
+  stoppedBy: 'end' | 'to-seq' | 'to-time';
+  elapsedMs: number;
+  eventsPerSecond: number;
+  promoted?: { from: string | null; to: string; at: string };
+}
+
+/** The advisory lock the projector takes per read-model schema; a replay takes it too. */
+export function schemaLockKey(schema: string): string {
+  return `claimtrail-projector:${schema}`;
+}
+
+function recordedAtOf(m: StreamMessage): string {
+  try {
+    const r = (JSON.parse(m.payload) as { recordedAt?: unknown }).recordedAt;
+    if (typeof r === 'string') {
+      const d = new Date(r);
+      if (!Number.isNaN(d.getTime())) return d.toISOString();
+    }
+  } catch {
+    // not JSON: the projector uses the store time too
+  }
+  return m.time;
+}
+
+/**
+ * Switches the live read models to `schema` in one transaction. The query service re-reads the
+ * pointer within 500 ms and the projector follows it, so nothing restarts.
+ */
+export async function promoteSchema(
+  db: Kysely<Database>,
+  baseSchema: string,
+  schema: string,
+): Promise<{ from: string | null; to: string; at: string }> {
+  return db.transaction().execute(async (trx) => {
+    const meta = metaSchemaOf(baseSchema);
+    const prev = await trx
+      .withSchema(meta)
+      .selectFrom('active_schema')
+      .select('schema_name')
+      .forUpdate()
+      .executeTakeFirst();
+    const row = prev
+      ? await trx
+          .withSchema(meta)
+          .updateTable('active_schema')
+          .set({ schema_name: schema, promoted_at: sql`now()` })
+          .returning(sql<string>`promoted_at::text`.as('at'))
+          .executeTakeFirstOrThrow()
+      : await trx
+          .withSchema(meta)
+          .insertInto('active_schema')
+          .values({ schema_name: schema })
+          .returning(sql<string>`promoted_at::text`.as('at'))
+          .executeTakeFirstOrThrow();
+    return { from: prev?.schema_name ?? null, to: schema, at: new Date(row.at).toISOString() };
+  });
+}
+
+/**
+ * Folds the stream from seq 1 (or from the schema's own checkpoint, when a replay is resumed)
+ * into a read-model schema with the projector's own fold and store. Memory stays bounded: the
+ * stream is read in batches through an ordered consumer. Usable from the bench as well.
+ */
+export async function runReplay(deps: ReplayDeps, o: ReplayOptions): Promise<ReplayResult> {
+  const { db } = deps;
+  if (!SCHEMA_NAME_RE.test(o.into))
+    throw new CliError(
+      `--into ${JSON.stringify(o.into)}: must be a lower-case Postgres identifier (a-z, 0-9, _; 1..63)`,
+      2,
+    );
+  if (o.into === metaSchemaOf(deps.baseSchema))
+    throw new CliError(`--into ${o.into}: that is the meta schema (CLAIMTRAIL_SCHEMA); pick another name`, 2);
+  if (!getNormalisationRule(o.rule))
+    throw new CliError(
+      `unknown normalisation rule ${JSON.stringify(o.rule)} (set CLAIMTRAIL_APPROX_RULE or --rule)`,
+      2,
+    );
+  if (o.promote && (o.toSeq !== undefined || o.toTime !== undefined)) {
+    throw new CliError(
+      '--promote needs a replay to the end of the stream: drop --to-seq/--to-time (the live projector would fold the rest at once)',
+      2,
+    );
+  }
+  const toTime = o.toTime === undefined ? undefined : new Date(o.toTime);
+  if (toTime && Number.isNaN(toTime.getTime()))
+    throw new CliError(`--to-time ${JSON.stringify(o.toTime)}: not an RFC 3339 instant`, 2);
+  const active = await getActiveSchema(db, metaSchemaOf(deps.baseSchema));
+  if (active === o.into)
+    throw new CliError(
+      `--into ${o.into}: that is the live read-model schema; replay into a fresh schema and --promote it`,
+      2,
+    );
+
+  const migrated = await migrateReadModel(db, o.into);
+  if (migrated.error)
+    throw new CliError(
+      `cannot migrate schema ${o.into}: ${migrated.error instanceof Error ? migrated.error.message : JSON.stringify(migrated.error)}`,
+    );
+
+  return db.connection().execute(async (lockConn) => {
+    const got = await sql<{
+      ok: boolean;
+    }>`select pg_try_advisory_lock(hashtext(${schemaLockKey(o.into)})) as ok`.execute(lockConn);
+    if (!got.rows[0]?.ok)
+      throw new CliError(`schema ${o.into} is being written by another replay or projector; try again when it is done`);
+    try {
+      return await replayLocked(deps, o, toTime?.toISOString());
+    } finally {
+      await sql`select pg_advisory_unlock(hashtext(${schemaLockKey(o.into)}))`.execute(lockConn);
+    }
+  });
+}
+
+async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string | undefined): Promise<ReplayResult> {
+  const store = createProjectionStore(deps.db, o.into);
+  const started = performance.now();
+  const cp = await store.readCheckpoint();
+  let lastSeq = cp.lastSeq;
+  let chain = cp.chainHash;
+  let knownMax = cp.knownAt;
+  let folded = 0;
+  let parked = 0;
+  let stoppedBy: ReplayResult['stoppedBy'] = 'end';
+  const bounds = await streamBounds(deps.nc, deps.stream);
+  let target = o.toSeq === undefined ? bounds.lastSeq : Math.min(o.toSeq, bounds.lastSeq);
+  if (o.toSeq !== undefined) stoppedBy = 'to-seq';
+  const progress = createProgress(
+    o.progress?.label ?? `replay ${o.into}`,
+    Math.max(0, target - cp.lastSeq),
+    o.progress ?? {},
+  );
+
+  const fold = async (batch: StreamMessage[]) => {
+    const out = await store.applyBatch(batch, (input) => foldBatch(input, batch, o.rule));
+    folded += batch.filter((m) => m.seq > lastSeq).length;
+    parked += out.deadLetters.length;
+    lastSeq = out.lastSeq;
+    chain = out.chainHash;
+    progress.update(lastSeq - cp.lastSeq);
+  };
+
+  // A promotion catches up with events that arrived during the replay, a few rounds at most.
+  for (let round = 0; round < (o.promote ? 5 : 1); round += 1) {
+    let timeReached = false;
+    for await (let batch of readStream(deps.nc, {
+      stream: deps.stream,
+      subjectPrefix: deps.subjectPrefix,
+      fromSeq: lastSeq + 1,
+      toSeq: target,
+      batchSize: o.batchSize,
+    })) {
+      if (toTime !== undefined) {
+        // The fold's knownAt is the running maximum of recordedAt: stop where it passes the instant.
+        const cut = batch.findIndex((m) => {
+          const r = recordedAtOf(m);
+          if (knownMax === null || r > knownMax) knownMax = r;
+          return knownMax > toTime;
+        });
+        if (cut >= 0) {
+          batch = batch.slice(0, cut);
+          timeReached = true;
+        }
+      }
+      if (batch.length > 0) await fold(batch);
+      if (timeReached) break;
+    }
+    if (toTime !== undefined) stoppedBy = timeReached || lastSeq < target ? 'to-time' : 'end';
+    if (!o.promote) break;
+    const now = await streamBounds(deps.nc, deps.stream);
+    if (now.lastSeq <= lastSeq) break;
+    target = now.lastSeq;
+    progress.setTotal(target - cp.lastSeq);
+  }
+  let promoted: ReplayResult['promoted'];
+  if (o.promote) promoted = await promoteSchema(deps.db, deps.baseSchema, o.into);
+  const elapsedMs = performance.now() - started;
+  progress.finish(promoted ? `promoted ${o.into} (was ${promoted.from ?? 'unset'})` : `checkpoint at seq ${lastSeq}`);
+  return {
+    schema: o.into,
+    rule: o.rule,
+    resumedFromSeq: cp.lastSeq,
+    lastSeq,
+    chainHash: chain,
+    folded,
+    parked,
+    stoppedBy,
+    elapsedMs,
+    eventsPerSecond: elapsedMs > 0 ? Math.round((folded / elapsedMs) * 1000) : 0,
+    ...(promoted ? { promoted } : {}),
+  };
+}
