@@ -178,7 +178,7 @@ export function createProjector(deps: ProjectorDeps) {
   async function runOn() {
     if (!(await acquireLock())) return;
     active = true;
-    if (switchTo !== undefined) return;
+    if (switchTo !== undefined || stopping) return;
     const durable = consumerNameOf(schema);
     const cp = await store.readCheckpoint();
     lastSeqGauge.set(cp.lastSeq);
@@ -186,7 +186,8 @@ export function createProjector(deps: ProjectorDeps) {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(settings.stream, durable);
     messages = await consumer.consume({ max_messages: settings.batchSize * 2 });
-    if (switchTo !== undefined) await messages.close();
+    // A stop or a promotion that came while this was starting: end the iterator right away.
+    if (switchTo !== undefined || stopping) await messages.close();
     logger.info({ schema, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
     let batch: StreamMessage[] = [];
     let last: JsMsg | undefined;

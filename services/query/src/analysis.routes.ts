@@ -15,7 +15,7 @@ import {
   timelineResponse,
 } from '@claimtrail/shared/contract';
 import { topicSlug } from '@claimtrail/shared/events';
-import { authenticate, type createHttpApp, type TokenStore } from '@claimtrail/shared/http';
+import type { createHttpApp } from '@claimtrail/shared/http';
 import type { Scope } from '@claimtrail/shared/identity';
 import { NotFoundError } from '@claimtrail/shared/errors';
 import { createLiveFeed } from './live-feed.ts';
@@ -28,7 +28,6 @@ type App = Awaited<ReturnType<typeof createHttpApp>>['app'];
 export interface AnalysisDeps {
   db: Kysely<Database>;
   contexts: ReadContexts;
-  tokens: TokenStore;
   /** The scope reads need, or null when reads are open. */
   readScope: Scope | null;
   /** Composite checks call claims whose valid times differ by more than this `misaligned`. */
@@ -67,13 +66,14 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
-  const { db, contexts, tokens, readScope } = deps;
+  const { db, contexts, readScope } = deps;
   const tolerance = deps.alignToleranceDays ?? DEFAULT_ALIGN_TOLERANCE_DAYS;
   const security = readScope === null ? [] : [{ bearer: [] }];
 
   app.get(
     '/v1/topics/:topic/summary',
     {
+      config: { scope: readScope },
       schema: {
         summary: 'Per metric: the latest claim per source, the envelope across sources and the composite checks',
         security,
@@ -83,7 +83,6 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
       },
     },
     async (req) => {
-      await authenticate(req, tokens, readScope);
       const ctx = await contexts.resolve(req.query);
       const { claims, defs } = await loadSummaryRows(db, ctx, req.params.topic);
       return {
@@ -99,6 +98,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
   app.get(
     '/v1/topics/:topic/timeline',
     {
+      config: { scope: readScope },
       schema: {
         summary: 'The instants at which something about the topic became known (transaction time)',
         security,
@@ -108,7 +108,6 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
       },
     },
     async (req) => {
-      await authenticate(req, tokens, readScope);
       const ctx = await contexts.resolve(req.query);
       const rows = await sql<{ known_at: Date; seq: number; events: number; types: string[] }>`
         select known_at, max(seq) as seq, count(*)::int as events, array_agg(distinct type) filter (where type is not null) as types
@@ -138,6 +137,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
   app.get(
     '/v1/live',
     {
+      config: { scope: readScope },
       schema: {
         summary: 'Server-sent events: `event: seq` with `{ "asOfSeq" }` now and whenever the projection advances',
         security,
@@ -145,7 +145,6 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
       },
     },
     async (req, reply) => {
-      await authenticate(req, tokens, readScope);
       void reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

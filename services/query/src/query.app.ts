@@ -196,7 +196,7 @@ export async function createQueryApp(deps: QueryDeps) {
     },
   );
 
-  registerAnalysisRoutes(app, { db, contexts, tokens, readScope, alignToleranceDays: deps.settings.alignToleranceDays });
+  registerAnalysisRoutes(app, { db, contexts, readScope, alignToleranceDays: deps.settings.alignToleranceDays });
 
   return {
     app,
