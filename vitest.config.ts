@@ -10,7 +10,15 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'unit', include: ['**/*.unit.test.ts'], exclude: ['**/node_modules/**'] } },
       { extends: true, test: { name: 'int', include: ['**/*.int.test.ts'], exclude: ['**/node_modules/**'] } },
-      { extends: true, test: { name: 'e2e', include: ['tests/**/*.e2e.test.ts'], exclude: ['**/node_modules/**'], testTimeout: 300_000 } },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['tests/**/*.e2e.test.ts'],
+          exclude: ['**/node_modules/**'],
+          testTimeout: 300_000,
+        },
+      },
     ],
   },
 });

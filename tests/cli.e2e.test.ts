@@ -13,7 +13,10 @@ let p: Product;
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
-    const r = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...p.env.env, ...env }, timeout: 60_000 });
+    const r = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, ...p.env.env, ...env },
+      timeout: 60_000,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -30,7 +33,13 @@ afterAll(async () => {
 
 describe('the claimtrail command', () => {
   it('has help everywhere', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['post', '--help'], ['token', 'create', '--help'], ['migrate', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['serve', '--help'],
+      ['post', '--help'],
+      ['token', 'create', '--help'],
+      ['migrate', '--help'],
+    ]) {
       const r = await cli(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/Usage: claimtrail/);
@@ -55,7 +64,9 @@ describe('the claimtrail command', () => {
       file,
       JSON.stringify({
         report: { url: 'https://example.org/cli', publisher: 'CLI Daily', publishedAt: '2025-03-01' },
-        claims: [{ topic: 'cli-topic', metric: 'killed', value: { kind: 'exact', value: 7 }, source: { id: 'cli-source' } }],
+        claims: [
+          { topic: 'cli-topic', metric: 'killed', value: { kind: 'exact', value: 7 }, source: { id: 'cli-source' } },
+        ],
       }),
     );
     const posted = await cli(['post', file, '--url', p.ingestUrl, '--token', token]);

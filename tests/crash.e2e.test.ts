@@ -23,7 +23,9 @@ function startProjector(extra: Record<string, string>): ChildProcess {
 }
 
 async function checkpoint(schema: string): Promise<number> {
-  const r = await sql<{ last_seq: number }>`select last_seq from ${sql.table(`${schema}.checkpoint`)}`.execute(env.db).catch(() => ({ rows: [] }));
+  const r = await sql<{ last_seq: number }>`select last_seq from ${sql.table(`${schema}.checkpoint`)}`
+    .execute(env.db)
+    .catch(() => ({ rows: [] }));
   return Number(r.rows[0]?.last_seq ?? 0);
 }
 
@@ -36,7 +38,9 @@ async function until(cond: () => Promise<boolean>, timeoutMs: number, what: stri
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  return new Promise((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
 }
 
 beforeAll(async () => {
@@ -88,9 +92,13 @@ describe('the projector killed with SIGKILL at random points', () => {
     // Nothing applied twice: every stream message is in the ledger exactly once, every claim once.
     expect(a.event_ledger!.rows + a.event_repeats!.rows).toBe(EVENTS);
     const dupes = await sql<{ n: number }>`
-      select count(*)::int as n from (select claim_id from ${sql.table(`${live}.claim_citations`)} group by claim_id, seq having count(*) > 1) d`.execute(env.db);
+      select count(*)::int as n from (select claim_id from ${sql.table(`${live}.claim_citations`)} group by claim_id, seq having count(*) > 1) d`.execute(
+      env.db,
+    );
     expect(dupes.rows[0]!.n).toBe(0);
-    const claims = await sql<{ n: number }>`select count(distinct claim_id)::int as n from ${sql.table(`${live}.claim_versions`)}`.execute(env.db);
+    const claims = await sql<{
+      n: number;
+    }>`select count(distinct claim_id)::int as n from ${sql.table(`${live}.claim_versions`)}`.execute(env.db);
     expect(claims.rows[0]!.n).toBeGreaterThan(8000);
     expect(a.dead_letters!.rows).toBe(0);
   });

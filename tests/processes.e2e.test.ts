@@ -14,7 +14,10 @@ interface Running {
 }
 
 function start(args: string[], extra: Record<string, string>): Running {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env.env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env.env, ...extra },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const out: string[] = [];
   const listeners = new Set<() => void>();
   const push = (d: Buffer) => {
@@ -23,7 +26,9 @@ function start(args: string[], extra: Record<string, string>): Running {
   };
   child.stdout!.on('data', push);
   child.stderr!.on('data', push);
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     out,
@@ -58,15 +63,20 @@ afterAll(async () => {
 
 describe('each process on its own', () => {
   it('claimtrail serve --demo prints its URLs, answers the demo history, and drains on SIGTERM', async () => {
-    const s = start([root('services/cli/bin/claimtrail.js'), 'serve', '--demo', '--token-file', `/tmp/ct-${env.id}/token`], {
-      INGEST_PORT: '0',
-      QUERY_PORT: '0',
-      PROJECTOR_PORT: '0',
-      LOG_LEVEL: 'warn',
-    });
+    const s = start(
+      [root('services/cli/bin/claimtrail.js'), 'serve', '--demo', '--token-file', `/tmp/ct-${env.id}/token`],
+      {
+        INGEST_PORT: '0',
+        QUERY_PORT: '0',
+        PROJECTOR_PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+    );
     const m = await s.waitFor(/demo history: +(http:\/\/\S+)/);
     await s.waitFor(/demo token \(all scopes\)/);
-    const h = (await (await fetch(m[1]!)).json()) as { series: { source: { id: string }; points: { best: number }[] }[] };
+    const h = (await (await fetch(m[1]!)).json()) as {
+      series: { source: { id: string }; points: { best: number }[] }[];
+    };
     expect(h.series[0]!.source.id).toBe('kr-nis');
     expect(h.series[0]!.points[0]!.best).toBe(300);
     s.child.kill('SIGTERM');
@@ -87,7 +97,10 @@ describe('each process on its own', () => {
     s.child.kill('SIGTERM');
     expect(await s.exit()).toEqual({ code: 0, signal: null });
     // Logs are JSON lines and carry no secrets.
-    const lines = s.out.join('').split('\n').filter((l) => l.startsWith('{'));
+    const lines = s.out
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'));
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
   });

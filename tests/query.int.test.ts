@@ -13,15 +13,30 @@ const claim = (over: Record<string, unknown>) => ({
   statedAt: '2025-01',
   ...over,
 });
-const report = (url: string, claims: Record<string, unknown>[]) => ({ report: { url, publisher: 'P', publishedAt: '2025-03-01' }, claims });
+const report = (url: string, claims: Record<string, unknown>[]) => ({
+  report: { url, publisher: 'P', publishedAt: '2025-03-01' },
+  claims,
+});
 
 beforeAll(async () => {
   p = await startProduct('query');
   const config = loadCliConfig({ ...p.env.env });
   reader = await createToken(config, p.env.db, p.env.nc, 'reader', ['read']);
-  const a = await p.post('/v1/reports', report('https://x.org/1', [claim({}), claim({ statedAt: '2025-02', value: { kind: 'at_least', value: 150 } }), claim({ source: { id: 'src-b' }, value: { kind: 'at_most', value: 90 } })]));
+  const a = await p.post(
+    '/v1/reports',
+    report('https://x.org/1', [
+      claim({}),
+      claim({ statedAt: '2025-02', value: { kind: 'at_least', value: 150 } }),
+      claim({ source: { id: 'src-b' }, value: { kind: 'at_most', value: 90 } }),
+    ]),
+  );
   expect(a.status).toBe(202);
-  const b = await p.post('/v1/reports', report('https://x.org/2', [claim({ metric: 'wounded', statedAt: '2025-03', value: { kind: 'range', low: 1, high: 2 } })]));
+  const b = await p.post(
+    '/v1/reports',
+    report('https://x.org/2', [
+      claim({ metric: 'wounded', statedAt: '2025-03', value: { kind: 'range', low: 1, high: 2 } }),
+    ]),
+  );
   await p.get(`/v1/topics?minSeq=${b.body.lastSeq}`);
 });
 afterAll(async () => {
@@ -46,7 +61,9 @@ describe('history', () => {
     const only = await p.get('/v1/topics/test-topic/metrics/killed/history?source=src-b');
     expect(only.body.series.map((s: { source: { id: string } }) => s.source.id)).toEqual(['src-b']);
     const windowed = await p.get('/v1/topics/test-topic/metrics/killed/history?from=2025-02&to=2025-02');
-    expect(windowed.body.series.flatMap((s: { points: { statedAt: string }[] }) => s.points.map((x) => x.statedAt))).toEqual(['2025-02']);
+    expect(
+      windowed.body.series.flatMap((s: { points: { statedAt: string }[] }) => s.points.map((x) => x.statedAt)),
+    ).toEqual(['2025-02']);
   });
   it('answers an instant before anything was recorded with no series', async () => {
     const h = await p.get('/v1/topics/test-topic/metrics/killed/history?knownAt=2020-01-01T00:00:00Z');
@@ -72,7 +89,10 @@ describe('history', () => {
 
 describe('read your own writes with minSeq', () => {
   it('waits for the projection to reach the seq ingest returned', async () => {
-    const w = await p.post('/v1/reports', report('https://x.org/ryow', [claim({ metric: 'deployed', statedAt: '2025-04' })]));
+    const w = await p.post(
+      '/v1/reports',
+      report('https://x.org/ryow', [claim({ metric: 'deployed', statedAt: '2025-04' })]),
+    );
     const h = await p.get(`/v1/topics/test-topic/metrics/deployed/history?minSeq=${w.body.lastSeq}`);
     expect(h.body.asOfSeq).toBeGreaterThanOrEqual(w.body.lastSeq);
     expect(h.body.series[0].points[0].claimId).toBe(w.body.claims[0].claimId);
@@ -90,7 +110,12 @@ describe('claims and topics', () => {
   it('lists topics with counts', async () => {
     const t = await p.get('/v1/topics');
     const topic = t.body.topics.find((x: { topic: string }) => x.topic === 'test-topic');
-    expect(topic.metrics.find((m: { metric: string }) => m.metric === 'killed')).toMatchObject({ claims: 3, sources: 2, firstStatedAt: '2025-01', lastStatedAt: '2025-02' });
+    expect(topic.metrics.find((m: { metric: string }) => m.metric === 'killed')).toMatchObject({
+      claims: 3,
+      sources: 2,
+      firstStatedAt: '2025-01',
+      lastStatedAt: '2025-02',
+    });
   });
   it('404 for an unknown claim and for a claim not yet known at knownAt', async () => {
     expect((await p.get('/v1/claims/clm_000000000000000000000000')).status).toBe(404);
@@ -133,7 +158,14 @@ describe('the query service edge', () => {
   it('publishes OpenAPI 3.1 and health', async () => {
     const doc = await p.get('/openapi.json');
     expect(doc.body.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/topics', '/v1/topics/{topic}/metrics/{metric}/history', '/v1/claims/{claimId}', '/v1/events']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/topics',
+        '/v1/topics/{topic}/metrics/{metric}/history',
+        '/v1/claims/{claimId}',
+        '/v1/events',
+      ]),
+    );
     expect((await p.get('/readyz')).status).toBe(200);
     expect((await p.get('/metrics')).body).toContain('http_request_duration_seconds');
     expect((await p.get('/v1/nothing')).status).toBe(404);

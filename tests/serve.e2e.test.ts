@@ -21,19 +21,45 @@ describe('the whole path: post, fold, query', () => {
     expect(h.status).toBe(200);
     expect(h.body.series).toHaveLength(1);
     const s = h.body.series[0];
-    expect(s.source).toMatchObject({ id: 'kr-nis', name: 'National Intelligence Service (South Korea)', country: 'KR' });
+    expect(s.source).toMatchObject({
+      id: 'kr-nis',
+      name: 'National Intelligence Service (South Korea)',
+      country: 'KR',
+    });
     expect(s.points).toHaveLength(1);
-    expect(s.points[0]).toMatchObject({ statedAt: '2025-01', low: 285, best: 300, high: 315, status: 'active', value: { kind: 'approx', value: 300 } });
-    expect(s.points[0].reports[0]).toMatchObject({ url: 'urn:claimtrail:seed:nk-troops-russia-2025-02', publishedAt: '2025-02-20' });
+    expect(s.points[0]).toMatchObject({
+      statedAt: '2025-01',
+      low: 285,
+      best: 300,
+      high: 315,
+      status: 'active',
+      value: { kind: 'approx', value: 300 },
+    });
+    expect(s.points[0].reports[0]).toMatchObject({
+      url: 'urn:claimtrail:seed:nk-troops-russia-2025-02',
+      publishedAt: '2025-02-20',
+    });
   });
 
   it('lists every demo metric under the topic', async () => {
     const t = await p.get('/v1/topics');
     expect(t.status).toBe(200);
     const topic = t.body.topics.find((x: { topic: string }) => x.topic === 'dprk-troops-in-russia');
-    expect(topic.metrics.map((m: { metric: string }) => m.metric).sort()).toEqual(['deployed', 'killed', 'killed_or_wounded', 'reinforcements', 'wounded']);
+    expect(topic.metrics.map((m: { metric: string }) => m.metric).sort()).toEqual([
+      'deployed',
+      'killed',
+      'killed_or_wounded',
+      'reinforcements',
+      'wounded',
+    ]);
     const kw = topic.metrics.find((m: { metric: string }) => m.metric === 'killed_or_wounded');
-    expect(kw).toMatchObject({ claims: 2, sources: 2, firstStatedAt: '2025-01', lastStatedAt: '2025-01', unit: 'persons' });
+    expect(kw).toMatchObject({
+      claims: 2,
+      sources: 2,
+      firstStatedAt: '2025-01',
+      lastStatedAt: '2025-01',
+      unit: 'persons',
+    });
   });
 
   it('answers a repost of the demo as a duplicate and stores nothing', async () => {
@@ -47,7 +73,11 @@ describe('the whole path: post, fold, query', () => {
 
   it('turns a repeated estimate in another report into an echo, corrects and retracts, and time-travels', async () => {
     const echoReport = {
-      report: { url: 'https://example.org/2025/01/nis-briefing', publisher: 'Example Daily', publishedAt: '2025-01-15' },
+      report: {
+        url: 'https://example.org/2025/01/nis-briefing',
+        publisher: 'Example Daily',
+        publishedAt: '2025-01-15',
+      },
       claims: [{ ...demo.claims[1], source: { id: 'kr-nis' }, via: [{ id: 'kr-lawmaker-lee', role: 'briefer' }] }],
     };
     const echo = await p.post('/v1/reports', echoReport);
@@ -63,10 +93,18 @@ describe('the whole path: post, fold, query', () => {
     await new Promise((r) => setTimeout(r, 20));
     const beforeCorrection = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 20));
-    const corr = await p.post(`/v1/claims/${claimId}/corrections`, { changes: { value: { kind: 'approx', value: 350 } }, reason: 'misread the figure' });
+    const corr = await p.post(`/v1/claims/${claimId}/corrections`, {
+      changes: { value: { kind: 'approx', value: 350 } },
+      reason: 'misread the figure',
+    });
     expect(corr.status).toBe(202);
     const now = await p.get(`/v1/topics/dprk-troops-in-russia/metrics/killed/history?minSeq=${corr.body.seq}`);
-    expect(now.body.series[0].points[0]).toMatchObject({ value: { kind: 'approx', value: 350 }, status: 'corrected', low: 332.5, high: 367.5 });
+    expect(now.body.series[0].points[0]).toMatchObject({
+      value: { kind: 'approx', value: 350 },
+      status: 'corrected',
+      low: 332.5,
+      high: 367.5,
+    });
     const past = await p.get(`/v1/topics/dprk-troops-in-russia/metrics/killed/history?knownAt=${beforeCorrection}`);
     expect(past.body.series[0].points[0]).toMatchObject({ value: { kind: 'approx', value: 300 }, status: 'active' });
     expect(past.body.knownAt).toBe(beforeCorrection);
@@ -80,7 +118,16 @@ describe('the whole path: post, fold, query', () => {
     const twice = await p.post(`/v1/claims/${claimId}/retractions`, { reason: 'again', by: 'editor' });
     expect(twice.status).toBe(409);
     const story = await p.get(`/v1/claims/${claimId}`);
-    expect(story.body.revisions.map((r: { type: string }) => r.type)).toEqual(['ClaimRecorded', 'ClaimCited', 'ClaimCorrected', 'ClaimRetracted']);
-    expect(story.body.revisions[2]).toMatchObject({ actor: 'demo', reason: 'misread the figure', changes: { value: { kind: 'approx', value: 350 } } });
+    expect(story.body.revisions.map((r: { type: string }) => r.type)).toEqual([
+      'ClaimRecorded',
+      'ClaimCited',
+      'ClaimCorrected',
+      'ClaimRetracted',
+    ]);
+    expect(story.body.revisions[2]).toMatchObject({
+      actor: 'demo',
+      reason: 'misread the figure',
+      changes: { value: { kind: 'approx', value: 350 } },
+    });
   });
 });

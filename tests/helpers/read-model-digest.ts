@@ -18,13 +18,21 @@ export const READ_MODEL_TABLES = [
 ] as const;
 
 /** Row count and an order-independent digest of every read-model table of a schema. */
-export async function readModelDigest(db: Kysely<Database>, schema: string): Promise<Record<string, { rows: number; md5: string }>> {
+export async function readModelDigest(
+  db: Kysely<Database>,
+  schema: string,
+): Promise<Record<string, { rows: number; md5: string }>> {
   const out: Record<string, { rows: number; md5: string }> = {};
   for (const table of READ_MODEL_TABLES) {
     const cols = await sql<{ column_name: string }>`
-      select column_name from information_schema.columns where table_schema = ${schema} and table_name = ${table} order by ordinal_position`.execute(db);
+      select column_name from information_schema.columns where table_schema = ${schema} and table_name = ${table} order by ordinal_position`.execute(
+      db,
+    );
     const keep = cols.rows.map((c) => c.column_name).filter((c) => !(WALL_CLOCK[table] ?? []).includes(c));
-    const row = sql.join(keep.map((c) => sql`coalesce(${sql.ref(`t.${c}`)}::text, '∅')`), sql`, `);
+    const row = sql.join(
+      keep.map((c) => sql`coalesce(${sql.ref(`t.${c}`)}::text, '∅')`),
+      sql`, `,
+    );
     const r = await sql<{ rows: number; md5: string | null }>`
       select count(*)::int as rows, md5(string_agg(concat_ws('|', ${row}), E'\n' order by concat_ws('|', ${row}))) as md5
         from ${sql.table(`${schema}.${table}`)} t`.execute(db);

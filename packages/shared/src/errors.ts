@@ -2,7 +2,11 @@
 export class ClaimtrailError extends Error {
   readonly code: string;
   readonly details: { path: string; message: string }[] | undefined;
-  constructor(code: string, message: string, options?: { cause?: unknown; details?: { path: string; message: string }[] }) {
+  constructor(
+    code: string,
+    message: string,
+    options?: { cause?: unknown; details?: { path: string; message: string }[] },
+  ) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ClaimtrailError';
     this.code = code;

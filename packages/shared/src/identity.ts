@@ -11,7 +11,13 @@ export function sha256Hex(input: string | Uint8Array): string {
  * The identity of an estimate: the same source stating the same figure about the same metric of
  * the same topic at the same (normalised) time. Reports that repeat it cite the same claim.
  */
-export function claimIdentity(c: { topic: string; metric: string; sourceId: string; statedAt: string; value: ClaimValue }): string {
+export function claimIdentity(c: {
+  topic: string;
+  metric: string;
+  sourceId: string;
+  statedAt: string;
+  value: ClaimValue;
+}): string {
   const stated = mustParseFuzzyDate(c.statedAt);
   return canonicalJson({
     topic: c.topic,

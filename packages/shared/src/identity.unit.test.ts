@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { chainHash, claimIdOf, GENESIS_HASH, idempotencyKeyOf, reportIdOf, sha256Hex, uuidv7 } from './identity.ts';
 
 describe('claim identity (echo detection)', () => {
-  const base = { topic: 'dprk-troops-in-russia', metric: 'killed', sourceId: 'kr-nis', statedAt: '2025-01', value: { kind: 'approx', value: 300 } as const };
+  const base = {
+    topic: 'dprk-troops-in-russia',
+    metric: 'killed',
+    sourceId: 'kr-nis',
+    statedAt: '2025-01',
+    value: { kind: 'approx', value: 300 } as const,
+  };
   it('is the same for the same source, figure, metric, topic and stated time', () => {
     expect(claimIdOf(base)).toBe(claimIdOf({ ...base }));
     expect(claimIdOf(base)).toMatch(/^clm_[0-9a-f]{24}$/);

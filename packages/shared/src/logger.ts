@@ -5,7 +5,10 @@ export function createLogger(name: string, level: string, destination?: Destinat
   const options = {
     name,
     level,
-    redact: { paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'],
+      censor: '[redacted]',
+    },
   };
   return destination ? pino(options, destination) : pino(options);
 }

@@ -21,7 +21,14 @@ async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState
     if (!event) continue;
     if (event.type === 'ClaimRecorded') {
       const d = event.data;
-      state = { subject, lastSeq: seq, retracted: false, statedAt: d.statedAt, validFrom: d.validFrom, validTo: d.validTo };
+      state = {
+        subject,
+        lastSeq: seq,
+        retracted: false,
+        statedAt: d.statedAt,
+        validFrom: d.validFrom,
+        validTo: d.validTo,
+      };
     } else if (state) {
       state.lastSeq = seq;
       if (event.type === 'ClaimRetracted') state.retracted = true;
@@ -90,7 +97,9 @@ export async function correctClaim(
       const from = mustParseFuzzyDate(body.changes.validFrom ?? state.validFrom);
       const to = mustParseFuzzyDate(body.changes.validTo ?? state.validTo);
       if (from.from > to.to) {
-        throw new ValidationError('validFrom must not be after validTo', [{ path: '/changes/validFrom', message: 'validFrom must not be after validTo' }]);
+        throw new ValidationError('validFrom must not be after validTo', [
+          { path: '/changes/validFrom', message: 'validFrom must not be after validTo' },
+        ]);
       }
       return { claimId, changes: body.changes, reason: body.reason };
     },

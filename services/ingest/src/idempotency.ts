@@ -11,9 +11,7 @@ export interface IdempotencyRecord<R> {
   response?: R;
 }
 
-export type Claimed<R> =
-  | { kind: 'done'; response: R }
-  | { kind: 'proceed'; record: IdempotencyRecord<R> };
+export type Claimed<R> = { kind: 'done'; response: R } | { kind: 'proceed'; record: IdempotencyRecord<R> };
 
 /**
  * Idempotency keys live in a KV bucket forever. `create` is atomic, so of two racing requests

@@ -41,7 +41,15 @@ const idemHeader = z
   .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1..128 visible ASCII characters')
   .optional();
 const headersSchema = z.object({ 'idempotency-key': idemHeader }).loose();
-const errorResponses = { 400: problemDetails, 401: problemDetails, 403: problemDetails, 409: problemDetails, 413: problemDetails, 429: problemDetails, 503: problemDetails };
+const errorResponses = {
+  400: problemDetails,
+  401: problemDetails,
+  403: problemDetails,
+  409: problemDetails,
+  413: problemDetails,
+  429: problemDetails,
+  503: problemDetails,
+};
 
 /** The ingest HTTP service: validates, derives ids, publishes, answers with seqs. */
 export async function createIngestApp(deps: IngestDeps) {
@@ -61,7 +69,12 @@ export async function createIngestApp(deps: IngestDeps) {
   const context = (req: import('fastify').FastifyRequest): RequestContext => {
     const who = principalOf(req);
     const h = req.headers['idempotency-key'];
-    return { actor: who.principal, requestId: req.id, idempotencyHeader: typeof h === 'string' ? h : undefined, now: clock };
+    return {
+      actor: who.principal,
+      requestId: req.id,
+      idempotencyHeader: typeof h === 'string' ? h : undefined,
+      now: clock,
+    };
   };
 
   app.post(
@@ -136,7 +149,9 @@ export async function createIngestApp(deps: IngestDeps) {
       const ctx = context(req);
       const b = req.body;
       if (b.composedOf?.includes(b.metric)) {
-        throw new ValidationError('a metric cannot be composed of itself', [{ path: '/composedOf', message: 'must not contain the metric itself' }]);
+        throw new ValidationError('a metric cannot be composed of itself', [
+          { path: '/composedOf', message: 'must not contain the metric itself' },
+        ]);
       }
       const now = ctx.now();
       const event = {
@@ -155,7 +170,11 @@ export async function createIngestApp(deps: IngestDeps) {
         },
       } as ClaimtrailEvent;
       const key = ctx.idempotencyHeader !== undefined ? `key:${ctx.idempotencyHeader}` : `body:${bodyHashOf(b)}`;
-      const out = await store.publish({ subject: store.subjects.metric(b.metric), event, msgId: messageIdOf('metric', key, 0) });
+      const out = await store.publish({
+        subject: store.subjects.metric(b.metric),
+        event,
+        msgId: messageIdOf('metric', key, 0),
+      });
       if (!out.ok) throw new Error('unexpected expectation failure');
       return reply.code(202).send({ seq: out.seq, ...(out.duplicate ? { duplicate: true } : {}) });
     },

@@ -65,33 +65,87 @@ describe('POST /v1/reports: bad input is a 4xx naming the field, and stores noth
   const cases: [string, () => Promise<{ statusCode: number; json(): any }>, number, string | RegExp][] = [
     ['an unknown top-level field', () => post('/v1/reports', { ...report(), extra: 1 }), 400, '/extra'],
     ['an unknown nested field', () => post('/v1/reports', report({}, { colour: 'red' })), 400, '/claims/0/colour'],
-    ['a wrong value kind', () => post('/v1/reports', report({}, { value: { kind: 'roughly', value: 3 } })), 400, '/claims/0/value/kind'],
-    ['low above high', () => post('/v1/reports', report({}, { value: { kind: 'range', low: 5, high: 4 } })), 400, '/claims/0/value/low'],
-    ['a negative number', () => post('/v1/reports', report({}, { value: { kind: 'exact', value: -1 } })), 400, '/claims/0/value/value'],
-    ['seven decimals', () => post('/v1/reports', report({}, { value: { kind: 'exact', value: 1.1234567 } })), 400, '/claims/0/value/value'],
-    ['a number above 1e15', () => post('/v1/reports', report({}, { value: { kind: 'exact', value: 2e15 } })), 400, '/claims/0/value/value'],
+    [
+      'a wrong value kind',
+      () => post('/v1/reports', report({}, { value: { kind: 'roughly', value: 3 } })),
+      400,
+      '/claims/0/value/kind',
+    ],
+    [
+      'low above high',
+      () => post('/v1/reports', report({}, { value: { kind: 'range', low: 5, high: 4 } })),
+      400,
+      '/claims/0/value/low',
+    ],
+    [
+      'a negative number',
+      () => post('/v1/reports', report({}, { value: { kind: 'exact', value: -1 } })),
+      400,
+      '/claims/0/value/value',
+    ],
+    [
+      'seven decimals',
+      () => post('/v1/reports', report({}, { value: { kind: 'exact', value: 1.1234567 } })),
+      400,
+      '/claims/0/value/value',
+    ],
+    [
+      'a number above 1e15',
+      () => post('/v1/reports', report({}, { value: { kind: 'exact', value: 2e15 } })),
+      400,
+      '/claims/0/value/value',
+    ],
     ['U+0000 in a quote', () => post('/v1/reports', report({}, { quote: 'a\u0000b' })), 400, '/claims/0/quote'],
-    ['an unpaired surrogate', () => post('/v1/reports', '{"report":{"url":"https://x.org/","publisher":"P\\ud800","publishedAt":"2025"},"claims":[]}'), 400, '/report/publisher'],
+    [
+      'an unpaired surrogate',
+      () =>
+        post(
+          '/v1/reports',
+          '{"report":{"url":"https://x.org/","publisher":"P\\ud800","publishedAt":"2025"},"claims":[]}',
+        ),
+      400,
+      '/report/publisher',
+    ],
     ['a bidi control', () => post('/v1/reports', report({ publisher: 'Evil\u202Eredli' })), 400, '/report/publisher'],
     ['a bad date', () => post('/v1/reports', report({ publishedAt: '2025-13' })), 400, '/report/publishedAt'],
     ['a relative URL', () => post('/v1/reports', report({ url: '/a/b' })), 400, '/report/url'],
     ['a bad topic slug', () => post('/v1/reports', report({}, { topic: 'Bad Topic' })), 400, '/claims/0/topic'],
-    ['validFrom after validTo', () => post('/v1/reports', report({}, { validFrom: '2025-03', validTo: '2025-01' })), 400, '/claims/0/validFrom'],
+    [
+      'validFrom after validTo',
+      () => post('/v1/reports', report({}, { validFrom: '2025-03', validTo: '2025-01' })),
+      400,
+      '/claims/0/validFrom',
+    ],
     ['no claims', () => post('/v1/reports', { ...report(), claims: [] }), 400, '/claims'],
-    ['501 claims', () => post('/v1/reports', { ...report(), claims: Array.from({ length: 501 }, () => report().claims[0]) }), 400, '/claims'],
+    [
+      '501 claims',
+      () => post('/v1/reports', { ...report(), claims: Array.from({ length: 501 }, () => report().claims[0]) }),
+      400,
+      '/claims',
+    ],
     ['a body that is not JSON', () => post('/v1/reports', '{"report":'), 400, /JSON/i],
     ['a 2 MiB body', () => post('/v1/reports', report({ title: 'x'.repeat(2 * 1024 * 1024) })), 413, /1 MiB/],
     ['no token', () => post('/v1/reports', report(), {}, null), 401, /bearer token/],
     ['an unknown token', () => post('/v1/reports', report(), {}, newToken()), 401, /unknown/],
     ['a token without report:write', () => post('/v1/reports', report(), {}, reader), 403, /report:write/],
-    ['a bad Idempotency-Key', () => post('/v1/reports', report(), { 'idempotency-key': 'x'.repeat(129) }), 400, /idempotency-key/],
+    [
+      'a bad Idempotency-Key',
+      () => post('/v1/reports', report(), { 'idempotency-key': 'x'.repeat(129) }),
+      400,
+      /idempotency-key/,
+    ],
   ];
   it.each(cases)('%s', async (_name, send, status, mention) => {
     const before = await lastSeq();
     const res = await send();
     expect(res.statusCode).toBe(status);
     const body = res.json();
-    expect(body).toMatchObject({ status, title: expect.any(String), type: expect.any(String), detail: expect.any(String) });
+    expect(body).toMatchObject({
+      status,
+      title: expect.any(String),
+      type: expect.any(String),
+      detail: expect.any(String),
+    });
     const text = JSON.stringify(body);
     if (typeof mention === 'string') expect(body.errors.map((e: { path: string }) => e.path)).toContain(mention);
     else expect(text).toMatch(mention);
@@ -124,7 +178,10 @@ describe('POST /v1/reports: idempotency and echoes', () => {
   });
 
   it('uses the body hash as the key when the header is absent', async () => {
-    const body = report({ url: 'https://example.org/nokey' }, { metric: 'wounded', value: { kind: 'exact', value: 2700 } });
+    const body = report(
+      { url: 'https://example.org/nokey' },
+      { metric: 'wounded', value: { kind: 'exact', value: 2700 } },
+    );
     const first = await post('/v1/reports', body);
     expect(first.statusCode).toBe(202);
     const second = await post('/v1/reports', body);
@@ -133,11 +190,29 @@ describe('POST /v1/reports: idempotency and echoes', () => {
   });
 
   it('makes a repeated estimate in another report an echo of the same claim', async () => {
-    const original = await post('/v1/reports', report({ url: 'https://example.org/orig' }, { metric: 'deployed', value: { kind: 'range', low: 10000, high: 12000 } }));
-    const echo = await post('/v1/reports', report({ url: 'https://example.org/copy' }, { metric: 'deployed', value: { kind: 'range', low: 10000, high: 12000 } }));
+    const original = await post(
+      '/v1/reports',
+      report(
+        { url: 'https://example.org/orig' },
+        { metric: 'deployed', value: { kind: 'range', low: 10000, high: 12000 } },
+      ),
+    );
+    const echo = await post(
+      '/v1/reports',
+      report(
+        { url: 'https://example.org/copy' },
+        { metric: 'deployed', value: { kind: 'range', low: 10000, high: 12000 } },
+      ),
+    );
     expect(echo.statusCode).toBe(202);
     expect(echo.json().claims[0]).toMatchObject({ claimId: original.json().claims[0].claimId, echo: true });
-    const different = await post('/v1/reports', report({ url: 'https://example.org/new' }, { metric: 'deployed', value: { kind: 'range', low: 10000, high: 13000 } }));
+    const different = await post(
+      '/v1/reports',
+      report(
+        { url: 'https://example.org/new' },
+        { metric: 'deployed', value: { kind: 'range', low: 10000, high: 13000 } },
+      ),
+    );
     expect(different.json().claims[0].echo).toBe(false);
     expect(different.json().claims[0].claimId).not.toBe(original.json().claims[0].claimId);
   });
@@ -145,7 +220,10 @@ describe('POST /v1/reports: idempotency and echoes', () => {
 
 describe('corrections and retractions', () => {
   it('404 for an unknown claim, 400 for a malformed id, and 409 for retracting twice', async () => {
-    const unknown = await post('/v1/claims/clm_000000000000000000000000/corrections', { changes: { quote: 'x' }, reason: 'r' });
+    const unknown = await post('/v1/claims/clm_000000000000000000000000/corrections', {
+      changes: { quote: 'x' },
+      reason: 'r',
+    });
     expect(unknown.statusCode).toBe(404);
     const bad = await post('/v1/claims/nope/corrections', { changes: { quote: 'x' }, reason: 'r' });
     expect(bad.statusCode).toBe(400);
@@ -153,9 +231,17 @@ describe('corrections and retractions', () => {
     const empty = await post('/v1/claims/clm_000000000000000000000000/corrections', { changes: {}, reason: 'r' });
     expect(empty.statusCode).toBe(400);
 
-    const made = (await post('/v1/reports', report({ url: 'https://example.org/retract' }, { metric: 'wounded', value: { kind: 'exact', value: 1 } }))).json();
+    const made = (
+      await post(
+        '/v1/reports',
+        report({ url: 'https://example.org/retract' }, { metric: 'wounded', value: { kind: 'exact', value: 1 } }),
+      )
+    ).json();
     const id = made.claims[0].claimId as string;
-    const corr = await post(`/v1/claims/${id}/corrections`, { changes: { value: { kind: 'exact', value: 2 } }, reason: 'typo' });
+    const corr = await post(`/v1/claims/${id}/corrections`, {
+      changes: { value: { kind: 'exact', value: 2 } },
+      reason: 'typo',
+    });
     expect(corr.statusCode).toBe(202);
     expect(corr.json()).toMatchObject({ claimId: id, seq: expect.any(Number) });
     const r1 = await post(`/v1/claims/${id}/retractions`, { reason: 'withdrawn', by: 'source' });
@@ -167,10 +253,20 @@ describe('corrections and retractions', () => {
   });
 
   it('serialises concurrent corrections through the claim subject (each lands once, in order)', async () => {
-    const made = (await post('/v1/reports', report({ url: 'https://example.org/conc' }, { metric: 'wounded', value: { kind: 'exact', value: 5 } }))).json();
+    const made = (
+      await post(
+        '/v1/reports',
+        report({ url: 'https://example.org/conc' }, { metric: 'wounded', value: { kind: 'exact', value: 5 } }),
+      )
+    ).json();
     const id = made.claims[0].claimId as string;
     const results = await Promise.all(
-      [1, 2, 3, 4].map((n) => post(`/v1/claims/${id}/corrections`, { changes: { value: { kind: 'exact', value: 10 + n } }, reason: `fix ${n}` })),
+      [1, 2, 3, 4].map((n) =>
+        post(`/v1/claims/${id}/corrections`, {
+          changes: { value: { kind: 'exact', value: 10 + n } },
+          reason: `fix ${n}`,
+        }),
+      ),
     );
     for (const r of results) expect(r.statusCode).toBe(202);
     const seqs = results.map((r) => r.json().seq as number);
@@ -180,7 +276,12 @@ describe('corrections and retractions', () => {
 
 describe('POST /v1/metrics', () => {
   it('needs the admin scope and rejects self-composition', async () => {
-    const m = { metric: 'killed_or_wounded', label: 'Killed or wounded', aggregation: 'cumulative', composedOf: ['killed', 'wounded'] };
+    const m = {
+      metric: 'killed_or_wounded',
+      label: 'Killed or wounded',
+      aggregation: 'cumulative',
+      composedOf: ['killed', 'wounded'],
+    };
     expect((await post('/v1/metrics', m)).statusCode).toBe(403);
     const ok = await post('/v1/metrics', m, {}, admin);
     expect(ok.statusCode).toBe(202);
@@ -206,7 +307,11 @@ describe('when JetStream does not acknowledge', () => {
       settings: { stream: env.stream, subjectPrefix: prefix, publishTimeoutMs: 300, ratePerMinute: 100_000 },
     });
     const body = JSON.stringify(report({ url: 'https://example.org/timeout' }));
-    const headers = { 'content-type': 'application/json', authorization: `Bearer ${writer}`, 'idempotency-key': 'timeout-1' };
+    const headers = {
+      'content-type': 'application/json',
+      authorization: `Bearer ${writer}`,
+      'idempotency-key': 'timeout-1',
+    };
     const res = await slow.app.inject({ method: 'POST', url: '/v1/reports', headers, payload: body });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBeDefined();
@@ -237,7 +342,12 @@ describe('the service edge', () => {
     });
     try {
       const send = (token: string) =>
-        limited.app.inject({ method: 'POST', url: '/v1/reports', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: '{}' });
+        limited.app.inject({
+          method: 'POST',
+          url: '/v1/reports',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          payload: '{}',
+        });
       expect((await send(writer)).statusCode).toBe(400);
       expect((await send(writer)).statusCode).toBe(400);
       const third = await send(writer);
@@ -253,7 +363,12 @@ describe('the service edge', () => {
   });
 
   it('answers a non-JSON content type with 415', async () => {
-    const res = await ingest.app.inject({ method: 'POST', url: '/v1/reports', headers: { authorization: `Bearer ${writer}`, 'content-type': 'text/plain' }, payload: 'hello' });
+    const res = await ingest.app.inject({
+      method: 'POST',
+      url: '/v1/reports',
+      headers: { authorization: `Bearer ${writer}`, 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
     expect(res.statusCode).toBe(415);
     expect(res.json().status).toBe(415);
   });
@@ -261,7 +376,14 @@ describe('the service edge', () => {
   it('publishes OpenAPI 3.1 generated from the schemas, and health endpoints', async () => {
     const doc = (await ingest.app.inject({ url: '/openapi.json' })).json();
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/reports', '/v1/claims/{claimId}/corrections', '/v1/claims/{claimId}/retractions', '/v1/metrics']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/reports',
+        '/v1/claims/{claimId}/corrections',
+        '/v1/claims/{claimId}/retractions',
+        '/v1/metrics',
+      ]),
+    );
     expect(JSON.stringify(doc.paths['/v1/reports'].post.requestBody)).toContain('intelligence_agency');
     expect(JSON.stringify(doc.paths['/v1/reports'].post.requestBody)).toContain('at_least');
     expect((await ingest.app.inject({ url: '/livez' })).statusCode).toBe(200);

@@ -18,7 +18,11 @@ try {
 }
 const logger = createLogger('ingest', config.LOG_LEVEL);
 const nc = await connectNats(config.NATS_URL, 'claimtrail-ingest');
-await provisionStream(nc, { stream: config.CLAIMTRAIL_STREAM, subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX, duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S });
+await provisionStream(nc, {
+  stream: config.CLAIMTRAIL_STREAM,
+  subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+  duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+});
 const buckets = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
 const ingest = await createIngestApp({
   nc,

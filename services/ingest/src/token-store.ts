@@ -19,7 +19,10 @@ export function createKvTokenStore(kv: KV): TokenStore & { put(hash: string, p: 
       return { principal: t.principal, scopes: t.scopes };
     },
     async put(hash, p) {
-      await kv.put(hash, JSON.stringify({ principal: p.principal, scopes: [...p.scopes], createdAt: new Date().toISOString() }));
+      await kv.put(
+        hash,
+        JSON.stringify({ principal: p.principal, scopes: [...p.scopes], createdAt: new Date().toISOString() }),
+      );
     },
   };
 }

@@ -108,7 +108,15 @@ export interface FoldOutput {
     chain_hash: string;
   }[];
   repeats: { seq: number; event_id: string; first_seq: number }[];
-  deadLetters: { seq: number; subject: string; event_id: string | null; type: string | null; claim_id: string | null; reason: string; payload: string }[];
+  deadLetters: {
+    seq: number;
+    subject: string;
+    event_id: string | null;
+    type: string | null;
+    claim_id: string | null;
+    reason: string;
+    payload: string;
+  }[];
   reports: {
     report_id: string;
     seq: number;
@@ -127,7 +135,15 @@ export interface FoldOutput {
   sourceCloses: { source_id: string; seq_from: number; seq_to: number; known_to: string }[];
   metricVersions: MetricVersion[];
   metricCloses: { metric: string; seq_from: number; seq_to: number; known_to: string }[];
-  citations: { claim_id: string; seq: number; known_at: string; report_id: string; echo: boolean; via: unknown; quote: string | null }[];
+  citations: {
+    claim_id: string;
+    seq: number;
+    known_at: string;
+    report_id: string;
+    echo: boolean;
+    via: unknown;
+    quote: string | null;
+  }[];
   revisions: {
     claim_id: string;
     seq: number;
@@ -239,7 +255,12 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       known_at: knownAt,
       actor: decoded.ok ? decoded.event.actor : null,
       claim_id: claimId ?? null,
-      topic: decoded.ok && decoded.event.type === 'ClaimRecorded' ? decoded.event.data.topic : decoded.ok && claimId ? (claims.get(claimId)?.topic ?? null) : null,
+      topic:
+        decoded.ok && decoded.event.type === 'ClaimRecorded'
+          ? decoded.event.data.topic
+          : decoded.ok && claimId
+            ? (claims.get(claimId)?.topic ?? null)
+            : null,
       payload: m.payload,
       chain_hash: out.chainHash,
     });
@@ -314,7 +335,13 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
           if (fresh.has(prev)) {
             prev.seq_to = seq;
             prev.known_to = knownAt;
-          } else out.sourceCloses.push({ source_id: prev.source_id, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
+          } else
+            out.sourceCloses.push({
+              source_id: prev.source_id,
+              seq_from: prev.seq_from,
+              seq_to: seq,
+              known_to: knownAt,
+            });
         }
         fresh.add(next);
         sources.set(d.sourceId, next);
@@ -339,7 +366,8 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
           if (fresh.has(prev)) {
             prev.seq_to = seq;
             prev.known_to = knownAt;
-          } else out.metricCloses.push({ metric: prev.metric, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
+          } else
+            out.metricCloses.push({ metric: prev.metric, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
         }
         fresh.add(next);
         metrics.set(d.metric, next);
@@ -352,14 +380,30 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         const v = newVersion(d, seq, knownAt, e.recordedAt);
         claims.set(d.claimId, v);
         out.claimVersions.push(v);
-        out.citations.push({ claim_id: d.claimId, seq, known_at: knownAt, report_id: d.reportId, echo: false, via: d.via, quote: d.quote ?? null });
+        out.citations.push({
+          claim_id: d.claimId,
+          seq,
+          known_at: knownAt,
+          report_id: d.reportId,
+          echo: false,
+          via: d.via,
+          quote: d.quote ?? null,
+        });
         revision(e, seq, knownAt, { report_id: d.reportId });
         return;
       }
       case 'ClaimCited': {
         const d = e.data;
         if (!claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} is cited but was never recorded`);
-        out.citations.push({ claim_id: d.claimId, seq, known_at: knownAt, report_id: d.reportId, echo: true, via: d.via, quote: d.quote ?? null });
+        out.citations.push({
+          claim_id: d.claimId,
+          seq,
+          known_at: knownAt,
+          report_id: d.reportId,
+          echo: true,
+          via: d.via,
+          quote: d.quote ?? null,
+        });
         revision(e, seq, knownAt, { report_id: d.reportId });
         return;
       }
@@ -408,7 +452,14 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         const prev = claims.get(d.claimId);
         if (!prev) throw new ParkError(`claim ${d.claimId} is retracted but was never recorded`);
         if (prev.status === 'retracted') throw new ParkError(`claim ${d.claimId} is retracted twice`);
-        const next: ClaimVersion = { ...prev, seq_from: seq, seq_to: null, known_from: knownAt, known_to: null, status: 'retracted' };
+        const next: ClaimVersion = {
+          ...prev,
+          seq_from: seq,
+          seq_to: null,
+          known_from: knownAt,
+          known_to: null,
+          status: 'retracted',
+        };
         closeClaim(prev, seq, knownAt);
         fresh.add(next);
         claims.set(d.claimId, next);

@@ -4,10 +4,23 @@ import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
 import { foldBatch, type FoldInput, type StreamMessage } from './fold.ts';
 
 let n = 0;
-function msg(seq: number, type: string, data: Record<string, unknown>, o: { recordedAt?: string; eventId?: string; subject?: string } = {}): StreamMessage {
+function msg(
+  seq: number,
+  type: string,
+  data: Record<string, unknown>,
+  o: { recordedAt?: string; eventId?: string; subject?: string } = {},
+): StreamMessage {
   n += 1;
   const recordedAt = o.recordedAt ?? new Date(Date.UTC(2025, 1, 1, 0, 0, seq)).toISOString();
-  const env = { eventId: o.eventId ?? uuidv7(Date.parse(recordedAt), `e${n}`), type, version: 1, recordedAt, actor: 'alice', requestId: 'r', data };
+  const env = {
+    eventId: o.eventId ?? uuidv7(Date.parse(recordedAt), `e${n}`),
+    type,
+    version: 1,
+    recordedAt,
+    actor: 'alice',
+    requestId: 'r',
+    data,
+  };
   return { seq, subject: o.subject ?? `ct.x.${seq}`, payload: canonicalJson(env), time: recordedAt };
 }
 const empty = (): FoldInput => ({
@@ -41,25 +54,50 @@ const recorded = (claimId = C1, over: Record<string, unknown> = {}) => ({
 describe('folding a batch', () => {
   it('records a claim with normalised bounds, its citation and revision, and chains the ledger', () => {
     const ms = [
-      msg(1, 'ReportSubmitted', { reportId: R1, url: 'https://x.org/', publisher: 'P', publishedAt: '2025-02-20', claimCount: 1 }),
+      msg(1, 'ReportSubmitted', {
+        reportId: R1,
+        url: 'https://x.org/',
+        publisher: 'P',
+        publishedAt: '2025-02-20',
+        claimCount: 1,
+      }),
       msg(2, 'ClaimRecorded', recorded()),
     ];
     const out = foldBatch(empty(), ms, 'approx-5pct@1');
     expect(out.applied).toBe(2);
     expect(out.lastSeq).toBe(2);
     expect(out.claimVersions).toHaveLength(1);
-    expect(out.claimVersions[0]).toMatchObject({ low: 285, best: 300, high: 315, rule: 'approx-5pct@1', status: 'active', seq_from: 2, seq_to: null });
-    expect(out.claimVersions[0]).toMatchObject({ stated_from: '2025-01-01T00:00:00.000Z', valid_from_at: '2024-10-01T00:00:00.000Z', valid_to_at: '2025-02-01T00:00:00.000Z' });
+    expect(out.claimVersions[0]).toMatchObject({
+      low: 285,
+      best: 300,
+      high: 315,
+      rule: 'approx-5pct@1',
+      status: 'active',
+      seq_from: 2,
+      seq_to: null,
+    });
+    expect(out.claimVersions[0]).toMatchObject({
+      stated_from: '2025-01-01T00:00:00.000Z',
+      valid_from_at: '2024-10-01T00:00:00.000Z',
+      valid_to_at: '2025-02-01T00:00:00.000Z',
+    });
     expect(out.citations).toEqual([expect.objectContaining({ claim_id: C1, report_id: R1, echo: false })]);
     expect(out.revisions).toEqual([expect.objectContaining({ claim_id: C1, type: 'ClaimRecorded', actor: 'alice' })]);
-    expect(out.ledger.map((l) => l.chain_hash)).toEqual([chainHash(GENESIS_HASH, ms[0]!.payload), chainHash(chainHash(GENESIS_HASH, ms[0]!.payload), ms[1]!.payload)]);
+    expect(out.ledger.map((l) => l.chain_hash)).toEqual([
+      chainHash(GENESIS_HASH, ms[0]!.payload),
+      chainHash(chainHash(GENESIS_HASH, ms[0]!.payload), ms[1]!.payload),
+    ]);
     expect(out.chainHash).toBe(out.ledger[1]!.chain_hash);
   });
 
   it('closes versions in memory within a batch and against stored rows across batches', () => {
     const rec = msg(1, 'ClaimRecorded', recorded());
     const first = foldBatch(empty(), [rec], 'approx-5pct@1');
-    const corr = msg(2, 'ClaimCorrected', { claimId: C1, changes: { value: { kind: 'exact', value: 350 } }, reason: 'typo' });
+    const corr = msg(2, 'ClaimCorrected', {
+      claimId: C1,
+      changes: { value: { kind: 'exact', value: 350 } },
+      reason: 'typo',
+    });
     const retr = msg(3, 'ClaimRetracted', { claimId: C1, reason: 'withdrawn', by: 'source' });
     // Same batch: the first version is closed in memory.
     const one = foldBatch(empty(), [rec, corr, retr], 'approx-5pct@1');
@@ -71,7 +109,13 @@ describe('folding a batch', () => {
     expect(one.claimVersions[1]).toMatchObject({ low: 350, best: 350, high: 350 });
     expect(one.claimCloses).toEqual([]);
     // Next batch: the stored version is closed by an update.
-    const input = { ...empty(), lastSeq: 1, chainHash: first.chainHash, knownAt: first.knownAt, claims: new Map([[C1, { ...first.claimVersions[0]! }]]) };
+    const input = {
+      ...empty(),
+      lastSeq: 1,
+      chainHash: first.chainHash,
+      knownAt: first.knownAt,
+      claims: new Map([[C1, { ...first.claimVersions[0]! }]]),
+    };
     const two = foldBatch(input, [corr], 'approx-5pct@1');
     expect(two.claimCloses).toEqual([{ claim_id: C1, seq_from: 1, seq_to: 2, known_to: two.knownAt }]);
     expect(two.chainHash).toBe(one.ledger[1]!.chain_hash);
@@ -116,7 +160,10 @@ describe('folding a batch', () => {
   it('keeps transaction time monotonic when ingest clocks disagree', () => {
     const out = foldBatch(
       empty(),
-      [msg(1, 'ClaimRecorded', recorded(), { recordedAt: '2025-02-01T00:00:10.000Z' }), msg(2, 'ClaimRecorded', recorded('clm_000000000000000000000003'), { recordedAt: '2025-02-01T00:00:05.000Z' })],
+      [
+        msg(1, 'ClaimRecorded', recorded(), { recordedAt: '2025-02-01T00:00:10.000Z' }),
+        msg(2, 'ClaimRecorded', recorded('clm_000000000000000000000003'), { recordedAt: '2025-02-01T00:00:05.000Z' }),
+      ],
       'approx-5pct@1',
     );
     expect(out.ledger.map((l) => l.known_at)).toEqual(['2025-02-01T00:00:10.000Z', '2025-02-01T00:00:10.000Z']);
@@ -131,7 +178,12 @@ describe('folding a batch', () => {
         msg(2, 'SourceRegistered', { sourceId: 'kr-nis', country: 'KR' }),
         msg(3, 'SourceRegistered', { sourceId: 'kr-nis', country: 'KR' }),
         msg(4, 'MetricDefined', { metric: 'killed', label: 'Killed', unit: 'persons', aggregation: 'cumulative' }),
-        msg(5, 'MetricDefined', { metric: 'killed', label: 'Killed (confirmed)', unit: 'persons', aggregation: 'cumulative' }),
+        msg(5, 'MetricDefined', {
+          metric: 'killed',
+          label: 'Killed (confirmed)',
+          unit: 'persons',
+          aggregation: 'cumulative',
+        }),
       ],
       'approx-5pct@1',
     );
@@ -147,12 +199,19 @@ describe('folding a batch', () => {
 
   it('derives bounds from the rule it is given, so a replay with a new rule re-derives them', () => {
     const ms = [msg(1, 'ClaimRecorded', recorded())];
-    expect(foldBatch(empty(), ms, 'approx-10pct@1').claimVersions[0]).toMatchObject({ low: 270, high: 330, rule: 'approx-10pct@1' });
+    expect(foldBatch(empty(), ms, 'approx-10pct@1').claimVersions[0]).toMatchObject({
+      low: 270,
+      high: 330,
+      rule: 'approx-10pct@1',
+    });
     expect(() => foldBatch(empty(), ms, 'nope@1')).toThrow(/unknown normalisation rule/);
   });
 
   it('is deterministic', () => {
-    const ms = [msg(1, 'ClaimRecorded', recorded()), msg(2, 'ClaimCited', { claimId: C1, reportId: R1, via: [{ id: 'x', role: 'relay' }] })];
+    const ms = [
+      msg(1, 'ClaimRecorded', recorded()),
+      msg(2, 'ClaimCited', { claimId: C1, reportId: R1, via: [{ id: 'x', role: 'relay' }] }),
+    ];
     expect(foldBatch(empty(), ms, 'approx-5pct@1')).toEqual(foldBatch(empty(), ms, 'approx-5pct@1'));
   });
 });

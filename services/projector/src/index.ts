@@ -1,4 +1,11 @@
-export { foldBatch, idsOfBatch, type FoldInput, type FoldOutput, type StreamMessage, type ClaimVersion } from './fold.ts';
+export {
+  foldBatch,
+  idsOfBatch,
+  type FoldInput,
+  type FoldOutput,
+  type StreamMessage,
+  type ClaimVersion,
+} from './fold.ts';
 export { createProjectionStore, type ProjectionStore, type Checkpoint } from './projection-store.ts';
 export { createProjector, consumerNameOf, toStreamMessage, type ProjectorDeps } from './projector.ts';
 export { createProjectorService } from './projector.app.ts';

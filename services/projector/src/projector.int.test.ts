@@ -12,7 +12,15 @@ let svc: Awaited<ReturnType<typeof createProjectorService>>;
 const schema = 'claimtrail_rm';
 
 function envelope(type: string, data: object, i: number) {
-  return { eventId: uuidv7(Date.UTC(2025, 5, 1, 0, 0, i), `p${i}`), type, version: 1, recordedAt: new Date(Date.UTC(2025, 5, 1, 0, 0, i)).toISOString(), actor: 'tester', requestId: `r${i}`, data };
+  return {
+    eventId: uuidv7(Date.UTC(2025, 5, 1, 0, 0, i), `p${i}`),
+    type,
+    version: 1,
+    recordedAt: new Date(Date.UTC(2025, 5, 1, 0, 0, i)).toISOString(),
+    actor: 'tester',
+    requestId: `r${i}`,
+    data,
+  };
 }
 const claimData = (claimId: string) => ({
   claimId,
@@ -29,7 +37,11 @@ const claimData = (claimId: string) => ({
 });
 
 async function publish(subject: string, body: object | string, msgID: string) {
-  const ack = await jetstream(env.nc).publish(`${env.subjectPrefix}.${subject}`, typeof body === 'string' ? body : canonicalJson(body), { msgID });
+  const ack = await jetstream(env.nc).publish(
+    `${env.subjectPrefix}.${subject}`,
+    typeof body === 'string' ? body : canonicalJson(body),
+    { msgID },
+  );
   return ack.seq;
 }
 async function lastApplied(): Promise<number> {
@@ -50,7 +62,14 @@ beforeAll(async () => {
     nc: env.nc,
     db: env.db,
     logger: createLogger('test', 'silent'),
-    settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, schema, batchSize: 100, rule: 'approx-5pct@1', databaseUrl: env.databaseUrl },
+    settings: {
+      stream: env.stream,
+      subjectPrefix: env.subjectPrefix,
+      schema,
+      batchSize: 100,
+      rule: 'approx-5pct@1',
+      databaseUrl: env.databaseUrl,
+    },
   });
   svc.projector.start();
 });
@@ -81,28 +100,56 @@ describe('the live projector', () => {
     await waitFor(b);
     const repeats = await env.db.withSchema(schema).selectFrom('event_repeats').selectAll().execute();
     expect(repeats.map((r) => [Number(r.seq), Number(r.first_seq)])).toEqual([[b, a]]);
-    const versions = await env.db.withSchema(schema).selectFrom('claim_versions').select('claim_id').where('claim_id', '=', 'clm_00000000000000000000000b').execute();
+    const versions = await env.db
+      .withSchema(schema)
+      .selectFrom('claim_versions')
+      .select('claim_id')
+      .where('claim_id', '=', 'clm_00000000000000000000000b')
+      .execute();
     expect(versions).toHaveLength(1);
   });
 
   it('parks what cannot be applied, parks later events of that claim behind it, and lets the rest flow', async () => {
     const orphan = 'clm_00000000000000000000000c';
-    const s1 = await publish(`claim.t.${orphan}`, envelope('ClaimCorrected', { claimId: orphan, changes: { quote: 'x' }, reason: 'r' }, 3), 'o1');
+    const s1 = await publish(
+      `claim.t.${orphan}`,
+      envelope('ClaimCorrected', { claimId: orphan, changes: { quote: 'x' }, reason: 'r' }, 3),
+      'o1',
+    );
     const s2 = await publish(`claim.t.${orphan}`, envelope('ClaimRecorded', claimData(orphan), 4), 'o2');
-    const s3 = await publish('claim.t.clm_00000000000000000000000d', envelope('ClaimRecorded', claimData('clm_00000000000000000000000d'), 5), 'o3');
+    const s3 = await publish(
+      'claim.t.clm_00000000000000000000000d',
+      envelope('ClaimRecorded', claimData('clm_00000000000000000000000d'), 5),
+      'o3',
+    );
     const s4 = await publish('claim.t.garbage', 'this is not json', 'o4');
     await waitFor(s4);
-    const dl = await env.db.withSchema(schema).selectFrom('dead_letters').select(['seq', 'claim_id', 'reason']).orderBy('seq').execute();
+    const dl = await env.db
+      .withSchema(schema)
+      .selectFrom('dead_letters')
+      .select(['seq', 'claim_id', 'reason'])
+      .orderBy('seq')
+      .execute();
     expect(dl.map((d) => [Number(d.seq), d.claim_id])).toEqual([
       [s1, orphan],
       [s2, orphan],
       [s4, null],
     ]);
     expect(dl[1]!.reason).toContain(`seq ${s1}`);
-    const flowing = await env.db.withSchema(schema).selectFrom('claim_versions').select('claim_id').where('claim_id', '=', 'clm_00000000000000000000000d').execute();
+    const flowing = await env.db
+      .withSchema(schema)
+      .selectFrom('claim_versions')
+      .select('claim_id')
+      .where('claim_id', '=', 'clm_00000000000000000000000d')
+      .execute();
     expect(flowing).toHaveLength(1);
     expect(s3).toBeLessThan(s4);
-    const ledger = await env.db.withSchema(schema).selectFrom('event_ledger').select('seq').where('seq', '>=', String(s1)).execute();
+    const ledger = await env.db
+      .withSchema(schema)
+      .selectFrom('event_ledger')
+      .select('seq')
+      .where('seq', '>=', String(s1))
+      .execute();
     expect(ledger).toHaveLength(4);
     const metrics = await svc.app.inject({ url: '/metrics' });
     expect(metrics.body).toMatch(/projector_events_parked_total 3/);

@@ -22,7 +22,12 @@ const query = await createQueryApp({
   db,
   logger,
   tokens: createPgTokenStore(db, metaSchema),
-  settings: { metaSchema, requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN, ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN, alignToleranceDays: config.CLAIMTRAIL_ALIGN_TOLERANCE_DAYS },
+  settings: {
+    metaSchema,
+    requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN,
+    ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
+    alignToleranceDays: config.CLAIMTRAIL_ALIGN_TOLERANCE_DAYS,
+  },
 });
 await query.app.listen({ host: config.HOST, port: config.QUERY_PORT });
 

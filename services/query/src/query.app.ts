@@ -28,12 +28,21 @@ export interface QueryDeps {
   settings: { metaSchema: string; requireReadToken: boolean; ratePerMinute: number; alignToleranceDays?: number };
 }
 
-const errors = { 400: problemDetails, 401: problemDetails, 403: problemDetails, 429: problemDetails, 503: problemDetails };
+const errors = {
+  400: problemDetails,
+  401: problemDetails,
+  403: problemDetails,
+  429: problemDetails,
+  503: problemDetails,
+};
 
 function dateBound(name: 'from' | 'to', v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
   const d = parseFuzzyDate(v);
-  if (!d) throw new ValidationError(`${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time`, [{ path: `query:/${name}`, message: 'invalid date' }]);
+  if (!d)
+    throw new ValidationError(`${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time`, [
+      { path: `query:/${name}`, message: 'invalid date' },
+    ]);
   // `from` includes the whole period it names; `to` too (its end is exclusive).
   return name === 'from' ? d.from : d.to;
 }
@@ -80,7 +89,15 @@ export async function createQueryApp(deps: QueryDeps) {
 
   app.get(
     '/v1/topics',
-    { config: { scope: readScope }, schema: { summary: 'Topics and their metrics', security, querystring: topicsQuery, response: { 200: topicsResponse, ...errors } } },
+    {
+      config: { scope: readScope },
+      schema: {
+        summary: 'Topics and their metrics',
+        security,
+        querystring: topicsQuery,
+        response: { 200: topicsResponse, ...errors },
+      },
+    },
     async (req) => {
       const ctx = await contexts.resolve(req.query);
       return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, topics: await models.topics(ctx) };
@@ -113,7 +130,14 @@ export async function createQueryApp(deps: QueryDeps) {
         ...(to ? { to } : {}),
         includeRetracted: q.includeRetracted ?? false,
       });
-      return { topic: req.params.topic, metric: req.params.metric, unit: h.unit, asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, series: h.series };
+      return {
+        topic: req.params.topic,
+        metric: req.params.metric,
+        unit: h.unit,
+        asOfSeq: ctx.asOfSeq,
+        knownAt: ctx.knownAt,
+        series: h.series,
+      };
     },
   );
 
@@ -132,7 +156,10 @@ export async function createQueryApp(deps: QueryDeps) {
     async (req) => {
       const ctx = await contexts.resolve(req.query);
       const c = await models.claim(ctx, req.params.claimId);
-      if (!c) throw new NotFoundError(ctx.past ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}` : `no claim ${req.params.claimId}`);
+      if (!c)
+        throw new NotFoundError(
+          ctx.past ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}` : `no claim ${req.params.claimId}`,
+        );
       return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...c };
     },
   );
@@ -151,7 +178,9 @@ export async function createQueryApp(deps: QueryDeps) {
     async (req) => {
       const q = req.query;
       if (q.toSeq !== undefined && q.toSeq < q.fromSeq) {
-        throw new ValidationError('toSeq must not be below fromSeq', [{ path: 'query:/toSeq', message: 'must be >= fromSeq' }]);
+        throw new ValidationError('toSeq must not be below fromSeq', [
+          { path: 'query:/toSeq', message: 'must be >= fromSeq' },
+        ]);
       }
       const ctx = await contexts.resolve(q);
       const { page, nextFromSeq } = await models.events(ctx, {

@@ -16,7 +16,11 @@ export interface ReadContext {
  * Resolves the live read-model schema (switchable by promotion) and the checkpoint, and makes
  * `minSeq` readers wait for the projection. One poller serves every waiting request.
  */
-export function createReadContexts(db: Kysely<Database>, metaSchema: string, o: { maxWaitMs?: number; pollMs?: number } = {}) {
+export function createReadContexts(
+  db: Kysely<Database>,
+  metaSchema: string,
+  o: { maxWaitMs?: number; pollMs?: number } = {},
+) {
   const maxWaitMs = o.maxWaitMs ?? 5000;
   const pollMs = o.pollMs ?? 15;
   let cached: { schema: string; at: number } | undefined;
@@ -33,7 +37,12 @@ export function createReadContexts(db: Kysely<Database>, metaSchema: string, o: 
   }
 
   async function lastSeq(s: string): Promise<number> {
-    const row = await db.withSchema(s).selectFrom('checkpoint').select('last_seq').where('name', '=', 'projector').executeTakeFirst();
+    const row = await db
+      .withSchema(s)
+      .selectFrom('checkpoint')
+      .select('last_seq')
+      .where('name', '=', 'projector')
+      .executeTakeFirst();
     return row ? Number(row.last_seq) : 0;
   }
 
@@ -61,7 +70,9 @@ export function createReadContexts(db: Kysely<Database>, metaSchema: string, o: 
       const w = { minSeq, resolve };
       const timer = setTimeout(() => {
         waiters.delete(w);
-        reject(new UnavailableError(`the projection has not reached seq ${minSeq} within ${maxWaitMs / 1000} s; retry`, 1));
+        reject(
+          new UnavailableError(`the projection has not reached seq ${minSeq} within ${maxWaitMs / 1000} s; retry`, 1),
+        );
       }, maxWaitMs);
       w.resolve = (seq) => {
         clearTimeout(timer);
@@ -80,7 +91,10 @@ export function createReadContexts(db: Kysely<Database>, metaSchema: string, o: 
       if (q.minSeq !== undefined && seq < q.minSeq) seq = await waitFor(q.minSeq);
       if (q.knownAt === undefined) return { schema: s, asOfSeq: seq, knownAt: new Date().toISOString(), past: false };
       const at = new Date(q.knownAt);
-      if (Number.isNaN(at.getTime())) throw new ValidationError('knownAt is not a valid instant', [{ path: 'query:/knownAt', message: 'must be an RFC 3339 date-time' }]);
+      if (Number.isNaN(at.getTime()))
+        throw new ValidationError('knownAt is not a valid instant', [
+          { path: 'query:/knownAt', message: 'must be an RFC 3339 date-time' },
+        ]);
       return { schema: s, asOfSeq: seq, knownAt: at.toISOString(), past: true };
     },
     close() {

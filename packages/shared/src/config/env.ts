@@ -18,7 +18,10 @@ export const settingsSchemas = {
     .default('postgres://postgres@127.0.0.1:5432/claimtrail'),
   NATS_URL: z
     .string()
-    .regex(/^(nats|tls|ws|wss):\/\/[^,\s]+(,(nats|tls|ws|wss):\/\/[^,\s]+)*$/, 'must be nats://host:port (comma-separated for several)')
+    .regex(
+      /^(nats|tls|ws|wss):\/\/[^,\s]+(,(nats|tls|ws|wss):\/\/[^,\s]+)*$/,
+      'must be nats://host:port (comma-separated for several)',
+    )
     .default('nats://127.0.0.1:4222'),
   INGEST_PORT: port.default(8081),
   QUERY_PORT: port.default(8080),
@@ -34,14 +37,22 @@ export const settingsSchemas = {
     .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres identifier')
     .default('claimtrail'),
   CLAIMTRAIL_REQUIRE_READ_TOKEN: envFlag.default(false),
-  CLAIMTRAIL_DUPLICATE_WINDOW_S: z.coerce.number().int().min(1).max(7 * 24 * 3600).default(120),
+  CLAIMTRAIL_DUPLICATE_WINDOW_S: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 3600)
+    .default(120),
   CLAIMTRAIL_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   CLAIMTRAIL_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(6000),
   CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
   CLAIMTRAIL_APPROX_RULE: z.string().default('approx-5pct@1'),
   /** Composite checks call claims whose valid times differ by more than this many days `misaligned`. */
   CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: z.coerce.number().min(0).max(3660).default(31),
-  CLAIMTRAIL_TOKEN: z.string().regex(/^ct_[A-Za-z0-9_-]{20,}$/, 'must be a token printed by `claimtrail token create`').optional(),
+  CLAIMTRAIL_TOKEN: z
+    .string()
+    .regex(/^ct_[A-Za-z0-9_-]{20,}$/, 'must be a token printed by `claimtrail token create`')
+    .optional(),
   CLAIMTRAIL_INGEST_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8081'),
   CLAIMTRAIL_QUERY_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

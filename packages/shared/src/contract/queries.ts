@@ -2,9 +2,7 @@ import { z } from 'zod';
 import { instant } from '../events/dates.ts';
 import { claimValue } from '../events/values.ts';
 
-const booleanParam = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const booleanParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Query parameters every read takes. */
 export const readParams = {
@@ -33,7 +31,13 @@ export const eventsQuery = z.strictObject({
 export const CLAIM_STATUSES = ['active', 'corrected', 'retracted', 'superseded'] as const;
 export type ClaimStatus = (typeof CLAIM_STATUSES)[number];
 
-export const reportRef = z.object({ reportId: z.string(), url: z.string(), publisher: z.string(), publishedAt: z.string(), title: z.string().optional() });
+export const reportRef = z.object({
+  reportId: z.string(),
+  url: z.string(),
+  publisher: z.string(),
+  publishedAt: z.string(),
+  title: z.string().optional(),
+});
 export const sourceRef = z.object({
   id: z.string(),
   name: z.string().optional(),
@@ -139,7 +143,12 @@ export const eventsResponse = z.object({
   ),
   nextFromSeq: z.number().int().nullable(),
   verify: z
-    .object({ ok: z.boolean(), checked: z.number().int(), firstMismatchSeq: z.number().int().nullable(), detail: z.string() })
+    .object({
+      ok: z.boolean(),
+      checked: z.number().int(),
+      firstMismatchSeq: z.number().int().nullable(),
+      detail: z.string(),
+    })
     .optional(),
 });
 
@@ -190,8 +199,23 @@ export const compositeCheck = z.object({
   /** The source of the composite claim compared with the sum. */
   compositeSource: sourceRef,
   sameSource: z.boolean(),
-  componentClaims: z.array(z.object({ metric: z.string(), claimId: z.string(), low: z.number().nullable(), high: z.number().nullable(), validFrom: z.string(), validTo: z.string() })),
-  compositeClaim: z.object({ claimId: z.string(), low: z.number().nullable(), high: z.number().nullable(), validFrom: z.string(), validTo: z.string() }),
+  componentClaims: z.array(
+    z.object({
+      metric: z.string(),
+      claimId: z.string(),
+      low: z.number().nullable(),
+      high: z.number().nullable(),
+      validFrom: z.string(),
+      validTo: z.string(),
+    }),
+  ),
+  compositeClaim: z.object({
+    claimId: z.string(),
+    low: z.number().nullable(),
+    high: z.number().nullable(),
+    validFrom: z.string(),
+    validTo: z.string(),
+  }),
   /** Interval sum of the components: [Σ low, Σ high]. */
   sum: interval,
   /** The composite claim's interval. */
@@ -239,6 +263,8 @@ export const timelineResponse = z.object({
   topic: z.string(),
   asOfSeq: z.number().int(),
   /** Each distinct transaction time at which something about the topic became known, oldest first. */
-  instants: z.array(z.object({ knownAt: z.string(), seq: z.number().int(), events: z.number().int(), types: z.array(z.string()) })),
+  instants: z.array(
+    z.object({ knownAt: z.string(), seq: z.number().int(), events: z.number().int(), types: z.array(z.string()) }),
+  ),
 });
 export type TimelineResponse = z.infer<typeof timelineResponse>;

@@ -25,7 +25,10 @@ const reportUrl = text(2048).refine(
   { message: 'must be an absolute http(s) URL or a URN' },
 );
 
-const bcp47 = text(35).regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 language tag such as en or pt-BR');
+const bcp47 = text(35).regex(
+  /^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/,
+  'must be a BCP 47 language tag such as en or pt-BR',
+);
 
 export const reportBody = z.strictObject({
   url: reportUrl,
@@ -76,7 +79,11 @@ export type PostReportResponse = z.infer<typeof postReportResponse>;
 export const postCorrectionRequest = z.strictObject({ changes: claimChanges, reason: text(2000) });
 /** Body of `POST /v1/claims/{claimId}/retractions`. */
 export const postRetractionRequest = z.strictObject({ reason: text(2000), by: z.enum(RETRACTED_BY) });
-export const claimSeqResponse = z.object({ claimId: z.string(), seq: z.number().int(), duplicate: z.boolean().optional() });
+export const claimSeqResponse = z.object({
+  claimId: z.string(),
+  seq: z.number().int(),
+  duplicate: z.boolean().optional(),
+});
 
 /** Body of `POST /v1/metrics`. */
 export const postMetricRequest = z.strictObject({

@@ -1,4 +1,12 @@
-import { Kysely, PostgresDialect, sql, type Migration, type MigrationProvider, Migrator, type MigrationResultSet } from 'kysely';
+import {
+  Kysely,
+  PostgresDialect,
+  sql,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  type MigrationResultSet,
+} from 'kysely';
 import pg from 'pg';
 import type { SchemaMigration } from '@claimtrail/infra/migrations';
 import { metaMigrations, readModelMigrations } from '@claimtrail/infra/migrations';
@@ -73,7 +81,11 @@ export interface MigrateOutcome {
   error?: unknown;
 }
 
-async function migrateSet(db: Kysely<Database>, schema: string, set: Record<string, SchemaMigration>): Promise<MigrateOutcome> {
+async function migrateSet(
+  db: Kysely<Database>,
+  schema: string,
+  set: Record<string, SchemaMigration>,
+): Promise<MigrateOutcome> {
   await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
   const migrator = new Migrator({
     db,

@@ -7,7 +7,13 @@ type BigSeq = ColumnType<string, number | bigint | string, number | bigint | str
 
 /** Tables of one read-model schema. */
 export interface ReadModelTables {
-  checkpoint: { name: string; last_seq: BigSeq; chain_hash: string; known_at: Timestamp | null; updated_at: Generated<Timestamp> };
+  checkpoint: {
+    name: string;
+    last_seq: BigSeq;
+    chain_hash: string;
+    known_at: Timestamp | null;
+    updated_at: Generated<Timestamp>;
+  };
   event_ledger: {
     seq: BigSeq;
     subject: string;
@@ -120,7 +126,13 @@ export interface ReadModelTables {
 
 /** Tables of the meta schema. */
 export interface MetaTables {
-  api_tokens: { token_hash: string; principal: string; scopes: string[]; created_at: Generated<Timestamp>; revoked_at: Timestamp | null };
+  api_tokens: {
+    token_hash: string;
+    principal: string;
+    scopes: string[];
+    created_at: Generated<Timestamp>;
+    revoked_at: Timestamp | null;
+  };
   active_schema: { id: Generated<boolean>; schema_name: string; promoted_at: Generated<Timestamp> };
 }
 

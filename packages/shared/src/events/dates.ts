@@ -42,7 +42,8 @@ export function parseFuzzyDate(input: string): FuzzyDate | undefined {
     const mo = Number(m[2]);
     const d = Number(m[3]);
     const date = new Date(Date.UTC(y, mo - 1, d));
-    if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return undefined;
+    if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d)
+      return undefined;
     return { text: input, precision: 'day', from: date.toISOString(), to: iso(y, mo, d + 1) };
   }
   m = INSTANT.exec(input);

@@ -17,7 +17,17 @@ describe('dates keep their precision and normalise to an interval', () => {
   ])('%s', (text, precision, from, to) => {
     expect(parseFuzzyDate(text)).toEqual({ text, precision, from, to });
   });
-  it.each(['2025-13', '2025-02-30', '2023-02-29', '25', '2025-1', '2025-02-21T10:00:00', 'yesterday', '2025-02-21T25:00:00Z', ''])('rejects %j', (s) => {
+  it.each([
+    '2025-13',
+    '2025-02-30',
+    '2023-02-29',
+    '25',
+    '2025-1',
+    '2025-02-21T10:00:00',
+    'yesterday',
+    '2025-02-21T25:00:00Z',
+    '',
+  ])('rejects %j', (s) => {
     expect(parseFuzzyDate(s)).toBeUndefined();
   });
 });
@@ -25,17 +35,39 @@ describe('dates keep their precision and normalise to an interval', () => {
 describe('values and the approx-5pct@1 rule', () => {
   const rule = getNormalisationRule('approx-5pct@1')!;
   it.each([
-    [{ kind: 'exact', value: 2700 }, { low: 2700, best: 2700, high: 2700 }],
-    [{ kind: 'approx', value: 300 }, { low: 285, best: 300, high: 315 }],
-    [{ kind: 'approx', value: 4000 }, { low: 3800, best: 4000, high: 4200 }],
-    [{ kind: 'range', low: 10000, high: 12000 }, { low: 10000, best: null, high: 12000 }],
-    [{ kind: 'at_least', value: 600 }, { low: 600, best: null, high: null }],
-    [{ kind: 'at_most', value: 30 }, { low: null, best: null, high: 30 }],
+    [
+      { kind: 'exact', value: 2700 },
+      { low: 2700, best: 2700, high: 2700 },
+    ],
+    [
+      { kind: 'approx', value: 300 },
+      { low: 285, best: 300, high: 315 },
+    ],
+    [
+      { kind: 'approx', value: 4000 },
+      { low: 3800, best: 4000, high: 4200 },
+    ],
+    [
+      { kind: 'range', low: 10000, high: 12000 },
+      { low: 10000, best: null, high: 12000 },
+    ],
+    [
+      { kind: 'at_least', value: 600 },
+      { low: 600, best: null, high: null },
+    ],
+    [
+      { kind: 'at_most', value: 30 },
+      { low: null, best: null, high: 30 },
+    ],
   ] as const)('%j', (value, bounds) => {
     expect(rule.normalise(claimValue.parse(value))).toEqual(bounds);
   });
   it('a second rule widens approx values', () => {
-    expect(getNormalisationRule('approx-10pct@1')!.normalise({ kind: 'approx', value: 300 })).toEqual({ low: 270, best: 300, high: 330 });
+    expect(getNormalisationRule('approx-10pct@1')!.normalise({ kind: 'approx', value: 300 })).toEqual({
+      low: 270,
+      best: 300,
+      high: 330,
+    });
   });
   it.each([
     [{ kind: 'range', low: 5, high: 4 }, 'low must be <= high'],
@@ -50,7 +82,8 @@ describe('values and the approx-5pct@1 rule', () => {
     expect(JSON.stringify(r.error?.issues)).toContain(message);
   });
   it('accepts six decimals and the bounds 0 and 1e15', () => {
-    for (const v of [0, 1e15, 0.123456, 2.5]) expect(claimValue.safeParse({ kind: 'exact', value: v }).success).toBe(true);
+    for (const v of [0, 1e15, 0.123456, 2.5])
+      expect(claimValue.safeParse({ kind: 'exact', value: v }).success).toBe(true);
   });
 });
 
@@ -66,7 +99,9 @@ describe('strings', () => {
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops undefined', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}',
+    );
   });
   it('gives equal text for equal values written in different orders', () => {
     expect(canonicalJson({ x: 1, y: [1, 2] })).toBe(canonicalJson({ y: [1, 2], x: 1 }));
@@ -82,9 +117,15 @@ describe('the request schema', () => {
     expect(postReportRequest.parse(base).claims[0]!.unit).toBe('persons');
   });
   it('accepts URNs and refuses other schemes', () => {
-    expect(postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'urn:claimtrail:seed:x' } }).success).toBe(true);
-    expect(postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'ftp://example.org/x' } }).success).toBe(false);
-    expect(postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'javascript:alert(1)' } }).success).toBe(false);
+    expect(
+      postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'urn:claimtrail:seed:x' } }).success,
+    ).toBe(true);
+    expect(
+      postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'ftp://example.org/x' } }).success,
+    ).toBe(false);
+    expect(
+      postReportRequest.safeParse({ ...base, report: { ...base.report, url: 'javascript:alert(1)' } }).success,
+    ).toBe(false);
   });
   it('limits via to 8 hops with known roles', () => {
     const claim = { ...base.claims[0], via: Array.from({ length: 9 }, () => ({ id: 'x', role: 'relay' })) };
@@ -94,7 +135,9 @@ describe('the request schema', () => {
   });
   it('accepts the seed request body as it is', async () => {
     const { readFile } = await import('node:fs/promises');
-    const body = JSON.parse(await readFile(new URL('../../../../demo/nk-troops-russia.report.json', import.meta.url), 'utf8'));
+    const body = JSON.parse(
+      await readFile(new URL('../../../../demo/nk-troops-russia.report.json', import.meta.url), 'utf8'),
+    );
     expect(postReportRequest.safeParse(body).success).toBe(true);
   });
 });
@@ -114,7 +157,12 @@ describe('decoding and upcasting', () => {
     expect(r.ok).toBe(true);
   });
   it('upcasts an older version through the registered steps', () => {
-    const old = { ...env, version: 1, type: 'MetricDefined', data: { metric: 'killed', name: 'Killed', aggregation: 'cumulative' } };
+    const old = {
+      ...env,
+      version: 1,
+      type: 'MetricDefined',
+      data: { metric: 'killed', name: 'Killed', aggregation: 'cumulative' },
+    };
     // A hypothetical registry in which MetricDefined is at v2 would be needed to upcast; with the
     // live registry (v1 current), v0 has no step and fails as a value, never a throw.
     const r = upcastEnvelope({ ...old, version: 0 } as never);
@@ -132,10 +180,16 @@ describe('decoding and upcasting', () => {
     if (up.ok) expect(up.event.data).toMatchObject({ label: 'Killed', unit: 'persons' });
   });
   it('fails as a value for unknown types, newer versions and bad data', () => {
-    expect(decodeEvent({ ...env, type: 'Nope' })).toMatchObject({ ok: false, reason: expect.stringContaining('unknown event type') });
+    expect(decodeEvent({ ...env, type: 'Nope' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unknown event type'),
+    });
     expect(decodeEvent({ ...env, version: 9 })).toMatchObject({ ok: false, reason: expect.stringContaining('newer') });
     expect(decodeEvent({ ...env, data: { metric: 'Bad Metric' } })).toMatchObject({ ok: false });
-    expect(decodeEvent({ ...env, eventId: 'x' })).toMatchObject({ ok: false, reason: expect.stringContaining('envelope') });
+    expect(decodeEvent({ ...env, eventId: 'x' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('envelope'),
+    });
   });
 });
 

@@ -32,7 +32,8 @@ export function upcastEnvelope(env: RawEnvelope, steps: UpcastRegistry = upcastS
   const target = eventSchemas[env.type];
   let { version } = env;
   let data = env.data;
-  if (version > target.version) return { ok: false, reason: `${env.type} v${version} is newer than this reader (v${target.version})` };
+  if (version > target.version)
+    return { ok: false, reason: `${env.type} v${version} is newer than this reader (v${target.version})` };
   while (version < target.version) {
     const step = steps[env.type]?.[version];
     if (!step) return { ok: false, reason: `no upcaster for ${env.type} v${version}` };
@@ -40,7 +41,8 @@ export function upcastEnvelope(env: RawEnvelope, steps: UpcastRegistry = upcastS
     version += 1;
   }
   const parsed = target.data.safeParse(data);
-  if (!parsed.success) return { ok: false, reason: `${env.type} v${version} data invalid: ${issuesText(parsed.error.issues)}` };
+  if (!parsed.success)
+    return { ok: false, reason: `${env.type} v${version} data invalid: ${issuesText(parsed.error.issues)}` };
   return { ok: true, event: { ...env, version, data: parsed.data } as ClaimtrailEvent };
 }
 

@@ -1,6 +1,13 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
-import { AuthError, ClaimtrailError, ConflictError, NotFoundError, UnavailableError, ValidationError } from '../errors.ts';
+import {
+  AuthError,
+  ClaimtrailError,
+  ConflictError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../errors.ts';
 
 export interface Problem {
   type: string;
@@ -38,7 +45,11 @@ export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
   return reply.code(p.status).type('application/problem+json; charset=utf-8').send(p);
 }
 
-function pathOf(context: string | undefined, instancePath: string, params: Record<string, unknown> | undefined): string[] {
+function pathOf(
+  context: string | undefined,
+  instancePath: string,
+  params: Record<string, unknown> | undefined,
+): string[] {
   const base = instancePath === '/' ? '' : instancePath;
   const keys = params?.keys;
   const prefix = context === 'body' || context === undefined ? '' : `${context === 'querystring' ? 'query' : context}:`;
@@ -52,9 +63,19 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     const ctx = (err as { validationContext?: string }).validationContext;
     const errors = err.validation.flatMap((v) => {
       const unknown = v.keyword === 'unrecognized_keys';
-      return pathOf(ctx, v.instancePath, v.params).map((path) => ({ path, message: unknown ? 'unknown field' : v.message ?? 'invalid' }));
+      return pathOf(ctx, v.instancePath, v.params).map((path) => ({
+        path,
+        message: unknown ? 'unknown field' : (v.message ?? 'invalid'),
+      }));
     });
-    return sendProblem(reply, problem(400, `the request ${ctx ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors));
+    return sendProblem(
+      reply,
+      problem(
+        400,
+        `the request ${ctx ?? 'body'} is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+        errors,
+      ),
+    );
   }
   if (isResponseSerializationError(err)) {
     req.log.error({ err }, 'response did not match its schema');
@@ -63,7 +84,8 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (err instanceof ValidationError) return sendProblem(reply, problem(400, err.message, err.details));
   if (err instanceof NotFoundError) return sendProblem(reply, problem(404, err.message));
   if (err instanceof ConflictError) return sendProblem(reply, problem(409, err.message));
-  if (err instanceof AuthError) return sendProblem(reply, problem(err.code === 'unauthenticated' ? 401 : 403, err.message));
+  if (err instanceof AuthError)
+    return sendProblem(reply, problem(err.code === 'unauthenticated' ? 401 : 403, err.message));
   if (err instanceof UnavailableError) {
     void reply.header('retry-after', String(err.retryAfterS));
     return sendProblem(reply, problem(503, err.message));
@@ -76,7 +98,8 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   }
   if (status >= 400 && status < 500) {
     // Fastify's own client errors: bad JSON, wrong content type, prototype poisoning…
-    const detail = err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; a JSON object is expected' : err.message;
+    const detail =
+      err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; a JSON object is expected' : err.message;
     return sendProblem(reply, problem(status, detail, [{ path: '/', message: detail }]));
   }
   req.log.error({ err }, 'unexpected failure');

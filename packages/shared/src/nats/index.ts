@@ -1,2 +1,10 @@
-export { bucketNames, connectNats, isApiError, openBuckets, provisionStream, serverFeatures, type StreamSettings } from './stream.ts';
+export {
+  bucketNames,
+  connectNats,
+  isApiError,
+  openBuckets,
+  provisionStream,
+  serverFeatures,
+  type StreamSettings,
+} from './stream.ts';
 export { atLeast, featuresOf, parseVersion, type ServerFeatures } from './server-features.ts';

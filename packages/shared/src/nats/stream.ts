@@ -43,7 +43,10 @@ export function isApiError(err: unknown, code: number): boolean {
  * Creates the event stream, or brings an existing one to the wanted settings. Idempotent: run at
  * every start-up. File storage, no delete, no purge, limits retention with no limits.
  */
-export async function provisionStream(nc: NatsConnection, s: StreamSettings): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean }> {
+export async function provisionStream(
+  nc: NatsConnection,
+  s: StreamSettings,
+): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean }> {
   const jsm = await jetstreamManager(nc);
   const features = serverFeatures(nc);
   const wanted: Partial<StreamConfig> & { name: string } = {
@@ -64,7 +67,12 @@ export async function provisionStream(nc: NatsConnection, s: StreamSettings): Pr
   try {
     const info = await jsm.streams.info(s.stream);
     const c = info.config;
-    if (c.duplicate_window !== wanted.duplicate_window || !c.subjects?.includes(`${s.subjectPrefix}.>`) || !c.deny_delete || !c.deny_purge) {
+    if (
+      c.duplicate_window !== wanted.duplicate_window ||
+      !c.subjects?.includes(`${s.subjectPrefix}.>`) ||
+      !c.deny_delete ||
+      !c.deny_purge
+    ) {
       await jsm.streams.update(s.stream, {
         ...c,
         subjects: [`${s.subjectPrefix}.>`],

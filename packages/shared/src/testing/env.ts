@@ -43,7 +43,11 @@ export async function serviceUrls(): Promise<ServiceUrls> {
       databaseUrl ? undefined : new PostgreSqlContainer('postgres:17').start(),
       natsUrl
         ? undefined
-        : new GenericContainer('nats:2.12-alpine').withCommand(['-js']).withExposedPorts(4222).withWaitStrategy(Wait.forLogMessage(/Server is ready/)).start(),
+        : new GenericContainer('nats:2.12-alpine')
+            .withCommand(['-js'])
+            .withExposedPorts(4222)
+            .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
+            .start(),
     ]);
     return {
       databaseUrl: databaseUrl ?? pgc!.getConnectionUri(),
@@ -68,9 +72,15 @@ export interface TestEnv extends ServiceUrls {
 }
 
 /** A database and a stream of its own for one test file; `cleanup` removes both. */
-export async function createTestEnv(label: string, o: { migrate?: boolean; duplicateWindowS?: number } = {}): Promise<TestEnv> {
+export async function createTestEnv(
+  label: string,
+  o: { migrate?: boolean; duplicateWindowS?: number } = {},
+): Promise<TestEnv> {
   const urls = await serviceUrls();
-  const id = `${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const id = `${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${randomBytes(4).toString('hex')}`;
   const dbName = `ct_t_${id}`;
   const admin = new pg.Client({ connectionString: urls.databaseUrl });
   await admin.connect();
@@ -112,7 +122,8 @@ export async function createTestEnv(label: string, o: { migrate?: boolean; dupli
       try {
         const jsm = await jetstreamManager(nc);
         const names = bucketNames(stream);
-        for (const s of [stream, `KV_${names.idempotency}`, `KV_${names.tokens}`]) await jsm.streams.delete(s).catch(() => undefined);
+        for (const s of [stream, `KV_${names.idempotency}`, `KV_${names.tokens}`])
+          await jsm.streams.delete(s).catch(() => undefined);
       } finally {
         await nc.close().catch(() => undefined);
       }

@@ -16,7 +16,11 @@ export async function postFiles(
   o: { token?: string; url?: string; idempotencyKey?: string; json: boolean; out: (s: string) => void },
 ): Promise<{ failures: number }> {
   const token = o.token ?? config.CLAIMTRAIL_TOKEN;
-  if (!token) throw new CliError('no token: pass --token or set CLAIMTRAIL_TOKEN (create one with `claimtrail token create --scope report:write`)', 2);
+  if (!token)
+    throw new CliError(
+      'no token: pass --token or set CLAIMTRAIL_TOKEN (create one with `claimtrail token create --scope report:write`)',
+      2,
+    );
   const base = o.url ?? config.CLAIMTRAIL_INGEST_URL;
   let failures = 0;
   for (const [i, file] of files.entries()) {
@@ -35,9 +39,14 @@ export async function postFiles(
     try {
       res = await fetch(`${base}/v1/reports`, { method: 'POST', headers, body });
     } catch (err) {
-      throw new CliError(`cannot reach ingest at ${base} (set CLAIMTRAIL_INGEST_URL or --url): ${(err as Error).message}`);
+      throw new CliError(
+        `cannot reach ingest at ${base} (set CLAIMTRAIL_INGEST_URL or --url): ${(err as Error).message}`,
+      );
     }
-    const answer = (await res.json().catch(() => ({}))) as PostAnswer & { detail?: string; errors?: { path: string; message: string }[] };
+    const answer = (await res.json().catch(() => ({}))) as PostAnswer & {
+      detail?: string;
+      errors?: { path: string; message: string }[];
+    };
     if (!res.ok) {
       failures += 1;
       o.out(`${file}: ${res.status} ${answer.detail ?? res.statusText}`);
@@ -48,8 +57,11 @@ export async function postFiles(
       o.out(JSON.stringify({ file, status: res.status, ...answer }));
       continue;
     }
-    o.out(`${file}: report ${answer.reportId}${answer.duplicate ? ' (duplicate: already stored, nothing new)' : ''}, last seq ${answer.lastSeq}`);
-    for (const c of answer.claims) o.out(`  ${c.claimId}  seq ${c.seq}${c.echo ? '  (echo of an existing claim)' : ''}`);
+    o.out(
+      `${file}: report ${answer.reportId}${answer.duplicate ? ' (duplicate: already stored, nothing new)' : ''}, last seq ${answer.lastSeq}`,
+    );
+    for (const c of answer.claims)
+      o.out(`  ${c.claimId}  seq ${c.seq}${c.echo ? '  (echo of an existing claim)' : ''}`);
   }
   return { failures };
 }

@@ -25,11 +25,18 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   const { db, created } = await openDatabase(config, { create: true, max: 20 });
   const nc = await openNats(config, 'claimtrail-serve');
   const m = await migrateEverything(config, db, nc);
-  o.out(`database ${created ? 'created and ' : ''}migrated; stream ${config.CLAIMTRAIL_STREAM} ${m.streamCreated ? 'created' : 'ready'} on NATS ${m.serverVersion}`);
+  o.out(
+    `database ${created ? 'created and ' : ''}migrated; stream ${config.CLAIMTRAIL_STREAM} ${m.streamCreated ? 'created' : 'ready'} on NATS ${m.serverVersion}`,
+  );
   const metaSchema = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
   const schema = (await getActiveSchema(db, metaSchema))!;
   const buckets = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
-  const { db: readDb } = createDb({ url: config.DATABASE_URL, max: 16, readOnly: true, applicationName: 'claimtrail-query' });
+  const { db: readDb } = createDb({
+    url: config.DATABASE_URL,
+    max: 16,
+    readOnly: true,
+    applicationName: 'claimtrail-query',
+  });
 
   const ingest = await createIngestApp({
     nc,
@@ -120,7 +127,12 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   };
 }
 
-async function ensureDemoToken(config: CliConfig, file: string, db: Awaited<ReturnType<typeof openDatabase>>['db'], nc: Awaited<ReturnType<typeof openNats>>) {
+async function ensureDemoToken(
+  config: CliConfig,
+  file: string,
+  db: Awaited<ReturnType<typeof openDatabase>>['db'],
+  nc: Awaited<ReturnType<typeof openNats>>,
+) {
   try {
     const saved = (await readFile(file, 'utf8')).trim();
     const row = await db
@@ -141,7 +153,13 @@ async function ensureDemoToken(config: CliConfig, file: string, db: Awaited<Retu
 }
 
 /** Posts the demo metric definitions and report when the read models hold no claim yet. */
-async function postDemoIfEmpty(db: Awaited<ReturnType<typeof openDatabase>>['db'], schema: string, ingestUrl: string, queryUrl: string, token: string): Promise<number | undefined> {
+async function postDemoIfEmpty(
+  db: Awaited<ReturnType<typeof openDatabase>>['db'],
+  schema: string,
+  ingestUrl: string,
+  queryUrl: string,
+  token: string,
+): Promise<number | undefined> {
   const any = await db.withSchema(schema).selectFrom('event_ledger').select('seq').limit(1).executeTakeFirst();
   if (any) return undefined;
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
@@ -151,7 +169,11 @@ async function postDemoIfEmpty(db: Awaited<ReturnType<typeof openDatabase>>['db'
     if (!r.ok) throw new CliError(`posting demo metric failed: ${r.status} ${await r.text()}`);
   }
   const body = await readFile(join(DEMO_DIR, 'nk-troops-russia.report.json'), 'utf8');
-  const r = await fetch(`${ingestUrl}/v1/reports`, { method: 'POST', headers: { ...headers, 'idempotency-key': 'demo-nk-troops-russia' }, body });
+  const r = await fetch(`${ingestUrl}/v1/reports`, {
+    method: 'POST',
+    headers: { ...headers, 'idempotency-key': 'demo-nk-troops-russia' },
+    body,
+  });
   if (!r.ok) throw new CliError(`posting the demo report failed: ${r.status} ${await r.text()}`);
   const answer = (await r.json()) as { lastSeq: number; claims: unknown[] };
   // Wait until the projection shows it, so the printed URLs answer at once.
