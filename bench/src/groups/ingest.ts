@@ -1,0 +1,85 @@
+// Item 2 of issue 5: events/s through POST /v1/reports. The ingest service runs alone in a child
+// process (`node services/ingest/src/main.ts`, as in docker-compose), the load comes from another
+// child process (bench/src/load/http-load.ts): 64 closed-loop keep-alive clients, each report new
+// (unique body, so a fresh idempotency key), answered 202 only once JetStream acked every event.
+import type { BenchContext } from '../context.ts';
+import { percentile } from '../harness.ts';
+import {
+  addFigure,
+  freePort,
+  INGEST_MAIN,
+  migrateAndToken,
+  productEnv,
+  runLoad,
+  startChild,
+  waitReady,
+} from '../product.ts';
+
+export const CLIENTS = 64;
+
+export async function runIngest(ctx: BenchContext): Promise<void> {
+  const p = await productEnv(ctx, 'ingest');
+  const token = await migrateAndToken(ctx, p);
+  const port = await freePort();
+  const server = startChild(ctx, 'ingest', INGEST_MAIN, [], { ...p.env, INGEST_PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(`${url}/readyz`, server);
+  const durationMs = ctx.quick ? 3_000 : 8_000;
+  const warmupMs = ctx.quick ? 1_000 : 2_000;
+
+  for (const claims of [10, 1]) {
+    const label = claims === 10 ? 'reports10' : 'reports1';
+    const p50: number[] = [];
+    const p99: number[] = [];
+    let reports = 0;
+    const reportRates: number[] = [];
+    await ctx.measure(
+      `ingest.${label}.events`,
+      async (rep) => {
+        const r = await runLoad(ctx, {
+          mode: 'ingest',
+          url,
+          token,
+          clients: CLIENTS,
+          claims,
+          durationMs,
+          warmupMs,
+          tag: `${ctx.runId}-${label}-${rep}`,
+        });
+        if (r.errors > 0)
+          throw new Error(`${r.errors} of ${r.requests} requests failed: ${r.errorSamples.join(' | ')}`);
+        if (r.ok === 0) throw new Error('no request succeeded');
+        p50.push(percentile(r.latenciesMs, 50));
+        p99.push(percentile(r.latenciesMs, 99));
+        reports += r.ok;
+        reportRates.push(r.ok / r.seconds);
+        return { events: r.events, seconds: r.seconds };
+      },
+      {
+        note: `POST /v1/reports, ${claims} claim(s) a report = ${claims + 1} events (ReportSubmitted + ClaimRecorded each), ${CLIENTS} keep-alive clients in a separate process, ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up a rep; ingest alone in its own process (no projector running)`,
+      },
+    );
+    addFigure(
+      ctx,
+      `ingest.${label}.reports`,
+      'reports/s',
+      reportRates,
+      `reports/s of the same reps (${reports} reports)`,
+    );
+    addFigure(
+      ctx,
+      `ingest.${label}.p50`,
+      'ms',
+      p50,
+      `p50 latency of POST /v1/reports (${claims} claims), ${CLIENTS} clients`,
+    );
+    addFigure(
+      ctx,
+      `ingest.${label}.p99`,
+      'ms',
+      p99,
+      `p99 latency of POST /v1/reports (${claims} claims), ${CLIENTS} clients`,
+    );
+  }
+  await server.stop();
+}

@@ -1,0 +1,144 @@
+// Item 3 of issue 5: projector catch-up. A product stream is pre-filled directly with valid
+// envelopes (bench/src/product-events.ts), then `node services/projector/src/main.ts` runs as a
+// child process on a fresh, empty read-model schema (`claimtrail migrate` with a new
+// CLAIMTRAIL_SCHEMA each repetition) and folds the whole stream: every read model, the ledger
+// with its chain hash, the checkpoint. Timed from its "projector started" line to the checkpoint
+// (polled every 20 ms) reaching the stream's last seq; peak RSS is the child's VmHWM.
+import type { BenchContext } from '../context.ts';
+import { type Figure } from '../harness.ts';
+import {
+  addFigure,
+  PROJECTOR_MAIN,
+  freePort,
+  productEnv,
+  runCli,
+  startChild,
+  withBase,
+  type ProductEnv,
+} from '../product.ts';
+import { publishProductEvents } from '../product-events.ts';
+
+export interface CaughtUp {
+  p: ProductEnv;
+  count: number;
+  seconds: number;
+  peakRssMb: number;
+}
+
+/** Prepared streams by size, and the last read models folded from each (for the queries group). */
+const streams = new Map<number, Promise<ProductEnv>>();
+const folded = new Map<number, CaughtUp>();
+
+export const sizeLabel = (n: number): string => (n >= 1_000_000 ? `${n / 1_000_000}m` : `${n / 1000}k`);
+
+export function catchupSizes(quick: boolean): { small: number; large: number } {
+  return quick ? { small: 10_000, large: 100_000 } : { small: 100_000, large: 1_000_000 };
+}
+
+/** A product stream holding `count` generated events (created and filled once per run). */
+export function filledStream(ctx: BenchContext, count: number): Promise<ProductEnv> {
+  let p = streams.get(count);
+  if (!p) {
+    p = (async () => {
+      const label = `cu${sizeLabel(count)}`;
+      const env = await productEnv(ctx, label, `${label}_0`);
+      await runCli(ctx, ['migrate'], env.env);
+      ctx.log(`pre-filling ${env.stream} with ${count.toLocaleString('en-US')} events`);
+      const t0 = performance.now();
+      const { types } = await publishProductEvents(
+        await ctx.js(),
+        env.prefix,
+        count,
+        ctx.runId.padEnd(8, '0').slice(0, 8),
+      );
+      const s = (performance.now() - t0) / 1000;
+      ctx.log(`pre-filled in ${s.toFixed(1)} s: ${JSON.stringify(types)}`);
+      ctx.results.notes.push(`projector: ${sizeLabel(count)} stream = ${JSON.stringify(types)}`);
+      return env;
+    })();
+    streams.set(count, p);
+  }
+  return p;
+}
+
+async function streamLastSeq(ctx: BenchContext, stream: string): Promise<number> {
+  const jsm = await ctx.jsm();
+  return (await jsm.streams.info(stream)).state.last_seq;
+}
+
+/** Folds the whole stream of `count` events into a fresh schema with a projector child. */
+export async function catchUp(ctx: BenchContext, count: number, base: string): Promise<CaughtUp> {
+  const stream = await filledStream(ctx, count);
+  const p = withBase(stream, base);
+  await runCli(ctx, ['migrate'], p.env);
+  const lastSeq = await streamLastSeq(ctx, p.stream);
+  const pool = await ctx.pool(1);
+  const port = await freePort();
+  // BENCH_PROJECTOR_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the projector.
+  const nodeArgs = (process.env.BENCH_PROJECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = startChild(
+    ctx,
+    `projector ${base}`,
+    PROJECTOR_MAIN,
+    [],
+    { ...p.env, PROJECTOR_PORT: String(port) },
+    nodeArgs,
+  );
+  try {
+    await child.waitForLine(/projector started/);
+    const t0 = performance.now();
+    let peakRss = 0;
+    for (let polls = 0; ; polls++) {
+      const r = await pool.query<{ last_seq: string }>(
+        `select last_seq from "${base}_rm".checkpoint where name = 'projector'`,
+      );
+      if (Number(r.rows[0]?.last_seq ?? 0) >= lastSeq) break;
+      if (child.proc.exitCode !== null) throw new Error(`projector exited ${child.proc.exitCode}: ${child.stderr}`);
+      if (polls % 50 === 0) peakRss = Math.max(peakRss, child.peakRssMb());
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    peakRss = Math.max(peakRss, child.peakRssMb());
+    const dl = await pool.query<{ n: string }>(`select count(*) as n from "${base}_rm".dead_letters`);
+    if (Number(dl.rows[0]?.n) > 0) throw new Error(`${dl.rows[0]?.n} events were parked in ${base}_rm.dead_letters`);
+    const caught = { p, count, seconds, peakRssMb: peakRss };
+    folded.set(count, caught);
+    return caught;
+  } finally {
+    await child.stop();
+  }
+}
+
+/** The read models of a folded stream of `count` events (folding it when no group did). */
+export async function foldedDataset(ctx: BenchContext, count: number): Promise<CaughtUp> {
+  return folded.get(count) ?? catchUp(ctx, count, `cu${sizeLabel(count)}_q`);
+}
+
+export async function runProjector(ctx: BenchContext): Promise<void> {
+  const { small, large } = catchupSizes(ctx.quick);
+  const runs: [number, number][] = [
+    [small, ctx.reps],
+    [large, 1],
+  ];
+  for (const [count, reps] of runs) {
+    const name = `projector.catchup.${sizeLabel(count)}`;
+    await filledStream(ctx, count);
+    const secs: number[] = [];
+    const rss: number[] = [];
+    const fig: Figure = await ctx.measure(
+      name,
+      async (rep) => {
+        const c = await catchUp(ctx, count, `cu${sizeLabel(count)}_${rep}`);
+        secs.push(c.seconds);
+        rss.push(c.peakRssMb);
+        return { events: count, seconds: c.seconds };
+      },
+      {
+        reps,
+        note: `${count.toLocaleString('en-US')} events pre-filled (≈90 % new claims, 5 % corrections, 5 % echoes of claim events; a ReportSubmitted per 10; 50 topics, 200 sources) folded into empty read models by services/projector/src/main.ts in a child process (batch size 500, default settings): every read model, ledger with chain hash, checkpoint; from "projector started" to the checkpoint reaching the last seq`,
+      },
+    );
+    addFigure(ctx, `${name}.seconds`, 's', secs, `wall time of ${fig.name}`);
+    addFigure(ctx, `${name}.peak-rss`, 'MB', rss, 'VmHWM of the projector process at the end of the catch-up');
+  }
+}

@@ -1,0 +1,118 @@
+// Item 5 of issue 5: the history query of one metric (topic `focus`, metric `killed`: 20 sources
+// × 1,000 points in the full run's 1,000,000-event read models; 20 × 100 in the 100k ones with
+// --quick), current and `knownAt`, through the query service (`node services/query/src/main.ts`
+// in a child process, load from another child) at 1 and 32 concurrent clients, and beside it the
+// raw SQL that reads the same claim-version rows (one statement, node-postgres, no HTTP).
+import type pg from 'pg';
+import type { BenchContext } from '../context.ts';
+import { percentile } from '../harness.ts';
+import { addFigure, freePort, QUERY_MAIN, runLoad, startChild } from '../product.ts';
+import { FOCUS_METRIC, FOCUS_TOPIC, recordedAtOf } from '../product-events.ts';
+import { catchupSizes, foldedDataset, sizeLabel } from './projector.ts';
+
+const CLIENTS = [1, 32];
+
+/** The rows of the history answer, read straight from the table (current, or visible at `knownAt`). */
+function rawSql(schema: string, knownAt: string | undefined): { text: string; values: unknown[] } {
+  const visible = knownAt
+    ? `cv.known_from <= $3::timestamptz and (cv.known_to is null or cv.known_to > $3::timestamptz)`
+    : `cv.seq_to is null`;
+  return {
+    text: `select cv.claim_id, cv.seq_from, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
+                  cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at
+             from "${schema}".claim_versions cv
+            where cv.topic = $1 and cv.metric = $2 and ${visible}
+            order by cv.stated_from, cv.first_seq`,
+    values: knownAt ? [FOCUS_TOPIC, FOCUS_METRIC, knownAt] : [FOCUS_TOPIC, FOCUS_METRIC],
+  };
+}
+
+async function timeRaw(pool: pg.Pool, q: { text: string; values: unknown[] }, clients: number, requests: number) {
+  const lat: number[] = [];
+  let rows = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next++ < requests) {
+      const t0 = performance.now();
+      const r = await pool.query(q);
+      lat.push(performance.now() - t0);
+      rows = r.rowCount ?? 0;
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, worker));
+  return { lat, rows };
+}
+
+export async function runQueries(ctx: BenchContext): Promise<void> {
+  const { large } = catchupSizes(ctx.quick);
+  const data = await foldedDataset(ctx, large);
+  const schema = `${data.p.base}_rm`;
+  // An instant 90 % into the stream: most points exist, some later corrections do not yet.
+  const knownAt = recordedAtOf(Math.floor(large * 0.9));
+  const port = await freePort();
+  const server = startChild(ctx, 'query', QUERY_MAIN, [], { ...data.p.env, QUERY_PORT: String(port) });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (server.proc.exitCode !== null || i > 300) throw new Error(`query service did not start: ${server.stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pool = await ctx.pool(32);
+  const path = `/v1/topics/${FOCUS_TOPIC}/metrics/${FOCUS_METRIC}/history`;
+  const dataset = `${sizeLabel(large)}-event read models (${FOCUS_TOPIC}/${FOCUS_METRIC}: 20 sources × ${large / 1000} points)`;
+
+  for (const clients of CLIENTS) {
+    const requests = clients === 1 ? 10 : 32;
+    for (const kind of ['current', 'knownat'] as const) {
+      const p50: number[] = [];
+      const p99: number[] = [];
+      let rows = 0;
+      const fullPath = kind === 'current' ? path : `${path}?knownAt=${encodeURIComponent(knownAt)}`;
+      for (let rep = 1; rep <= ctx.reps; rep++) {
+        const r = await runLoad(ctx, {
+          mode: 'get',
+          url,
+          clients,
+          paths: [fullPath],
+          requests,
+          warmupRequests: clients === 1 ? 2 : 0,
+        });
+        if (r.errors > 0)
+          throw new Error(`${r.errors} of ${r.requests} history requests failed: ${r.errorSamples.join(' | ')}`);
+        p50.push(percentile(r.latenciesMs, 50));
+        p99.push(percentile(r.latenciesMs, 99));
+        rows = r.rows ?? 0;
+      }
+      const note = `GET ${kind === 'current' ? path : `${path}?knownAt=<90 % into the stream>`} on ${dataset}, ${rows} points returned, ${clients} client(s) × ${requests} requests a rep`;
+      addFigure(ctx, `queries.history.${kind}.c${clients}.p50`, 'ms', p50, note);
+      addFigure(ctx, `queries.history.${kind}.c${clients}.p99`, 'ms', p99, note);
+    }
+    for (const kind of ['current', 'knownat'] as const) {
+      const q = rawSql(schema, kind === 'current' ? undefined : knownAt);
+      const p50: number[] = [];
+      let rows = 0;
+      await timeRaw(pool, q, clients, clients); // warm-up
+      for (let rep = 1; rep <= ctx.reps; rep++) {
+        const r = await timeRaw(pool, q, clients, requests);
+        p50.push(percentile(r.lat, 50));
+        rows = r.rows;
+      }
+      const name =
+        kind === 'current'
+          ? `queries.history.rawsql.c${clients}.p50`
+          : `queries.history.rawsql-knownat.c${clients}.p50`;
+      addFigure(
+        ctx,
+        name,
+        'ms',
+        p50,
+        `the same ${rows} claim-version rows by one SELECT (node-postgres, pool of ${clients}), no HTTP, no citations/sources join`,
+      );
+    }
+  }
+  await server.stop();
+}
