@@ -21,7 +21,6 @@ export interface Group {
   run: (ctx: BenchContext) => Promise<void>;
 }
 
-
 /** Every group, in the order they run. Product groups plug in here. */
 export const groups: Group[] = [
   {
