@@ -18,7 +18,7 @@ function startProjector(extra: Record<string, string>): ChildProcess {
     env: { ...process.env, ...env.env, PROJECTOR_PORT: '0', LOG_LEVEL: 'error', ...extra },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[projector] ${d.toString()}`));
+  child.stderr.on('data', (d: Buffer) => process.stderr.write(`[projector] ${d.toString()}`));
   return child;
 }
 

@@ -24,8 +24,8 @@ function start(args: string[], extra: Record<string, string>): Running {
     out.push(d.toString());
     for (const l of listeners) l();
   };
-  child.stdout!.on('data', push);
-  child.stderr!.on('data', push);
+  child.stdout.on('data', push);
+  child.stderr.on('data', push);
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );

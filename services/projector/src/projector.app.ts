@@ -1,8 +1,6 @@
 import { sql } from 'kysely';
-import type { NatsConnection } from '@nats-io/transport-node';
 import { Registry } from 'prom-client';
 import { createHttpApp } from '@claimtrail/shared/http';
-import type { Logger } from '@claimtrail/shared';
 import { createProjector, type ProjectorDeps } from './projector.ts';
 
 /** The projector with its small HTTP face: /livez, /readyz, /metrics. */

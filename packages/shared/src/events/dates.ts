@@ -48,11 +48,11 @@ export function parseFuzzyDate(input: string): FuzzyDate | undefined {
   }
   m = INSTANT.exec(input);
   if (m) {
-    const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
-    if (mo! < 1 || mo! > 12 || d! < 1 || d! > 31 || h! > 23 || mi! > 59 || s! > 60) return undefined;
+    const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0] = m.slice(1, 7).map(Number);
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return undefined;
     const t = Date.parse(input);
     if (Number.isNaN(t)) return undefined;
-    const dayCheck = new Date(Date.UTC(y!, mo! - 1, d!));
+    const dayCheck = new Date(Date.UTC(y, mo - 1, d));
     if (dayCheck.getUTCDate() !== d) return undefined;
     const at = new Date(t).toISOString();
     return { text: input, precision: 'instant', from: at, to: at };

@@ -165,7 +165,7 @@ describe('decoding and upcasting', () => {
     };
     // A hypothetical registry in which MetricDefined is at v2 would be needed to upcast; with the
     // live registry (v1 current), v0 has no step and fails as a value, never a throw.
-    const r = upcastEnvelope({ ...old, version: 0 } as never);
+    const r = upcastEnvelope({ ...old, version: 0 });
     expect(r).toEqual({ ok: false, reason: 'no upcaster for MetricDefined v0' });
     const steps = {
       MetricDefined: {
@@ -175,7 +175,7 @@ describe('decoding and upcasting', () => {
         },
       },
     };
-    const up = upcastEnvelope({ ...old, version: 0 } as never, steps);
+    const up = upcastEnvelope({ ...old, version: 0 }, steps);
     expect(up.ok).toBe(true);
     if (up.ok) expect(up.event.data).toMatchObject({ label: 'Killed', unit: 'persons' });
   });

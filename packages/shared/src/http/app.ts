@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import rateLimit from '@fastify/rate-limit';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { tokenHash, type Scope } from '../identity.ts';
@@ -66,7 +71,9 @@ export async function createHttpApp(o: HttpAppOptions) {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem(404, `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem(404, `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
   app.addHook('onSend', async (req, reply, payload) => {
     void reply.header('x-request-id', req.id);
     return payload;
@@ -74,7 +81,12 @@ export async function createHttpApp(o: HttpAppOptions) {
 
   const registry = o.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [registry] });
+  const requests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
   const latency = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency',
@@ -86,7 +98,10 @@ export async function createHttpApp(o: HttpAppOptions) {
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
-    req.log.debug({ method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 }, 'request');
+    req.log.debug(
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
   });
 
   await app.register(swagger, {
@@ -106,22 +121,24 @@ export async function createHttpApp(o: HttpAppOptions) {
     },
     allowList: (req) => ['/livez', '/readyz', '/metrics'].includes(req.url),
     errorResponseBuilder: (_req, ctx) => {
-      const err = new Error(`rate limit of ${ctx.max} requests a minute exceeded; retry after ${Math.ceil(ctx.ttl / 1000)} s`) as Error & { statusCode: number };
+      const err = new Error(
+        `rate limit of ${ctx.max} requests a minute exceeded; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
+      ) as Error & { statusCode: number };
       err.statusCode = 429;
       return err;
     },
   });
 
-  app.get('/livez', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/livez', { schema: { hide: true } }, () => Promise.resolve({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const down = await o.readiness().catch((err: unknown) => [`readiness check failed: ${String(err)}`]);
     if (down.length > 0) return sendProblem(reply, problem(503, `not ready: ${down.join('; ')}`));
     return { status: 'ready' };
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  app.get('/metrics', { schema: { hide: true } }, (_req, reply) => {
     void reply.type(registry.contentType);
     return registry.metrics();
   });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true } }, () => Promise.resolve(app.swagger()));
   return { app, registry };
 }
