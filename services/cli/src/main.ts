@@ -22,13 +22,17 @@ function config(): CliConfig {
 
 const program = new Command()
   .name('claimtrail')
-  .description('claimtrail: an event-sourced tracker of contested figures.\nSettings come from environment variables (see the README): DATABASE_URL, NATS_URL, …')
+  .description(
+    'claimtrail: an event-sourced tracker of contested figures.\nSettings come from environment variables (see the README): DATABASE_URL, NATS_URL, …',
+  )
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
 program
   .command('serve')
-  .description('run ingest, projector and query in one process (creates the database if missing, migrates, provisions the stream)')
+  .description(
+    'run ingest, projector and query in one process (creates the database if missing, migrates, provisions the stream)',
+  )
   .option('--demo', 'post the demo report (from demo/) when the database is empty, and print a demo token', false)
   .option('--token-file <path>', 'where the demo token is kept', join(process.cwd(), '.claimtrail', 'demo-token'))
   .action(async (opts: { demo: boolean; tokenFile: string }) => {
@@ -62,11 +66,14 @@ const token = program.command('token').description('manage API tokens');
 token
   .command('create')
   .description('create a token and print it on stdout (only its hash is stored)')
-  .addOption(new Option('--scope <scope...>', 'scopes to grant (repeatable)').choices([...SCOPES]).makeOptionMandatory())
+  .addOption(
+    new Option('--scope <scope...>', 'scopes to grant (repeatable)').choices([...SCOPES]).makeOptionMandatory(),
+  )
   .option('--name <principal>', 'who the token is for (recorded as the actor of its events)', 'cli')
   .action(async (opts: { scope: Scope[]; name: string }) => {
     const c = config();
-    if (!/^[\x21-\x7e]{1,200}$/.test(opts.name)) throw new CliError('--name must be 1..200 visible ASCII characters', 2);
+    if (!/^[\x21-\x7e]{1,200}$/.test(opts.name))
+      throw new CliError('--name must be 1..200 visible ASCII characters', 2);
     const { db } = await openDatabase(c, { create: true, max: 2 });
     const nc = await openNats(c, 'claimtrail-cli');
     try {
@@ -88,7 +95,8 @@ program
     try {
       const m = await migrateEverything(c, db, nc);
       if (created) out('database created');
-      for (const o of m.outcomes) out(`schema ${o.schema}: ${o.applied.length ? `applied ${o.applied.join(', ')}` : 'up to date'}`);
+      for (const o of m.outcomes)
+        out(`schema ${o.schema}: ${o.applied.length ? `applied ${o.applied.join(', ')}` : 'up to date'}`);
       out(`stream ${c.CLAIMTRAIL_STREAM}: ${m.streamCreated ? 'created' : 'up to date'} (NATS ${m.serverVersion})`);
     } finally {
       await nc.close();

@@ -1,21 +1,11 @@
 // The ingest process: the only file here with side effects.
-import { createLogger } from '@claimtrail/shared';
-import { ConfigError } from '@claimtrail/shared/errors';
+import { createLogger, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
 import { connectNats, openBuckets, provisionStream } from '@claimtrail/shared/nats';
 import { createIngestApp } from './ingest.app.ts';
 import { loadIngestConfig } from './config.ts';
 import { createKvTokenStore } from './token-store.ts';
 
-let config;
-try {
-  config = loadIngestConfig(process.env);
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`claimtrail ingest: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
 const logger = createLogger('ingest', config.LOG_LEVEL);
 const nc = await connectNats(config.NATS_URL, 'claimtrail-ingest');
 await provisionStream(nc, {
@@ -38,14 +28,7 @@ const ingest = await createIngestApp({
 });
 await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
 
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'draining');
+onShutdown(logger, async () => {
   await ingest.close();
   await nc.drain();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+});

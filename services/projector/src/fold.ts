@@ -208,12 +208,20 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   // Versions created in this batch, so a later event in the same batch closes them in memory.
   const fresh = new Set<object>();
 
-  const closeClaim = (prev: ClaimVersion, seq: number, knownAt: string) => {
+  /** Ends a version: in memory when this batch made it, else by an update of the stored row. */
+  const closeVersion = (
+    prev: { seq_from: number; seq_to: number | null; known_to: string | null },
+    seq: number,
+    knownAt: string,
+    stored: (c: { seq_from: number; seq_to: number; known_to: string }) => void,
+  ) => {
     if (fresh.has(prev)) {
       prev.seq_to = seq;
       prev.known_to = knownAt;
-    } else out.claimCloses.push({ claim_id: prev.claim_id, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
+    } else stored({ seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
   };
+  const closeClaim = (prev: ClaimVersion, seq: number, knownAt: string) =>
+    closeVersion(prev, seq, knownAt, (c) => out.claimCloses.push({ claim_id: prev.claim_id, ...c }));
 
   for (const m of messages) {
     if (m.seq <= out.lastSeq) continue;
@@ -331,18 +339,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
           country: d.country ?? prev?.country ?? null,
         };
         if (prev && prev.name === next.name && prev.kind === next.kind && prev.country === next.country) return;
-        if (prev) {
-          if (fresh.has(prev)) {
-            prev.seq_to = seq;
-            prev.known_to = knownAt;
-          } else
-            out.sourceCloses.push({
-              source_id: prev.source_id,
-              seq_from: prev.seq_from,
-              seq_to: seq,
-              known_to: knownAt,
-            });
-        }
+        if (prev) closeVersion(prev, seq, knownAt, (c) => out.sourceCloses.push({ source_id: prev.source_id, ...c }));
         fresh.add(next);
         sources.set(d.sourceId, next);
         out.sourceVersions.push(next);
@@ -362,13 +359,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
           aggregation: d.aggregation,
           composed_of: d.composedOf ?? null,
         };
-        if (prev) {
-          if (fresh.has(prev)) {
-            prev.seq_to = seq;
-            prev.known_to = knownAt;
-          } else
-            out.metricCloses.push({ metric: prev.metric, seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
-        }
+        if (prev) closeVersion(prev, seq, knownAt, (c) => out.metricCloses.push({ metric: prev.metric, ...c }));
         fresh.add(next);
         metrics.set(d.metric, next);
         out.metricVersions.push(next);

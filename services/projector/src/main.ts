@@ -1,21 +1,11 @@
 // The projector process: the only file here with side effects.
-import { createLogger } from '@claimtrail/shared';
-import { ConfigError } from '@claimtrail/shared/errors';
+import { createLogger, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
 import { connectNats } from '@claimtrail/shared/nats';
 import { loadProjectorConfig } from './config.ts';
 import { createProjectorService } from './projector.app.ts';
 
-let config;
-try {
-  config = loadProjectorConfig(process.env);
-} catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`claimtrail projector: ${err.message}\n`);
-    process.exit(2);
-  }
-  throw err;
-}
+const config = loadConfigOrExit('projector', () => loadProjectorConfig(process.env));
 const logger = createLogger('projector', config.LOG_LEVEL);
 const { db } = createDb({ url: config.DATABASE_URL, max: 4, applicationName: 'claimtrail-projector' });
 const schema = (await getActiveSchema(db, metaSchemaOf(config.CLAIMTRAIL_SCHEMA))) ?? null;
@@ -41,16 +31,9 @@ await svc.app.listen({ host: config.HOST, port: config.PROJECTOR_PORT });
 svc.projector.start();
 process.stdout.write(`${JSON.stringify({ msg: 'projector started', schema })}\n`);
 
-let stopping = false;
-async function stop(signal: string) {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'draining');
+onShutdown(logger, async () => {
   await svc.app.close();
   await svc.projector.stop();
   await nc.drain();
   await db.destroy();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+});
