@@ -2,7 +2,30 @@
 // The `claimtrail` command. Node 24 runs the TypeScript sources directly (type stripping).
 const [major] = process.versions.node.split('.').map(Number);
 if (major < 24) {
-  process.stderr.write(`claimtrail needs Node.js 24 or newer (this is ${process.version}); run it through npm (npx claimtrail …) after npm ci, which brings Node 24.\n`);
+  process.stderr.write(
+    `claimtrail needs Node.js 24 or newer (this is ${process.version}); run it through npm (npx claimtrail …) after npm ci, which brings Node 24.\n`,
+  );
   process.exit(2);
+}
+
+// The long streaming commands get a small V8 heap. Their live data is flat (about 30 MB at any
+// stream length: one batch, one ledger page), but each batch allocates several MB of short-lived
+// strings (payloads, the JSON the projection store sends, the rows Postgres returns), and with
+// V8's defaults (semi-spaces up to 32 MB, an old generation allowed to reach gigabytes) that
+// garbage is collected late: 330-400 MB resident at 100,000 events, over the 300 MB the audit
+// must stay under. With these two limits V8 collects sooner and the process stays near 160 MB
+// at any stream length, for 15-20 % more time in GC. The process re-executes itself in place
+// (process.execve: same pid, signals and exit code) before anything runs. Setting either flag in
+// NODE_OPTIONS (or on the node command line) overrides this, e.g.
+// NODE_OPTIONS=--max-old-space-size=1024 for a batch size far above the default.
+const HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'];
+const [command, sub] = process.argv.slice(2);
+const streaming =
+  command === 'replay' || command === 'export' || command === 'import' || (command === 'audit' && sub === 'verify');
+const heapSet = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
+  /^--max-(old|semi)-space-size\b/.test(a),
+);
+if (streaming && !heapSet && typeof process.execve === 'function') {
+  process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)]);
 }
 await import('../src/main.ts');

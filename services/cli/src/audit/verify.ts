@@ -130,6 +130,29 @@ async function* ledgerRows(
   }
 }
 
+/** event_repeats rows in seq order, a page at a time. */
+async function* repeatRows(
+  db: Kysely<Database>,
+  schema: string,
+  fromSeq: number,
+  pageSize = 1000,
+): AsyncGenerator<{ seq: number; eventId: string }> {
+  let cursor = fromSeq;
+  for (;;) {
+    const page = await db
+      .withSchema(schema)
+      .selectFrom('event_repeats')
+      .select(['seq', 'event_id'])
+      .where(sql<boolean>`seq >= ${cursor}`)
+      .orderBy('seq')
+      .limit(pageSize)
+      .execute();
+    for (const r of page) yield { seq: Number(r.seq), eventId: r.event_id };
+    if (page.length < pageSize) return;
+    cursor = Number(page[page.length - 1]!.seq) + 1;
+  }
+}
+
 /**
  * `claimtrail audit verify`: (1) recomputes the chain hash of every event from the stream,
  * (2) compares the stream with the ledger seq by seq, (3) replays into a scratch schema and
@@ -154,14 +177,13 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
   const bounds = await streamBounds(deps.nc, deps.stream);
   const endSeq = bounds.lastSeq;
 
-  const repeats = new Map<number, string>();
-  for (const r of await db
-    .withSchema(live)
-    .selectFrom('event_repeats')
-    .select(['seq', 'event_id'])
-    .where(sql<boolean>`seq >= ${fromSeq}`)
-    .execute())
-    repeats.set(Number(r.seq), r.event_id);
+  // Repeats are merged in seq order like the ledger, a page at a time (never loaded whole).
+  const repeatIt = repeatRows(db, live, fromSeq);
+  let nextRepeat = await repeatIt.next();
+  const repeatAt = async (seq: number): Promise<string | undefined> => {
+    while (!nextRepeat.done && nextRepeat.value.seq < seq) nextRepeat = await repeatIt.next();
+    return !nextRepeat.done && nextRepeat.value.seq === seq ? nextRepeat.value.eventId : undefined;
+  };
   const anchor =
     fromSeq <= 1
       ? undefined
@@ -244,7 +266,7 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
         next = await ledgerIt.next();
       }
       const row = !next.done && next.value.seq === m.seq ? next.value : undefined;
-      const repeatOf = repeats.get(m.seq);
+      const repeatOf = await repeatAt(m.seq);
       if (repeatOf !== undefined) {
         if (eventIdOf(m.payload) !== repeatOf) {
           ledger.other += 1;
