@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type CommanderError } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { CliConfig } from '../config.ts';
 import { openDatabase, openNats } from '../runtime.ts';
@@ -59,4 +59,13 @@ export function instantArg(name: string) {
       );
     return d.toISOString();
   };
+}
+
+/**
+ * For `Command.exitOverride`: a usage error (an unknown option, a missing or malformed argument)
+ * exits 2, so that 1 keeps meaning "a check failed"; help and version still exit 0. Commander
+ * has already printed the message naming the argument.
+ */
+export function usageExit(err: CommanderError): never {
+  process.exit(err.exitCode === 0 ? 0 : 2);
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openAuditDeps, positiveInt, type CommandContext } from '../audit/context.ts';
+import { openAuditDeps, positiveInt, type CommandContext, usageExit } from '../audit/context.ts';
 import { asOfRows, formatTable, runAsOf, runClaimStory } from '../audit/queries.ts';
 import { formatVerifyReport, runVerify } from '../audit/verify.ts';
 
@@ -7,6 +7,7 @@ import { formatVerifyReport, runVerify } from '../audit/verify.ts';
 export function registerAudit(program: Command, ctx: CommandContext): void {
   const audit = program
     .command('audit')
+    .exitOverride(usageExit)
     .description('prove that the answers follow from the stream: verify, as-of, claim');
 
   audit

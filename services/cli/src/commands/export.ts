@@ -1,13 +1,14 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { openAuditDeps, positiveInt, type CommandContext } from '../audit/context.ts';
+import { openAuditDeps, positiveInt, type CommandContext, usageExit } from '../audit/context.ts';
 import { runExport } from '../audit/export-file.ts';
 
 /** `claimtrail export [--topic T] [--from-seq N] > file.ndjson`. */
 export function registerExport(program: Command, ctx: CommandContext): void {
   program
     .command('export')
+    .exitOverride(usageExit)
     .description(
       'write the stream as NDJSON: one event envelope a line in seq order (with seq and subject), then a manifest line (count, first/last seq, final chain hash)',
     )

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { openNats } from '../runtime.ts';
-import type { CommandContext } from '../audit/context.ts';
+import { usageExit, type CommandContext } from '../audit/context.ts';
 import { runImport } from '../audit/export-file.ts';
 
 /** `claimtrail import file.ndjson`: a complete, verified export into an empty stream. */
 export function registerImport(program: Command, ctx: CommandContext): void {
   program
     .command('import')
+    .exitOverride(usageExit)
     .description(
       'load a complete export into an EMPTY stream ($CLAIMTRAIL_STREAM, created when missing) at the same seqs; refuses a file that does not verify and a stream that is not empty',
     )

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { openAuditDeps, positiveInt, instantArg, type CommandContext } from '../audit/context.ts';
+import { openAuditDeps, positiveInt, instantArg, type CommandContext, usageExit } from '../audit/context.ts';
 import { runReplay } from '../audit/replay.ts';
 
 /** `claimtrail replay --into <schema> [--to-seq N | --to-time T] [--promote]`. */
 export function registerReplay(program: Command, ctx: CommandContext): void {
   program
     .command('replay')
+    .exitOverride(usageExit)
     .description(
       "fold the stream from seq 1 into a fresh read-model schema with the projector's own code; resumable (continues from that schema's checkpoint); --promote makes it the live schema in one transaction",
     )

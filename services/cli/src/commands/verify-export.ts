@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import type { CommandContext } from '../audit/context.ts';
+import { usageExit, type CommandContext } from '../audit/context.ts';
 import { verifyExport } from '../audit/export-file.ts';
 
 /** `claimtrail verify-export file.ndjson`: offline, no NATS and no Postgres. */
 export function registerVerifyExport(program: Command, ctx: CommandContext): void {
   program
     .command('verify-export')
+    .exitOverride(usageExit)
     .description(
       'check an export offline (no NATS, no Postgres): every line parses, seqs increase, and count, first/last seq and the chain hash match the manifest',
     )
