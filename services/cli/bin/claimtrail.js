@@ -10,11 +10,13 @@ if (major < 24) {
 
 // The long streaming commands get a small V8 heap. Their live data is flat (about 30 MB at any
 // stream length: one batch, one ledger page), but each batch allocates several MB of short-lived
-// strings (payloads, the JSON the projection store sends, the rows Postgres returns), and with
-// V8's defaults (semi-spaces up to 32 MB, an old generation allowed to reach gigabytes) that
-// garbage is collected late: 330-400 MB resident at 100,000 events, over the 300 MB the audit
-// must stay under. With these two limits V8 collects sooner and the process stays near 160 MB
-// at any stream length, for 15-20 % more time in GC. The process re-executes itself in place
+// strings (payloads, the JSON the projection store sends, the rows Postgres returns; the large
+// ones go straight to the old generation), and with V8's defaults (a young generation of tens of
+// MB, a full collection only near a 200 MB heap) that garbage is collected late: 330-400 MB
+// resident at 100,000 events, over the 300 MB the audit must stay under. Either limit alone
+// helped only partly (see the README). With these two limits V8 collects sooner and the process stays near 160 MB
+// at any stream length, at some cost in GC time (up to ~20 % on a replay, measured on a loaded
+// 2-core machine; see the README). The process re-executes itself in place
 // (process.execve: same pid, signals and exit code) before anything runs. Setting either flag in
 // NODE_OPTIONS (or on the node command line) overrides this, e.g.
 // NODE_OPTIONS=--max-old-space-size=1024 for a batch size far above the default.
