@@ -66,6 +66,10 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
   /**
    * The state a batch needs, in one round trip: the checkpoint, the current version of each
    * claim it touches, parked claims, sources, metrics, event ids already in the ledger, reports.
+   * A claim's current version is its newest (highest seq_from), found per claim id on the primary
+   * key: `claim_id = any(…) and seq_to is null` let the planner, with the statistics of a table
+   * still filling up, scan the whole partial index claim_versions_current (or the table) for
+   * every batch, so catch-up slowed down as the read models grew.
    */
   async function loadInput(trx: Transaction<Database>, messages: readonly StreamMessage[]): Promise<FoldInput> {
     const ids = idsOfBatch(messages);
@@ -84,8 +88,10 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       }>`
       select
         (select row_to_json(c) from ${t('checkpoint')} c where c.name = ${CHECKPOINT}) as checkpoint,
-        (select coalesce(json_agg(cv), '[]') from ${t('claim_versions')} cv
-          where cv.claim_id = any(${claimIds}::text[]) and cv.seq_to is null) as claims,
+        (select coalesce(json_agg(cv) filter (where cv.seq_to is null), '[]')
+           from unnest(${claimIds}::text[]) as k(id)
+          cross join lateral (select * from ${t('claim_versions')} v where v.claim_id = k.id
+                               order by v.seq_from desc limit 1) cv) as claims,
         (select coalesce(json_agg(json_build_object('claim_id', d.claim_id, 'seq', d.seq)), '[]')
            from (select claim_id, min(seq) as seq from ${t('dead_letters')}
                   where claim_id = any(${claimIds}::text[]) group by claim_id) d) as parked,
