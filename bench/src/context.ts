@@ -123,6 +123,11 @@ export class BenchContext {
 
   private async dropDatabase(): Promise<void> {
     await Promise.allSettled(this.pools.map((p) => p.end()));
+    // BENCH_KEEP_DATABASE=1 keeps it for inspection (EXPLAIN ANALYZE …); drop it by hand afterwards.
+    if (process.env.BENCH_KEEP_DATABASE === '1') {
+      progress(`[cleanup] keeping database ${this.database} (BENCH_KEEP_DATABASE=1)`);
+      return;
+    }
     const admin = new pg.Client({ connectionString: this.config.databaseUrl });
     await admin.connect();
     try {

@@ -177,7 +177,10 @@ export function startChild(
   env: Record<string, string>,
   nodeArgs: string[] = [],
 ): Child {
-  const child = new Child(name, script, args, env, nodeArgs);
+  // BENCH_PROFILE_DIR=<dir>: every product process writes a CPU profile there (node --cpu-prof).
+  const dir = process.env.BENCH_PROFILE_DIR;
+  const profile = dir && script !== LOAD_MAIN ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const child = new Child(name, script, args, env, [...profile, ...nodeArgs]);
   ctx.onCleanup(`stop ${name}`, () => child.stop());
   return child;
 }

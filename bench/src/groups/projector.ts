@@ -99,6 +99,11 @@ export async function catchUp(ctx: BenchContext, count: number, base: string): P
     }
     const seconds = (performance.now() - t0) / 1000;
     peakRss = Math.max(peakRss, child.peakRssMb());
+    // This machine's Postgres runs with autovacuum off; analyze as autovacuum would have by now,
+    // so that later queries on these read models are planned with real statistics (untimed).
+    await pool.query(
+      `analyze "${base}_rm".claim_versions, "${base}_rm".claim_citations, "${base}_rm".reports, "${base}_rm".sources`,
+    );
     const dl = await pool.query<{ n: string }>(`select count(*) as n from "${base}_rm".dead_letters`);
     if (Number(dl.rows[0]?.n) > 0) throw new Error(`${dl.rows[0]?.n} events were parked in ${base}_rm.dead_letters`);
     const caught = { p, count, seconds, peakRssMb: peakRss };

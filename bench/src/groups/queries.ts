@@ -12,19 +12,32 @@ import { catchupSizes, foldedDataset, sizeLabel } from './projector.ts';
 
 const CLIENTS = [1, 32];
 
-/** The rows of the history answer, read straight from the table (current, or visible at `knownAt`). */
-function rawSql(schema: string, knownAt: string | undefined): { text: string; values: unknown[] } {
+/**
+ * The rows of the history answer straight from the tables, current or visible at `knownAt`: with
+ * `reports`, each point joined with its citations and their reports and its source (one flat row
+ * per citation, what the answer holds); without, the claim-version rows alone.
+ */
+function rawSql(schema: string, knownAt: string | undefined, reports: boolean): { text: string; values: unknown[] } {
   const visible = knownAt
     ? `cv.known_from <= $3::timestamptz and (cv.known_to is null or cv.known_to > $3::timestamptz)`
     : `cv.seq_to is null`;
-  return {
-    text: `select cv.claim_id, cv.seq_from, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
-                  cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at
-             from "${schema}".claim_versions cv
-            where cv.topic = $1 and cv.metric = $2 and ${visible}
-            order by cv.stated_from, cv.first_seq`,
-    values: knownAt ? [FOCUS_TOPIC, FOCUS_METRIC, knownAt] : [FOCUS_TOPIC, FOCUS_METRIC],
-  };
+  const sVisible = knownAt
+    ? `s.known_from <= $3::timestamptz and (s.known_to is null or s.known_to > $3::timestamptz)`
+    : `s.seq_to is null`;
+  const columns = `cv.claim_id, cv.seq_from, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
+                  cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at`;
+  const text = reports
+    ? `select ${columns}, s.name, s.kind, s.country, r.report_id, r.url, r.publisher, r.published_at, r.title
+         from "${schema}".claim_versions cv
+         left join "${schema}".sources s on s.source_id = cv.source_id and ${sVisible}
+         left join "${schema}".claim_citations c on c.claim_id = cv.claim_id ${knownAt ? 'and c.known_at <= $3::timestamptz' : ''}
+         left join "${schema}".reports r on r.report_id = c.report_id
+        where cv.topic = $1 and cv.metric = $2 and ${visible}
+        order by cv.stated_from, cv.first_seq, c.seq`
+    : `select ${columns} from "${schema}".claim_versions cv
+        where cv.topic = $1 and cv.metric = $2 and ${visible}
+        order by cv.stated_from, cv.first_seq`;
+  return { text, values: knownAt ? [FOCUS_TOPIC, FOCUS_METRIC, knownAt] : [FOCUS_TOPIC, FOCUS_METRIC] };
 }
 
 async function timeRaw(pool: pg.Pool, q: { text: string; values: unknown[] }, clients: number, requests: number) {
@@ -91,8 +104,12 @@ export async function runQueries(ctx: BenchContext): Promise<void> {
       addFigure(ctx, `queries.history.${kind}.c${clients}.p50`, 'ms', p50, note);
       addFigure(ctx, `queries.history.${kind}.c${clients}.p99`, 'ms', p99, note);
     }
-    for (const kind of ['current', 'knownat'] as const) {
-      const q = rawSql(schema, kind === 'current' ? undefined : knownAt);
+    for (const [kind, reports] of [
+      ['current', true],
+      ['knownat', true],
+      ['current', false],
+    ] as const) {
+      const q = rawSql(schema, kind === 'current' ? undefined : knownAt, reports);
       const p50: number[] = [];
       let rows = 0;
       await timeRaw(pool, q, clients, clients); // warm-up
@@ -101,17 +118,11 @@ export async function runQueries(ctx: BenchContext): Promise<void> {
         p50.push(percentile(r.lat, 50));
         rows = r.rows;
       }
-      const name =
-        kind === 'current'
-          ? `queries.history.rawsql.c${clients}.p50`
-          : `queries.history.rawsql-knownat.c${clients}.p50`;
-      addFigure(
-        ctx,
-        name,
-        'ms',
-        p50,
-        `the same ${rows} claim-version rows by one SELECT (node-postgres, pool of ${clients}), no HTTP, no citations/sources join`,
-      );
+      const name = `queries.history.${reports ? 'rawsql' : 'rawsql-points'}${kind === 'knownat' ? '-knownat' : ''}.c${clients}.p50`;
+      const what = reports
+        ? `each point with its source, citations and reports: ${rows} flat rows`
+        : `the ${rows} claim-version rows alone (no source, citations or reports)`;
+      addFigure(ctx, name, 'ms', p50, `one SELECT, node-postgres, pool of ${clients}, no HTTP: ${what}`);
     }
   }
   await server.stop();
