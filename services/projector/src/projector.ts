@@ -2,7 +2,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  JetStreamApiCodes,
+  type ConsumerMessages,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { getActiveSchema, type Database } from '@claimtrail/shared/db';
 import { isApiError } from '@claimtrail/shared/nats';
@@ -34,7 +42,12 @@ export interface ProjectorDeps {
 }
 
 export function toStreamMessage(m: JsMsg): StreamMessage {
-  return { seq: m.seq, subject: m.subject, payload: m.string(), time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString() };
+  return {
+    seq: m.seq,
+    subject: m.subject,
+    payload: m.string(),
+    time: new Date(Math.floor(m.info.timestampNanos / 1_000_000)).toISOString(),
+  };
 }
 
 export function consumerNameOf(schema: string): string {
@@ -50,16 +63,32 @@ export function createProjector(deps: ProjectorDeps) {
   const { nc, db, logger, settings } = deps;
   let schema = settings.schema;
   let store = createProjectionStore(db, schema);
-  const applied = new Counter({ name: 'projector_events_applied_total', help: 'events applied to read models', registers: [deps.registry] });
-  const parked = new Counter({ name: 'projector_events_parked_total', help: 'events parked in dead_letters', registers: [deps.registry] });
+  const applied = new Counter({
+    name: 'projector_events_applied_total',
+    help: 'events applied to read models',
+    registers: [deps.registry],
+  });
+  const parked = new Counter({
+    name: 'projector_events_parked_total',
+    help: 'events parked in dead_letters',
+    registers: [deps.registry],
+  });
   const batches = new Histogram({
     name: 'projector_batch_seconds',
     help: 'time to fold and commit one batch',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [deps.registry],
   });
-  const lastSeqGauge = new Gauge({ name: 'projector_last_seq', help: 'last stream seq applied', registers: [deps.registry] });
-  const pendingGauge = new Gauge({ name: 'projector_pending', help: 'messages not yet delivered to the projector', registers: [deps.registry] });
+  const lastSeqGauge = new Gauge({
+    name: 'projector_last_seq',
+    help: 'last stream seq applied',
+    registers: [deps.registry],
+  });
+  const pendingGauge = new Gauge({
+    name: 'projector_pending',
+    help: 'messages not yet delivered to the projector',
+    registers: [deps.registry],
+  });
 
   let messages: ConsumerMessages | undefined;
   let stopping = false;
@@ -73,14 +102,19 @@ export function createProjector(deps: ProjectorDeps) {
     // A session-level lock on a connection of its own, kept for the process lifetime: it is
     // released by Postgres the moment this process dies, so a standby takes over.
     if (!lockClient) {
-      lockClient = new pg.Client({ connectionString: settings.databaseUrl, application_name: `claimtrail-projector-lock` });
+      lockClient = new pg.Client({
+        connectionString: settings.databaseUrl,
+        application_name: `claimtrail-projector-lock`,
+      });
       lockClient.on('error', (err) => logger.error({ err }, 'lock connection failed'));
       await lockClient.connect();
     }
     let announced = false;
     for (;;) {
       if (stopping) return false;
-      const r = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [`claimtrail-projector:${schema}`]);
+      const r = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [
+        `claimtrail-projector:${schema}`,
+      ]);
       if (r.rows[0]?.ok) return true;
       if (!announced) logger.info({ schema }, 'another projector holds the lock; standing by');
       announced = true;
@@ -92,8 +126,11 @@ export function createProjector(deps: ProjectorDeps) {
   async function metaSchemaToFollow(): Promise<string | null> {
     if (settings.metaSchema !== undefined) return settings.metaSchema;
     const metas = await sql<{ table_schema: string }>`
-      select table_schema from information_schema.tables where table_name = 'active_schema' and table_type = 'BASE TABLE'`.execute(db);
-    for (const m of metas.rows) if ((await getActiveSchema(db, m.table_schema).catch(() => undefined)) === schema) return m.table_schema;
+      select table_schema from information_schema.tables where table_name = 'active_schema' and table_type = 'BASE TABLE'`.execute(
+      db,
+    );
+    for (const m of metas.rows)
+      if ((await getActiveSchema(db, m.table_schema).catch(() => undefined)) === schema) return m.table_schema;
     return null;
   }
 
@@ -129,7 +166,9 @@ export function createProjector(deps: ProjectorDeps) {
       durable_name: durable,
       ack_policy: AckPolicy.All,
       filter_subject: `${settings.subjectPrefix}.>`,
-      ...(startSeq <= 1 ? { deliver_policy: DeliverPolicy.All } : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
+      ...(startSeq <= 1
+        ? { deliver_policy: DeliverPolicy.All }
+        : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
       max_ack_pending: Math.max(1000, settings.batchSize * 4),
       ack_wait: 60_000_000_000,
       max_deliver: -1,
@@ -145,7 +184,8 @@ export function createProjector(deps: ProjectorDeps) {
         applied.inc(out.applied);
         parked.inc(out.deadLetters.length);
         lastSeqGauge.set(out.lastSeq);
-        if (out.deadLetters.length > 0) logger.warn({ parked: out.deadLetters.map((d) => ({ seq: d.seq, reason: d.reason })) }, 'events parked');
+        if (out.deadLetters.length > 0)
+          logger.warn({ parked: out.deadLetters.map((d) => ({ seq: d.seq, reason: d.reason })) }, 'events parked');
         return;
       } catch (err) {
         if (stopping && attempt > 2) throw err;
@@ -186,8 +226,13 @@ export function createProjector(deps: ProjectorDeps) {
     const js = jetstream(nc);
     const consumer = await js.consumers.get(settings.stream, durable);
     messages = await consumer.consume({ max_messages: settings.batchSize * 2 });
-    // A stop or a promotion that came while this was starting: end the iterator right away.
-    if (switchTo !== undefined || stopping) await messages.close();
+    // A stop or a promotion that came while this was starting: leave at once. `close()` on a
+    // consumer that has not pulled yet can wait for ever (seen on nats-server 2.9), so stop the
+    // iterator without waiting for the server.
+    if (switchTo !== undefined || stopping) {
+      messages.stop();
+      return;
+    }
     logger.info({ schema, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
     let batch: StreamMessage[] = [];
     let last: JsMsg | undefined;
@@ -252,7 +297,11 @@ export function createProjector(deps: ProjectorDeps) {
     async stop(): Promise<void> {
       stopping = true;
       clearTimeout(follower);
-      await messages?.close();
+      // Bounded: a close that the server never confirms must not block the shutdown.
+      if (messages) {
+        await Promise.race([messages.close(), sleep(2000)]);
+        messages.stop();
+      }
       await done?.catch(() => undefined);
       await lockClient?.end().catch(() => undefined);
     },
