@@ -258,13 +258,14 @@ async function get(): Promise<void> {
   });
 }
 
+/** The result line; the process exits once it is flushed (a large line to a pipe is written asynchronously). */
 function print(r: Record<string, unknown>): void {
-  process.stdout.write(`${JSON.stringify(r)}\n`);
+  process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0));
 }
 
 const run = spec.mode === 'ingest' ? ingest : spec.mode === 'fresh' ? fresh : get;
 run().then(
-  () => process.exit(0),
+  () => agent.destroy(),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
