@@ -1,10 +1,11 @@
 // The projector process: the only file here with side effects.
-import { createLogger, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
+import { createLogger, ensureHeapLimits, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
 import { connectNats } from '@claimtrail/shared/nats';
 import { loadProjectorConfig } from './config.ts';
 import { createProjectorService } from './projector.app.ts';
 
+ensureHeapLimits();
 const config = loadConfigOrExit('projector', () => loadProjectorConfig(process.env));
 const logger = createLogger('projector', config.LOG_LEVEL);
 const { db } = createDb({ url: config.DATABASE_URL, max: 4, applicationName: 'claimtrail-projector' });
