@@ -40,7 +40,7 @@ export const groups: Group[] = [
   },
   {
     name: 'projector',
-    description: 'catch-up events/s over a pre-filled stream of 100k (1M full) events, peak RSS',
+    description: 'catch-up events/s over pre-filled streams of 100k and 1M events (10k and 50k with --quick), peak RSS',
     run: runProjector,
   },
   {
@@ -63,11 +63,13 @@ export const groups: Group[] = [
 
 /**
  * The goals of issue 5, as ratios of figures of the same run. The catch-up scaling goal compares
- * the large and the small stream: 1M and 100k in the full run, 100k and 10k with --quick.
+ * the large and the small stream: 1M and 100k in the full run, 50k and 10k with --quick.
  */
 export function goalsFor(quick: boolean): Goal[] {
   const { small, large } = catchupSizes(quick);
   const [s, l] = [sizeLabel(small), sizeLabel(large)];
+  // The catch-up rate compared with the limits: 100k (full, 3 reps), 50k (--quick, 1 rep).
+  const catchup = `projector.catchup.${quick ? l : '100k'}`;
   return [
     {
       name: 'ingest ≥ 0.5 × raw pipelined publish',
@@ -78,14 +80,14 @@ export function goalsFor(quick: boolean): Goal[] {
     },
     {
       name: 'projector catch-up ≥ 0.5 × raw batched pipeline',
-      numerator: 'projector.catchup.100k',
+      numerator: catchup,
       denominator: 'raw.pipeline.fetch500.tx',
       op: '>=',
       goal: 0.5,
     },
     {
       name: 'projector catch-up ≥ 10 × Emmett append+project',
-      numerator: 'projector.catchup.100k',
+      numerator: catchup,
       denominator: ['peer.emmett.append-project.c1', 'peer.emmett.append-project.c8'],
       op: '>=',
       goal: 10,

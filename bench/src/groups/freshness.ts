@@ -20,8 +20,8 @@ export async function runFreshness(ctx: BenchContext): Promise<void> {
     PROJECTOR_PORT: String(projectorPort),
   });
   await serve.waitForLine(/claimtrail is running/, 60_000);
-  const durationMs = ctx.quick ? 4_000 : 10_000;
-  const warmupMs = 1_000;
+  const durationMs = ctx.quick ? 2_000 : 10_000;
+  const warmupMs = ctx.quick ? 500 : 1_000;
   const p50: number[] = [];
   const p99: number[] = [];
   const achieved: number[] = [];

@@ -24,8 +24,8 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   const server = startChild(ctx, 'ingest', INGEST_MAIN, [], { ...p.env, INGEST_PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, server);
-  const durationMs = ctx.quick ? 3_000 : 5_000;
-  const warmupMs = 1_000;
+  const durationMs = ctx.quick ? 2_000 : 5_000;
+  const warmupMs = ctx.quick ? 500 : 1_000;
 
   for (const claims of [10, 1]) {
     const label = claims === 10 ? 'reports10' : 'reports1';

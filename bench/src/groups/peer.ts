@@ -62,7 +62,7 @@ export const latestEstimateProjection = postgreSQLRawSQLProjection<ClaimEvent>({
 });
 
 export function peerCount(quick: boolean): number {
-  return quick ? 1_500 : 5_000;
+  return quick ? 1_000 : 5_000;
 }
 
 export async function runPeer(ctx: BenchContext): Promise<void> {

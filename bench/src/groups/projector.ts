@@ -32,7 +32,7 @@ const folded = new Map<number, CaughtUp>();
 export const sizeLabel = (n: number): string => (n >= 1_000_000 ? `${n / 1_000_000}m` : `${n / 1000}k`);
 
 export function catchupSizes(quick: boolean): { small: number; large: number } {
-  return quick ? { small: 10_000, large: 100_000 } : { small: 100_000, large: 1_000_000 };
+  return quick ? { small: 10_000, large: 50_000 } : { small: 100_000, large: 1_000_000 };
 }
 
 /** A product stream holding `count` generated events (created and filled once per run). */

@@ -32,7 +32,7 @@ export interface RawCounts {
 
 export function rawCounts(quick: boolean): RawCounts {
   return quick
-    ? { publishSequential: 2_000, publishPipelined: 20_000, consume: 20_000, postgres: 20_000, pipeline: 20_000 }
+    ? { publishSequential: 1_000, publishPipelined: 10_000, consume: 10_000, postgres: 10_000, pipeline: 10_000 }
     : { publishSequential: 5_000, publishPipelined: 50_000, consume: 50_000, postgres: 50_000, pipeline: 50_000 };
 }
 

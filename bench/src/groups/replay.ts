@@ -64,7 +64,7 @@ export async function runReplay(ctx: BenchContext): Promise<void> {
   addFigure(ctx, `replay.${label}.peak-rss`, 'MB', replayRss, 'VmHWM of the claimtrail replay process');
 
   const verifyRss: number[] = [];
-  const reps = ctx.quick ? ctx.reps : 1;
+  const reps = 1;
   await ctx.measure(
     `audit.verify.${label}`,
     async () => {
