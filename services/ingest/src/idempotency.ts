@@ -26,6 +26,14 @@ export function createIdempotency<R>(kv: KV, scope: string) {
       const k = keyOf(key);
       try {
         for (let attempt = 0; attempt < 3; attempt += 1) {
+          // A new key is the common case: try to create first, and read only when it exists.
+          const record: IdempotencyRecord<R> = { ...fresh, state: 'pending' };
+          try {
+            await kv.create(k, JSON.stringify(record));
+            return { kind: 'proceed', record };
+          } catch {
+            // The key exists (or another request of the same key won the race): read it.
+          }
           const e = await kv.get(k);
           if (e && e.operation === 'PUT') {
             const rec = e.json<IdempotencyRecord<R>>();
@@ -34,13 +42,6 @@ export function createIdempotency<R>(kv: KV, scope: string) {
             }
             if (rec.state === 'done' && rec.response !== undefined) return { kind: 'done', response: rec.response };
             return { kind: 'proceed', record: rec };
-          }
-          const record: IdempotencyRecord<R> = { ...fresh, state: 'pending' };
-          try {
-            await kv.create(k, JSON.stringify(record));
-            return { kind: 'proceed', record };
-          } catch {
-            // Lost a race with another request of the same key: read what it wrote.
           }
         }
       } catch (err) {

@@ -1,9 +1,4 @@
-import {
-  mustParseFuzzyDate,
-  type ClaimtrailEvent,
-  type EventData,
-  type EventType,
-} from '@claimtrail/shared/events';
+import { mustParseFuzzyDate, type ClaimtrailEvent, type EventData, type EventType } from '@claimtrail/shared/events';
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
 import { bodyHashOf, claimIdOf, idempotencyKeyOf, messageIdOf, reportIdOf, uuidv7 } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
@@ -26,12 +21,21 @@ export function checkClaimTimes(body: PostReportRequest): void {
     const stated = c.statedAt ?? body.report.publishedAt;
     const from = mustParseFuzzyDate(c.validFrom ?? stated);
     const to = mustParseFuzzyDate(c.validTo ?? stated);
-    if (from.from > to.to) errors.push({ path: `/claims/${i}/validFrom`, message: 'validFrom must not be after validTo' });
+    if (from.from > to.to)
+      errors.push({ path: `/claims/${i}/validFrom`, message: 'validFrom must not be after validTo' });
   });
-  if (errors.length > 0) throw new ValidationError(`the request body is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`, errors);
+  if (errors.length > 0)
+    throw new ValidationError(
+      `the request body is invalid: ${errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+      errors,
+    );
 }
 
-function envelope<T extends EventType>(type: T, data: EventData<T>, ctx: { recordedAt: string; actor: string; requestId: string; seed: string }): ClaimtrailEvent {
+function envelope<T extends EventType>(
+  type: T,
+  data: EventData<T>,
+  ctx: { recordedAt: string; actor: string; requestId: string; seed: string },
+): ClaimtrailEvent {
   return {
     eventId: uuidv7(Date.parse(ctx.recordedAt), ctx.seed),
     type,
@@ -55,9 +59,11 @@ export async function submitReport(
   ctx: RequestContext,
 ): Promise<{ response: PostReportResponse; duplicate: boolean }> {
   checkClaimTimes(body);
-  const key = idempotencyKeyOf(ctx.idempotencyHeader, body);
+  // One canonical serialisation and hash serve as both the body hash and, without a header, the key.
+  const bodyHash = bodyHashOf(body);
+  const key = ctx.idempotencyHeader !== undefined ? idempotencyKeyOf(ctx.idempotencyHeader, body) : `body:${bodyHash}`;
   const claimed = await idem.claim(key, {
-    bodyHash: bodyHashOf(body),
+    bodyHash,
     recordedAt: ctx.now().toISOString(),
     requestId: ctx.requestId,
     actor: ctx.actor,
@@ -113,7 +119,13 @@ export async function submitReport(
   }
   let index = 1;
   for (const data of sources.values()) {
-    pending.push(publishPlain(index, s.source(data.sourceId), envelope('SourceRegistered', data, { ...base, seed: seedOf(index) })));
+    pending.push(
+      publishPlain(
+        index,
+        s.source(data.sourceId),
+        envelope('SourceRegistered', data, { ...base, seed: seedOf(index) }),
+      ),
+    );
     index += 1;
   }
 
@@ -141,7 +153,12 @@ export async function submitReport(
       },
       { ...base, seed: seedOf(idx) },
     );
-    const first = await store.publish({ subject, event: recorded, msgId: messageIdOf('report', key, idx), expectLastSubjectSeq: 0 });
+    const first = await store.publish({
+      subject,
+      event: recorded,
+      msgId: messageIdOf('report', key, idx),
+      expectLastSubjectSeq: 0,
+    });
     if (first.ok) return { claimId, echo: false, seq: first.seq };
     // The subject already holds this claim: the report repeats an existing estimate. The citation
     // reuses the event id the record would have had, so a late retry cannot cite twice.

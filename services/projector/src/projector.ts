@@ -50,6 +50,9 @@ export function toStreamMessage(m: JsMsg): StreamMessage {
   };
 }
 
+/** The longest a partial batch waits for more messages before it is committed. */
+const MAX_LINGER_MS = 20;
+
 export function consumerNameOf(schema: string): string {
   return `projector_${schema}`;
 }
@@ -236,37 +239,47 @@ export function createProjector(deps: ProjectorDeps) {
     logger.info({ schema, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
     let batch: StreamMessage[] = [];
     let last: JsMsg | undefined;
-    // A partial batch is also committed after a short idle pause: `pending` is not always 0 on
-    // the last message a server delivers (seen with filtered consumers on nats-server 2.9).
+    // When to commit: a full batch; or nothing more buffered here and the server says nothing is
+    // pending; or nothing more buffered here and the batch has been open for MAX_LINGER_MS.
+    // `pending` is not always 0 on the last message a server delivers (seen with filtered
+    // consumers on nats-server 2.9), so the linger bound, also enforced by a timer when no
+    // message comes, keeps a partial batch from waiting under a steady trickle.
+    // Group commit: messages that arrived while the last batch was being written wait in the
+    // iterator's buffer (getPending) and all join the next batch, instead of a transaction for
+    // each few of them.
     const it = messages[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<JsMsg>> | undefined;
-    let idle: Promise<'idle'> | undefined;
-    let lastArrival = 0;
+    let linger: Promise<'linger'> | undefined;
+    let openedAt = 0;
+    const flush = async () => {
+      await applyWithRetry(batch);
+      last?.ack();
+      batch = [];
+      last = undefined;
+      linger = undefined;
+    };
     for (;;) {
       next ??= it.next();
-      if (batch.length > 0) idle ??= sleep(50).then(() => 'idle' as const);
-      const r = idle ? await Promise.race([next, idle]) : await next;
-      if (r === 'idle') {
-        idle = undefined;
-        if (performance.now() - lastArrival < 45) continue;
-        await applyWithRetry(batch);
-        last?.ack();
-        batch = [];
-        last = undefined;
+      if (batch.length > 0)
+        linger ??= sleep(Math.max(0, MAX_LINGER_MS - (performance.now() - openedAt))).then(() => 'linger' as const);
+      const r = linger ? await Promise.race([next, linger]) : await next;
+      if (r === 'linger') {
+        await flush();
         continue;
       }
       next = undefined;
       if (r.done) break;
       const m = r.value;
-      lastArrival = performance.now();
+      if (batch.length === 0) openedAt = performance.now();
       batch.push(toStreamMessage(m));
       last = m;
       pendingGauge.set(m.info.pending);
-      if (batch.length >= settings.batchSize || m.info.pending === 0) {
-        await applyWithRetry(batch);
-        last.ack();
-        batch = [];
-        last = undefined;
+      const drained = messages.getPending() === 0;
+      if (
+        batch.length >= settings.batchSize ||
+        (drained && (m.info.pending === 0 || performance.now() - openedAt >= MAX_LINGER_MS))
+      ) {
+        await flush();
       }
     }
     // The iterator ended (stop): finish what was taken.
