@@ -10,7 +10,8 @@ import type { BenchContext } from './context.ts';
 import { stats, type Figure, type Unit } from './harness.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(REPO, 'services/cli/src/main.ts');
+// The `claimtrail` command as users run it (the bin script sets the heap limits of the streaming commands).
+export const CLI = join(REPO, 'services/cli/bin/claimtrail.js');
 export const INGEST_MAIN = join(REPO, 'services/ingest/src/main.ts');
 export const PROJECTOR_MAIN = join(REPO, 'services/projector/src/main.ts');
 export const QUERY_MAIN = join(REPO, 'services/query/src/main.ts');
