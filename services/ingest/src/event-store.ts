@@ -1,7 +1,20 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { JetStreamApiCodes, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
+import {
+  JetStreamApiCodes,
+  jetstream,
+  jetstreamManager,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+} from '@nats-io/jetstream';
 import { isApiError } from '@claimtrail/shared/nats';
-import { canonicalJson, createSubjects, decodeEvent, type ClaimtrailEvent, type Subjects } from '@claimtrail/shared/events';
+import {
+  canonicalJson,
+  createSubjects,
+  decodeEvent,
+  type ClaimtrailEvent,
+  type Subjects,
+} from '@claimtrail/shared/events';
 import { UnavailableError } from '@claimtrail/shared/errors';
 
 export interface PublishRequest {
@@ -22,7 +35,10 @@ export interface EventStore {
   ready(): Promise<string[]>;
 }
 
-export async function createEventStore(nc: NatsConnection, o: { stream: string; subjectPrefix: string; publishTimeoutMs: number }): Promise<EventStore> {
+export async function createEventStore(
+  nc: NatsConnection,
+  o: { stream: string; subjectPrefix: string; publishTimeoutMs: number },
+): Promise<EventStore> {
   const js: JetStreamClient = jetstream(nc, { timeout: o.publishTimeoutMs });
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const subjects = createSubjects(o.subjectPrefix);
@@ -43,7 +59,11 @@ export async function createEventStore(nc: NatsConnection, o: { stream: string; 
         });
       } catch (err) {
         if (isApiError(err, JetStreamApiCodes.StreamWrongLastSequence)) return { ok: false, wrongLastSeq: true };
-        throw new UnavailableError('the event stream did not acknowledge in time; retry with the same Idempotency-Key', 2, err);
+        throw new UnavailableError(
+          'the event stream did not acknowledge in time; retry with the same Idempotency-Key',
+          2,
+          err,
+        );
       }
       return { ok: true, seq: ack.seq, duplicate: ack.duplicate };
     },

@@ -41,7 +41,12 @@ interface PointRow {
   source_country: string | null;
 }
 
-function sourceRef(r: { source_id: string; source_name: string | null; source_kind: string | null; source_country: string | null }) {
+function sourceRef(r: {
+  source_id: string;
+  source_name: string | null;
+  source_kind: string | null;
+  source_country: string | null;
+}) {
   return {
     id: r.source_id,
     ...(r.source_name === null ? {} : { name: r.source_name }),
@@ -55,14 +60,16 @@ export function withSupersession<T extends { statedFrom: number; seq: number; st
   let newest: T | undefined;
   for (const p of points) {
     if (p.status === 'retracted') continue;
-    if (!newest || p.statedFrom > newest.statedFrom || (p.statedFrom === newest.statedFrom && p.seq > newest.seq)) newest = p;
+    if (!newest || p.statedFrom > newest.statedFrom || (p.statedFrom === newest.statedFrom && p.seq > newest.seq))
+      newest = p;
   }
   return points.map((p) => (p === newest || p.status === 'retracted' ? p : { ...p, status: 'superseded' as const }));
 }
 
 export function createReadModels(db: Kysely<Database>) {
   async function citations(ctx: ReadContext, claimIds: string[]) {
-    if (claimIds.length === 0) return new Map<string, (ReportRef & { seq: number; echo: boolean; quote: string | null })[]>();
+    if (claimIds.length === 0)
+      return new Map<string, (ReportRef & { seq: number; echo: boolean; quote: string | null })[]>();
     const rows = await sql<{
       claim_id: string;
       seq: number;
@@ -115,8 +122,14 @@ export function createReadModels(db: Kysely<Database>) {
            ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
            ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
          order by cv.stated_from, cv.first_seq`.execute(db);
-      const cites = await citations(ctx, rows.rows.map((r) => r.claim_id));
-      const bySource = new Map<string, { source: ReturnType<typeof sourceRef>; points: (ReturnType<typeof toPoint> & { statedFrom: number })[] }>();
+      const cites = await citations(
+        ctx,
+        rows.rows.map((r) => r.claim_id),
+      );
+      const bySource = new Map<
+        string,
+        { source: ReturnType<typeof sourceRef>; points: (ReturnType<typeof toPoint> & { statedFrom: number })[] }
+      >();
       let unit: string | null = null;
       for (const r of rows.rows) {
         unit ??= r.unit;
@@ -150,10 +163,30 @@ export function createReadModels(db: Kysely<Database>) {
          where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted'
          group by cv.topic, cv.metric
          order by cv.topic, cv.metric`.execute(db);
-      const topics = new Map<string, { topic: string; metrics: { metric: string; unit: string; claims: number; sources: number; firstStatedAt: string; lastStatedAt: string }[] }>();
+      const topics = new Map<
+        string,
+        {
+          topic: string;
+          metrics: {
+            metric: string;
+            unit: string;
+            claims: number;
+            sources: number;
+            firstStatedAt: string;
+            lastStatedAt: string;
+          }[];
+        }
+      >();
       for (const r of rows.rows) {
         const t = topics.get(r.topic) ?? { topic: r.topic, metrics: [] };
-        t.metrics.push({ metric: r.metric, unit: r.unit, claims: r.claims, sources: r.sources, firstStatedAt: r.first_stated_at, lastStatedAt: r.last_stated_at });
+        t.metrics.push({
+          metric: r.metric,
+          unit: r.unit,
+          claims: r.claims,
+          sources: r.sources,
+          firstStatedAt: r.first_stated_at,
+          lastStatedAt: r.last_stated_at,
+        });
         topics.set(r.topic, t);
       }
       return [...topics.values()];
@@ -172,7 +205,9 @@ export function createReadModels(db: Kysely<Database>) {
         select count(*)::int as n from ${sql.table(`${ctx.schema}.claim_versions`)} cv
          where cv.topic = ${r.topic} and cv.metric = ${r.metric} and cv.source_id = ${r.source_id} and ${visibleAt(ctx, 'cv')}
            and cv.status <> 'retracted' and cv.claim_id <> ${r.claim_id}
-           and (cv.stated_from > ${r.stated_from} or (cv.stated_from = ${r.stated_from} and cv.first_seq > ${r.first_seq}))`.execute(db);
+           and (cv.stated_from > ${r.stated_from} or (cv.stated_from = ${r.stated_from} and cv.first_seq > ${r.first_seq}))`.execute(
+        db,
+      );
       const revisions = await db
         .withSchema(ctx.schema)
         .selectFrom('claim_revisions')
@@ -183,7 +218,8 @@ export function createReadModels(db: Kysely<Database>) {
         .execute();
       const cites = (await citations(ctx, [claimId])).get(claimId) ?? [];
       const point = toPoint(r, cites);
-      const status: ClaimStatus = point.status !== 'retracted' && (newer.rows[0]?.n ?? 0) > 0 ? 'superseded' : point.status;
+      const status: ClaimStatus =
+        point.status !== 'retracted' && (newer.rows[0]?.n ?? 0) > 0 ? 'superseded' : point.status;
       return {
         claim: {
           claimId: r.claim_id,
@@ -219,9 +255,18 @@ export function createReadModels(db: Kysely<Database>) {
       };
     },
 
-    async events(ctx: ReadContext, q: { fromSeq: number; toSeq?: number; limit: number; topic?: string; verify: boolean }) {
+    async events(
+      ctx: ReadContext,
+      q: { fromSeq: number; toSeq?: number; limit: number; topic?: string; verify: boolean },
+    ) {
       const t = sql.table(`${ctx.schema}.event_ledger`);
-      const rows = await sql<{ seq: number; subject: string; chain_hash: string; payload: string; prev_hash: string | null }>`
+      const rows = await sql<{
+        seq: number;
+        subject: string;
+        chain_hash: string;
+        payload: string;
+        prev_hash: string | null;
+      }>`
         select e.seq, e.subject, e.chain_hash, e.payload
                ${q.verify ? sql`, (select p.chain_hash from ${t} p where p.seq < e.seq order by p.seq desc limit 1) as prev_hash` : sql``}
           from ${t} e
@@ -252,7 +297,13 @@ export function createReadModels(db: Kysely<Database>) {
       seq: Number(r.first_seq),
       ...(r.quote === null ? {} : { quote: r.quote }),
       via: r.via,
-      reports: cites.map((c) => ({ reportId: c.reportId, url: c.url, publisher: c.publisher, publishedAt: c.publishedAt, ...(c.title === undefined ? {} : { title: c.title }) })),
+      reports: cites.map((c) => ({
+        reportId: c.reportId,
+        url: c.url,
+        publisher: c.publisher,
+        publishedAt: c.publishedAt,
+        ...(c.title === undefined ? {} : { title: c.title }),
+      })),
     };
   }
 }
