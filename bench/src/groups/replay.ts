@@ -8,6 +8,9 @@ import type { BenchContext } from '../context.ts';
 import { addFigure, CLI, startChild } from '../product.ts';
 import { catchupSizes, foldedDataset, sizeLabel } from './projector.ts';
 
+/** `BENCH_REPLAY_LARGE=1` adds one replay over the large stream (1M events in the full run, ~4 more minutes). */
+const REPLAY_LARGE = process.env.BENCH_REPLAY_LARGE === '1';
+
 async function runWatched(
   ctx: BenchContext,
   name: string,
@@ -80,4 +83,34 @@ export async function runReplay(ctx: BenchContext): Promise<void> {
     },
   );
   addFigure(ctx, `audit.verify.${label}.peak-rss`, 'MB', verifyRss, 'VmHWM of the claimtrail audit verify process');
+
+  if (!REPLAY_LARGE) return;
+  const { large } = catchupSizes(ctx.quick);
+  const big = await foldedDataset(ctx, large);
+  const bigLabel = sizeLabel(big.count);
+  const bigRss: number[] = [];
+  await ctx.measure(
+    `replay.${bigLabel}`,
+    async () => {
+      const r = await runWatched(
+        ctx,
+        'claimtrail replay',
+        ['replay', '--into', `${big.p.base}_replaybig`, '--json'],
+        big.p.env,
+      );
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        folded: number;
+        elapsedMs: number;
+        parked: number;
+      };
+      if (out.parked > 0) throw new Error(`replay parked ${out.parked} events`);
+      bigRss.push(r.peakMb);
+      return { events: out.folded, seconds: out.elapsedMs / 1000 };
+    },
+    {
+      reps: 1,
+      note: `claimtrail replay --into <fresh schema> over the ${bigLabel}-event stream (child process), one rep`,
+    },
+  );
+  addFigure(ctx, `replay.${bigLabel}.peak-rss`, 'MB', bigRss, 'VmHWM of the claimtrail replay process');
 }
