@@ -371,31 +371,13 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         const v = newVersion(d, seq, knownAt, e.recordedAt);
         claims.set(d.claimId, v);
         out.claimVersions.push(v);
-        out.citations.push({
-          claim_id: d.claimId,
-          seq,
-          known_at: knownAt,
-          report_id: d.reportId,
-          echo: false,
-          via: d.via,
-          quote: d.quote ?? null,
-        });
-        revision(e, seq, knownAt, { report_id: d.reportId });
+        cite(e, d, seq, knownAt, false);
         return;
       }
       case 'ClaimCited': {
         const d = e.data;
         if (!claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} is cited but was never recorded`);
-        out.citations.push({
-          claim_id: d.claimId,
-          seq,
-          known_at: knownAt,
-          report_id: d.reportId,
-          echo: true,
-          via: d.via,
-          quote: d.quote ?? null,
-        });
-        revision(e, seq, knownAt, { report_id: d.reportId });
+        cite(e, d, seq, knownAt, true);
         return;
       }
       case 'ClaimCorrected': {
@@ -459,6 +441,26 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         return;
       }
     }
+  }
+
+  /** A report citing a claim: the original one (echo false) or a later one repeating it. */
+  function cite(
+    e: ClaimtrailEvent,
+    d: { claimId: string; reportId: string; via: unknown; quote?: string | undefined },
+    seq: number,
+    knownAt: string,
+    echo: boolean,
+  ) {
+    out.citations.push({
+      claim_id: d.claimId,
+      seq,
+      known_at: knownAt,
+      report_id: d.reportId,
+      echo,
+      via: d.via,
+      quote: d.quote ?? null,
+    });
+    revision(e, seq, knownAt, { report_id: d.reportId });
   }
 
   function newVersion(d: EventData<'ClaimRecorded'>, seq: number, knownAt: string, recordedAt: string): ClaimVersion {

@@ -45,7 +45,8 @@ export const sourceRef = z.object({
   country: z.string().optional(),
 });
 
-export const historyPoint = z.object({
+/** A figure as stated and as normalised, with its times: common to points and claims. */
+const claimFigure = {
   claimId: z.string(),
   statedAt: z.string(),
   validFrom: z.string(),
@@ -58,6 +59,10 @@ export const historyPoint = z.object({
   status: z.enum(CLAIM_STATUSES),
   recordedAt: z.string(),
   seq: z.number().int(),
+};
+
+export const historyPoint = z.object({
+  ...claimFigure,
   quote: z.string().optional(),
   via: z.array(z.object({ id: z.string(), role: z.string() })),
   reports: z.array(reportRef),
@@ -108,24 +113,13 @@ export const claimResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
   claim: z.object({
-    claimId: z.string(),
+    ...claimFigure,
     topic: z.string(),
     metric: z.string(),
     unit: z.string(),
     source: sourceRef,
     via: z.array(z.object({ id: z.string(), role: z.string() })),
-    statedAt: z.string(),
-    validFrom: z.string(),
-    validTo: z.string(),
-    value: claimValue,
-    low: z.number().nullable(),
-    best: z.number().nullable(),
-    high: z.number().nullable(),
-    rule: z.string(),
-    status: z.enum(CLAIM_STATUSES),
     quote: z.string().optional(),
-    recordedAt: z.string(),
-    seq: z.number().int(),
   }),
   revisions: z.array(revision),
   reports: z.array(reportRef.extend({ seq: z.number().int(), echo: z.boolean(), quote: z.string().optional() })),
