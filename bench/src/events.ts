@@ -1,6 +1,7 @@
 // Deterministic claim events for the benchmarks: about 90 % new claims, 5 % corrections and
 // 5 % echoes (citations of an existing claim by another source), across 50 topics and 200
 // sources, each serialized as a ≈600-byte JSON envelope like the product's.
+import { seededRandom } from '@claimtrail/shared/testing';
 
 export type ClaimEventType = 'ClaimRecorded' | 'ClaimCorrected' | 'ClaimCited';
 
@@ -37,17 +38,8 @@ export interface GeneratedEvent {
   json: string;
 }
 
-/** mulberry32: a small seeded PRNG so every run uses the same data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, the same seeded generator the tests' workload uses, so every run uses the same data. */
+export const rng = seededRandom;
 
 const METRICS = ['killed', 'wounded', 'displaced', 'troops', 'detained', 'missing'];
 const WORDS =

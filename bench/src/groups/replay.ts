@@ -8,7 +8,7 @@ import type { BenchContext } from '../context.ts';
 import { addFigure, CLI, startChild } from '../product.ts';
 import { catchupSizes, foldedDataset, sizeLabel } from './projector.ts';
 
-/** `BENCH_REPLAY_LARGE=1` adds one replay over the large stream (1M events in the full run, ~4 more minutes). */
+/** `BENCH_REPLAY_LARGE=1` adds one replay and one audit verify over the large stream (1M events in the full run, ~12 more minutes). */
 const REPLAY_LARGE = process.env.BENCH_REPLAY_LARGE === '1';
 
 async function runWatched(
@@ -113,4 +113,27 @@ export async function runReplay(ctx: BenchContext): Promise<void> {
     },
   );
   addFigure(ctx, `replay.${bigLabel}.peak-rss`, 'MB', bigRss, 'VmHWM of the claimtrail replay process');
+
+  const bigVerifyRss: number[] = [];
+  await ctx.measure(
+    `audit.verify.${bigLabel}`,
+    async () => {
+      const r = await runWatched(ctx, 'claimtrail audit verify', ['audit', 'verify', '--json'], big.p.env);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: boolean };
+      if (!out.ok) throw new Error(`audit verify reported differences: ${r.stdout.slice(0, 2000)}`);
+      bigVerifyRss.push(r.peakMb);
+      return { events: big.count, seconds: r.seconds };
+    },
+    {
+      reps: 1,
+      note: `claimtrail audit verify over the ${bigLabel}-event stream, one rep, wall time including start-up`,
+    },
+  );
+  addFigure(
+    ctx,
+    `audit.verify.${bigLabel}.peak-rss`,
+    'MB',
+    bigVerifyRss,
+    'VmHWM of the claimtrail audit verify process',
+  );
 }
