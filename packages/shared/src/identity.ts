@@ -77,7 +77,12 @@ export function canonicalEventText(payload: string): string {
 
 /** `chain_hash = sha256(prev_chain_hash ‖ canonical event)`. */
 export function chainHash(prevHex: string, payload: string): string {
-  return sha256Hex(`${prevHex}${canonicalEventText(payload)}`);
+  return chainHashOfCanonical(prevHex, canonicalEventText(payload));
+}
+
+/** The same chain step for a reader that already holds the event's canonical text. */
+export function chainHashOfCanonical(prevHex: string, canonicalText: string): string {
+  return sha256Hex(`${prevHex}${canonicalText}`);
 }
 
 /** Bearer tokens: `ct_` + 32 random bytes; only their SHA-256 is stored. */

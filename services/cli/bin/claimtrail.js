@@ -20,14 +20,11 @@ if (major < 24) {
 // (process.execve: same pid, signals and exit code) before anything runs. Setting either flag in
 // NODE_OPTIONS (or on the node command line) overrides this, e.g.
 // NODE_OPTIONS=--max-old-space-size=1024 for a batch size far above the default.
-const HEAP_FLAGS = ['--max-old-space-size=160', '--max-semi-space-size=8'];
 const [command, sub] = process.argv.slice(2);
 const streaming =
   command === 'replay' || command === 'export' || command === 'import' || (command === 'audit' && sub === 'verify');
-const heapSet = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((a) =>
-  /^--max-(old|semi)-space-size\b/.test(a),
-);
-if (streaming && !heapSet && typeof process.execve === 'function') {
-  process.execve(process.execPath, [process.execPath, ...HEAP_FLAGS, ...process.execArgv, ...process.argv.slice(1)]);
+if (streaming) {
+  const { ensureHeapLimits } = await import('@claimtrail/shared');
+  ensureHeapLimits(['--max-old-space-size=160', '--max-semi-space-size=8']);
 }
 await import('../src/main.ts');

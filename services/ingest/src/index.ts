@@ -1,3 +1,3 @@
 export { createIngestApp, type IngestDeps } from './ingest.app.ts';
 export { createKvTokenStore } from './token-store.ts';
-export { loadIngestConfig, settingNames, type IngestConfig } from './config.ts';
+export { ingestSettingsOf, loadIngestConfig, settingNames, type IngestConfig } from './config.ts';

@@ -2,7 +2,7 @@
 import { createLogger, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
 import { connectNats, openBuckets, provisionStream } from '@claimtrail/shared/nats';
 import { createIngestApp } from './ingest.app.ts';
-import { loadIngestConfig } from './config.ts';
+import { ingestSettingsOf, loadIngestConfig } from './config.ts';
 import { createKvTokenStore } from './token-store.ts';
 
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
@@ -19,12 +19,7 @@ const ingest = await createIngestApp({
   idempotencyKv: buckets.idempotency,
   tokens: createKvTokenStore(buckets.tokens),
   logger,
-  settings: {
-    stream: config.CLAIMTRAIL_STREAM,
-    subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-    publishTimeoutMs: config.CLAIMTRAIL_PUBLISH_TIMEOUT_MS,
-    ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
-  },
+  settings: ingestSettingsOf(config),
 });
 await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
 

@@ -20,3 +20,25 @@ export type ProjectorConfig = ReturnType<typeof loadProjectorConfig>;
 export function loadProjectorConfig(env: Record<string, string | undefined>) {
   return readSettings(settingNames, env);
 }
+
+/** The projector's settings from its configuration and the live schema (used by its main and by `claimtrail serve`). */
+export function projectorSettingsOf(
+  config: Pick<
+    ProjectorConfig,
+    | 'CLAIMTRAIL_STREAM'
+    | 'CLAIMTRAIL_SUBJECT_PREFIX'
+    | 'CLAIMTRAIL_BATCH_SIZE'
+    | 'CLAIMTRAIL_APPROX_RULE'
+    | 'DATABASE_URL'
+  >,
+  schema: string,
+) {
+  return {
+    stream: config.CLAIMTRAIL_STREAM,
+    subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+    schema,
+    batchSize: config.CLAIMTRAIL_BATCH_SIZE,
+    rule: config.CLAIMTRAIL_APPROX_RULE,
+    databaseUrl: config.DATABASE_URL,
+  };
+}

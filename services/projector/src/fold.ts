@@ -1,4 +1,5 @@
 import {
+  canonicalJson,
   decodeEvent,
   getNormalisationRule,
   mustParseFuzzyDate,
@@ -7,7 +8,12 @@ import {
   type EventData,
   type NormalisationRule,
 } from '@claimtrail/shared/events';
-import { chainHash } from '@claimtrail/shared/identity';
+import { chainHashOfCanonical } from '@claimtrail/shared/identity';
+
+/** The version columns of a row that becomes current at `seq` (transaction time `knownAt`). */
+function currentFrom(seq: number, knownAt: string) {
+  return { seq_from: seq, seq_to: null, known_from: knownAt, known_to: null };
+}
 
 /** One stream message as the projector sees it. */
 export interface StreamMessage {
@@ -220,18 +226,20 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       prev.known_to = knownAt;
     } else stored({ seq_from: prev.seq_from, seq_to: seq, known_to: knownAt });
   };
+  /** A new current version: made in this batch (so a later event of the batch closes it in memory). */
+  const addVersion = <V extends object>(next: V, current: Map<string, V>, key: string, rows: V[]) => {
+    fresh.add(next);
+    current.set(key, next);
+    rows.push(next);
+  };
   const closeClaim = (prev: ClaimVersion, seq: number, knownAt: string) =>
     closeVersion(prev, seq, knownAt, (c) => out.claimCloses.push({ claim_id: prev.claim_id, ...c }));
 
   for (const m of messages) {
     if (m.seq <= out.lastSeq) continue;
-    let raw: unknown;
-    let parseError: string | undefined;
-    try {
-      raw = JSON.parse(m.payload);
-    } catch (err) {
-      parseError = `payload is not JSON: ${(err as Error).message}`;
-    }
+    const parsed = parsePayload(m);
+    const raw = parsed.ok ? parsed.value : undefined;
+    const parseError = parsed.ok ? undefined : `payload is not JSON: ${parsed.error}`;
     const decoded = parseError === undefined ? decodeEvent(raw) : { ok: false as const, reason: parseError };
     const rawEnv = raw as { eventId?: unknown; recordedAt?: unknown } | undefined;
     const eventId = decoded.ok ? decoded.event.eventId : typeof rawEnv?.eventId === 'string' ? rawEnv.eventId : null;
@@ -251,7 +259,9 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     const knownAt = out.knownAt !== null && out.knownAt > recordedAt ? out.knownAt : recordedAt;
     out.knownAt = knownAt;
     out.lastSeq = m.seq;
-    out.chainHash = chainHash(out.chainHash, m.payload);
+    // The chain hashes the canonical text of the event (chainHash in identity.ts); the payload is
+    // already parsed here, so it is not parsed again for that.
+    out.chainHash = chainHashOfCanonical(out.chainHash, parsed.ok ? canonicalJson(parsed.value) : m.payload);
     const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : looseClaimId(raw);
     out.ledger.push({
       seq: m.seq,
@@ -330,19 +340,14 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         const prev = sources.get(d.sourceId);
         const next: SourceVersion = {
           source_id: d.sourceId,
-          seq_from: seq,
-          seq_to: null,
-          known_from: knownAt,
-          known_to: null,
+          ...currentFrom(seq, knownAt),
           name: d.name ?? prev?.name ?? null,
           kind: d.kind ?? prev?.kind ?? null,
           country: d.country ?? prev?.country ?? null,
         };
         if (prev && prev.name === next.name && prev.kind === next.kind && prev.country === next.country) return;
         if (prev) closeVersion(prev, seq, knownAt, (c) => out.sourceCloses.push({ source_id: prev.source_id, ...c }));
-        fresh.add(next);
-        sources.set(d.sourceId, next);
-        out.sourceVersions.push(next);
+        addVersion(next, sources, d.sourceId, out.sourceVersions);
         return;
       }
       case 'MetricDefined': {
@@ -350,27 +355,21 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         const prev = metrics.get(d.metric);
         const next: MetricVersion = {
           metric: d.metric,
-          seq_from: seq,
-          seq_to: null,
-          known_from: knownAt,
-          known_to: null,
+          ...currentFrom(seq, knownAt),
           label: d.label,
           unit: d.unit,
           aggregation: d.aggregation,
           composed_of: d.composedOf ?? null,
         };
         if (prev) closeVersion(prev, seq, knownAt, (c) => out.metricCloses.push({ metric: prev.metric, ...c }));
-        fresh.add(next);
-        metrics.set(d.metric, next);
-        out.metricVersions.push(next);
+        addVersion(next, metrics, d.metric, out.metricVersions);
         return;
       }
       case 'ClaimRecorded': {
         const d = e.data;
         if (claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} was recorded before`);
         const v = newVersion(d, seq, knownAt, e.recordedAt);
-        claims.set(d.claimId, v);
-        out.claimVersions.push(v);
+        addVersion(v, claims, d.claimId, out.claimVersions);
         cite(e, d, seq, knownAt, false);
         return;
       }
@@ -393,10 +392,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         const vt = mustParseFuzzyDate(c.validTo ?? prev.valid_to);
         const next: ClaimVersion = {
           ...prev,
-          seq_from: seq,
-          seq_to: null,
-          known_from: knownAt,
-          known_to: null,
+          ...currentFrom(seq, knownAt),
           metric: c.metric ?? prev.metric,
           unit: c.unit ?? prev.unit,
           value,
@@ -414,9 +410,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
           status: 'corrected',
         };
         closeClaim(prev, seq, knownAt);
-        fresh.add(next);
-        claims.set(d.claimId, next);
-        out.claimVersions.push(next);
+        addVersion(next, claims, d.claimId, out.claimVersions);
         revision(e, seq, knownAt, { changes: c, reason: d.reason });
         return;
       }
@@ -427,16 +421,11 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         if (prev.status === 'retracted') throw new ParkError(`claim ${d.claimId} is retracted twice`);
         const next: ClaimVersion = {
           ...prev,
-          seq_from: seq,
-          seq_to: null,
-          known_from: knownAt,
-          known_to: null,
+          ...currentFrom(seq, knownAt),
           status: 'retracted',
         };
         closeClaim(prev, seq, knownAt);
-        fresh.add(next);
-        claims.set(d.claimId, next);
-        out.claimVersions.push(next);
+        addVersion(next, claims, d.claimId, out.claimVersions);
         revision(e, seq, knownAt, { reason: d.reason, retracted_by: d.by });
         return;
       }
@@ -470,10 +459,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     const vt = mustParseFuzzyDate(d.validTo);
     const v: ClaimVersion = {
       claim_id: d.claimId,
-      seq_from: seq,
-      seq_to: null,
-      known_from: knownAt,
-      known_to: null,
+      ...currentFrom(seq, knownAt),
       topic: d.topic,
       metric: d.metric,
       source_id: d.sourceId,
@@ -497,7 +483,6 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       recorded_at: new Date(recordedAt).toISOString(),
       report_id: d.reportId,
     };
-    fresh.add(v);
     return v;
   }
 
@@ -522,6 +507,25 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   }
 }
 
+const parsedPayloads = new WeakMap<StreamMessage, { ok: true; value: unknown } | { ok: false; error: string }>();
+
+/**
+ * A message's payload parsed once: the store reads the ids a batch touches before the fold runs,
+ * and both need the parsed event. Kept only as long as the message itself.
+ */
+function parsePayload(m: StreamMessage): { ok: true; value: unknown } | { ok: false; error: string } {
+  let p = parsedPayloads.get(m);
+  if (!p) {
+    try {
+      p = { ok: true, value: JSON.parse(m.payload) };
+    } catch (err) {
+      p = { ok: false, error: (err as Error).message };
+    }
+    parsedPayloads.set(m, p);
+  }
+  return p;
+}
+
 /** Ids a batch touches, so the store can load just their current state. */
 export function idsOfBatch(messages: readonly StreamMessage[]) {
   const claimIds = new Set<string>();
@@ -530,12 +534,9 @@ export function idsOfBatch(messages: readonly StreamMessage[]) {
   const eventIds = new Set<string>();
   const reportIds = new Set<string>();
   for (const m of messages) {
-    let raw: { eventId?: unknown; type?: unknown; data?: Record<string, unknown> } | undefined;
-    try {
-      raw = JSON.parse(m.payload) as typeof raw;
-    } catch {
-      continue;
-    }
+    const parsed = parsePayload(m);
+    if (!parsed.ok) continue;
+    const raw = parsed.value as { eventId?: unknown; type?: unknown; data?: Record<string, unknown> } | null;
     if (typeof raw?.eventId === 'string') eventIds.add(raw.eventId);
     const d = raw?.data;
     if (!d) continue;

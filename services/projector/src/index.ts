@@ -9,4 +9,4 @@ export {
 export { createProjectionStore, type ProjectionStore, type Checkpoint } from './projection-store.ts';
 export { createProjector, consumerNameOf, toStreamMessage, type ProjectorDeps } from './projector.ts';
 export { createProjectorService } from './projector.app.ts';
-export { loadProjectorConfig, settingNames, type ProjectorConfig } from './config.ts';
+export { loadProjectorConfig, projectorSettingsOf, settingNames, type ProjectorConfig } from './config.ts';

@@ -2,7 +2,7 @@
 import { createLogger, ensureHeapLimits, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
 import { connectNats } from '@claimtrail/shared/nats';
-import { loadProjectorConfig } from './config.ts';
+import { loadProjectorConfig, projectorSettingsOf } from './config.ts';
 import { createProjectorService } from './projector.app.ts';
 
 ensureHeapLimits();
@@ -19,14 +19,7 @@ const svc = await createProjectorService({
   nc,
   db,
   logger,
-  settings: {
-    stream: config.CLAIMTRAIL_STREAM,
-    subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-    schema,
-    batchSize: config.CLAIMTRAIL_BATCH_SIZE,
-    rule: config.CLAIMTRAIL_APPROX_RULE,
-    databaseUrl: config.DATABASE_URL,
-  },
+  settings: projectorSettingsOf(config, schema),
 });
 await svc.app.listen({ host: config.HOST, port: config.PROJECTOR_PORT });
 svc.projector.start();

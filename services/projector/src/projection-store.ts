@@ -49,8 +49,6 @@ export interface Checkpoint {
 
 /** Reads and writes one read-model schema. */
 export function createProjectionStore(db: Kysely<Database>, schema: string) {
-  const s = db.withSchema(schema);
-
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
     const row = await trx
       .withSchema(schema)
@@ -212,7 +210,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
 
   /**
    * Writes a batch. The tables every batch touches (ledger, reports, claim versions and their
-   * closes, citations, revisions, checkpoint, notify) go in ONE statement whose data-modifying
+   * closes, citations, revisions, checkpoint) go in ONE statement whose data-modifying
    * CTEs read each table's rows from one JSON parameter (json_to_recordset): one round trip and
    * one short statement text whatever the batch size, instead of a VALUES list of thousands of
    * parameters per table. The rare tables (repeats, dead letters, sources, metrics) keep their
@@ -275,7 +273,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
         values (${CHECKPOINT}, ${out.lastSeq}, ${out.chainHash}, ${out.knownAt}::timestamptz)
         on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
           known_at = excluded.known_at, updated_at = now())
-      select pg_notify(${`claimtrail_${schema}`}, ${String(out.lastSeq)})`.execute(trx);
+      select 1`.execute(trx);
   }
 
   return {
@@ -293,7 +291,6 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
         return out;
       });
     },
-    db: s,
   };
 }
 export type ProjectionStore = ReturnType<typeof createProjectionStore>;

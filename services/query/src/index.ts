@@ -1,2 +1,2 @@
 export { createPgTokenStore, createQueryApp, type QueryDeps } from './query.app.ts';
-export { loadQueryConfig, settingNames, type QueryConfig } from './config.ts';
+export { loadQueryConfig, querySettingsOf, settingNames, type QueryConfig } from './config.ts';

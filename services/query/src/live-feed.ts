@@ -1,6 +1,6 @@
 // Tells connected browsers the projection's newest seq.
 //
-// Why poll the checkpoint rather than LISTEN for the projector's pg_notify: the query service is
+// Why poll the checkpoint rather than LISTEN/NOTIFY (the projector sends no NOTIFY): the query service is
 // meant to run on read replicas (ARCHITECTURE.md, "Past one machine") and behind poolers, and a
 // hot standby never delivers NOTIFY while a transaction-pooling pgbouncer drops LISTEN. A poll
 // of one indexed row also follows a promotion to a new read-model schema (whose channel name

@@ -1,7 +1,7 @@
 // The query process: the only file here with side effects.
 import { createLogger, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
 import { createDb, metaSchemaOf } from '@claimtrail/shared/db';
-import { loadQueryConfig } from './config.ts';
+import { loadQueryConfig, querySettingsOf } from './config.ts';
 import { createPgTokenStore, createQueryApp } from './query.app.ts';
 
 const config = loadConfigOrExit('query', () => loadQueryConfig(process.env));
@@ -12,12 +12,7 @@ const query = await createQueryApp({
   db,
   logger,
   tokens: createPgTokenStore(db, metaSchema),
-  settings: {
-    metaSchema,
-    requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN,
-    ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
-    alignToleranceDays: config.CLAIMTRAIL_ALIGN_TOLERANCE_DAYS,
-  },
+  settings: querySettingsOf(config),
 });
 await query.app.listen({ host: config.HOST, port: config.QUERY_PORT });
 

@@ -156,19 +156,11 @@ export const interval = z.object({ low: z.number(), high: z.number().nullable() 
 export const CHECK_STATUSES = ['consistent', 'gap', 'misaligned'] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
+const { rule: _rule, ...figureWithoutRule } = claimFigure;
+
 export const summaryLatest = z.object({
   source: sourceRef,
-  claimId: z.string(),
-  statedAt: z.string(),
-  validFrom: z.string(),
-  validTo: z.string(),
-  value: claimValue,
-  low: z.number().nullable(),
-  best: z.number().nullable(),
-  high: z.number().nullable(),
-  status: z.enum(CLAIM_STATUSES),
-  seq: z.number().int(),
-  recordedAt: z.string(),
+  ...figureWithoutRule,
   quote: z.string().optional(),
   /** The same source's figure before this one (the one this superseded), if any. */
   previous: z

@@ -5,9 +5,9 @@ import { createLogger } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
 import { openBuckets } from '@claimtrail/shared/nats';
 import { tokenHash } from '@claimtrail/shared/identity';
-import { createIngestApp, createKvTokenStore } from '@claimtrail/ingest';
-import { createProjectorService } from '@claimtrail/projector';
-import { createPgTokenStore, createQueryApp } from '@claimtrail/query';
+import { createIngestApp, createKvTokenStore, ingestSettingsOf } from '@claimtrail/ingest';
+import { createProjectorService, projectorSettingsOf } from '@claimtrail/projector';
+import { createPgTokenStore, createQueryApp, querySettingsOf } from '@claimtrail/query';
 import type { CliConfig } from '../config.ts';
 import { CliError, createToken, migrateEverything, openDatabase, openNats } from '../runtime.ts';
 
@@ -43,36 +43,19 @@ export async function serve(config: CliConfig, o: ServeOptions) {
     idempotencyKv: buckets.idempotency,
     tokens: createKvTokenStore(buckets.tokens),
     logger: logger.child({ service: 'ingest' }),
-    settings: {
-      stream: config.CLAIMTRAIL_STREAM,
-      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-      publishTimeoutMs: config.CLAIMTRAIL_PUBLISH_TIMEOUT_MS,
-      ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
-    },
+    settings: ingestSettingsOf(config),
   });
   const projector = await createProjectorService({
     nc,
     db,
     logger: logger.child({ service: 'projector' }),
-    settings: {
-      stream: config.CLAIMTRAIL_STREAM,
-      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-      schema,
-      batchSize: config.CLAIMTRAIL_BATCH_SIZE,
-      rule: config.CLAIMTRAIL_APPROX_RULE,
-      databaseUrl: config.DATABASE_URL,
-    },
+    settings: projectorSettingsOf(config, schema),
   });
   const query = await createQueryApp({
     db: readDb,
     logger: logger.child({ service: 'query' }),
     tokens: createPgTokenStore(readDb, metaSchema),
-    settings: {
-      metaSchema,
-      requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN,
-      ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
-      alignToleranceDays: config.CLAIMTRAIL_ALIGN_TOLERANCE_DAYS,
-    },
+    settings: querySettingsOf(config),
   });
   try {
     await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
