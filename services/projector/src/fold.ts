@@ -93,6 +93,20 @@ export interface FoldInput {
   reports: Set<string>;
 }
 
+/**
+ * What the fold knows after a batch of the keys it loaded or touched: the next batch's input for
+ * those keys, before this batch's rows are committed (the pipelined applier folds batch n+1
+ * while batch n is being written).
+ */
+export interface FoldState {
+  claims: Map<string, ClaimVersion>;
+  sources: Map<string, SourceVersion>;
+  metrics: Map<string, MetricVersion>;
+  parked: Map<string, number>;
+  seenEventIds: Map<string, number>;
+  reports: Set<string>;
+}
+
 /** The rows a batch writes. Version rows carry their final `seq_to`; `closes` end rows already stored. */
 export interface FoldOutput {
   lastSeq: number;
@@ -162,6 +176,8 @@ export interface FoldOutput {
     retracted_by: string | null;
     report_id: string | null;
   }[];
+  /** The state of every key the batch loaded or touched, after it (not written: see FoldState). */
+  after: FoldState;
 }
 
 class ParkError extends Error {}
@@ -187,7 +203,7 @@ export function bounds(rule: NormalisationRule, value: ClaimValue) {
 export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], ruleId: string): FoldOutput {
   const rule = getNormalisationRule(ruleId);
   if (!rule) throw new Error(`unknown normalisation rule ${ruleId}`);
-  const out: FoldOutput = {
+  const out: Omit<FoldOutput, 'after'> = {
     lastSeq: input.lastSeq,
     chainHash: input.chainHash,
     knownAt: input.knownAt,
@@ -313,7 +329,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       else throw err;
     }
   }
-  return out;
+  return { ...out, after: { claims, sources, metrics, parked, seenEventIds: seen, reports } };
 
   function applyEvent(e: ClaimtrailEvent, seq: number, knownAt: string): void {
     switch (e.type) {

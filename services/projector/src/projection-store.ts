@@ -6,6 +6,7 @@ import {
   type ClaimVersion,
   type FoldInput,
   type FoldOutput,
+  type FoldState,
   type MetricVersion,
   type SourceVersion,
   type StreamMessage,
@@ -47,6 +48,17 @@ export interface Checkpoint {
   knownAt: string | null;
 }
 
+/**
+ * A batch folded but perhaps not yet committed: the next batch's input takes its checkpoint from
+ * here and, for the keys this one touched, its state (rows read from the database may predate it).
+ */
+export interface Pending extends Checkpoint {
+  state: FoldState;
+}
+
+/** The checkpoint moved under a write (not the one its batch was folded on); the batch is refolded. */
+export class StaleCheckpointError extends Error {}
+
 /** Reads and writes one read-model schema. */
 export function createProjectionStore(db: Kysely<Database>, schema: string) {
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
@@ -69,7 +81,11 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
    * still filling up, scan the whole partial index claim_versions_current (or the table) for
    * every batch, so catch-up slowed down as the read models grew.
    */
-  async function loadInput(trx: Transaction<Database>, messages: readonly StreamMessage[]): Promise<FoldInput> {
+  async function loadInput(
+    trx: Kysely<Database>,
+    messages: readonly StreamMessage[],
+    pending?: Pending,
+  ): Promise<FoldInput> {
     const ids = idsOfBatch(messages);
     const claimIds = [...ids.claimIds];
     const eventIds = [...ids.eventIds].filter((id) => UUID.test(id));
@@ -166,7 +182,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
         },
       ]),
     );
-    return {
+    const input: FoldInput = {
       lastSeq: cp ? Number(cp.last_seq) : 0,
       chainHash: cp ? cp.chain_hash : GENESIS_HASH,
       knownAt: cp ? iso(cp.known_at) : null,
@@ -177,6 +193,35 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       seenEventIds: new Map(row.seen.map((r) => [r.event_id, Number(r.seq)] as const)),
       reports: new Set(row.reports),
     };
+    return pending ? overlay(input, ids, pending) : input;
+  }
+
+  /**
+   * The input as it is after `pending`: its checkpoint, and its state for every key of the batch
+   * that it has (only the batch's keys, so state does not pile up from batch to batch).
+   */
+  function overlay(input: FoldInput, ids: ReturnType<typeof idsOfBatch>, pending: Pending): FoldInput {
+    const s = pending.state;
+    for (const k of ids.claimIds) {
+      const v = s.claims.get(k);
+      if (v) input.claims.set(k, v);
+      const p = s.parked.get(k);
+      if (p !== undefined) input.parked.set(k, p);
+    }
+    for (const k of ids.sourceIds) {
+      const v = s.sources.get(k);
+      if (v) input.sources.set(k, v);
+    }
+    for (const k of ids.metricNames) {
+      const v = s.metrics.get(k);
+      if (v) input.metrics.set(k, v);
+    }
+    for (const k of ids.eventIds) {
+      const v = s.seenEventIds.get(k);
+      if (v !== undefined) input.seenEventIds.set(k, v);
+    }
+    for (const k of ids.reportIds) if (s.reports.has(k)) input.reports.add(k);
+    return { ...input, lastSeq: pending.lastSeq, chainHash: pending.chainHash, knownAt: pending.knownAt };
   }
 
   async function insert<T extends object>(trx: Transaction<Database>, table: keyof Database, rows: T[]) {
@@ -216,7 +261,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
    * parameters per table. The rare tables (repeats, dead letters, sources, metrics) keep their
    * own inserts, and run only when the batch has rows for them.
    */
-  async function write(trx: Transaction<Database>, out: FoldOutput): Promise<void> {
+  async function write(trx: Transaction<Database>, out: FoldOutput, prev: Checkpoint): Promise<void> {
     await insert(trx, 'event_repeats', out.repeats);
     await insert(trx, 'dead_letters', out.deadLetters);
     await closeVersions(
@@ -235,7 +280,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     await insert(trx, 'metrics', out.metricVersions);
     const t = (name: string) => sql.table(`${schema}.${name}`);
     const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
-    await sql`
+    const moved = await sql`
       with
       ledger as (
         insert into ${t('event_ledger')} (seq, subject, event_id, type, version, recorded_at, known_at, actor, claim_id, topic, payload, chain_hash)
@@ -269,11 +314,17 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
           from json_to_recordset(${json(out.revisions)}::json) as x(claim_id text, seq bigint, type text, recorded_at timestamptz,
           known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)),
       checkpoint as (
-        insert into ${t('checkpoint')} (name, last_seq, chain_hash, known_at)
+        insert into ${t('checkpoint')} as c (name, last_seq, chain_hash, known_at)
         values (${CHECKPOINT}, ${out.lastSeq}, ${out.chainHash}, ${out.knownAt}::timestamptz)
         on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
-          known_at = excluded.known_at, updated_at = now())
-      select 1`.execute(trx);
+          known_at = excluded.known_at, updated_at = now()
+          where c.last_seq = ${prev.lastSeq} and c.chain_hash = ${prev.chainHash}
+        returning 1)
+      select count(*)::int as moved from checkpoint`.execute(trx);
+    // The checkpoint is not where this batch was folded from (a write whose outcome was lost, or
+    // another writer): roll back; the caller refolds from what is stored.
+    if ((moved.rows[0] as { moved: number } | undefined)?.moved !== 1)
+      throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }
 
   return {
@@ -287,9 +338,19 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       return db.transaction().execute(async (trx) => {
         const input = await loadInput(trx, messages);
         const out = fold(input);
-        if (out.lastSeq > input.lastSeq) await write(trx, out);
+        if (out.lastSeq > input.lastSeq) await write(trx, out, input);
         return out;
       });
+    },
+    /**
+     * The input of a batch, read outside any transaction, as it will be once `pending` (folded,
+     * perhaps still being written) is committed.
+     */
+    loadInput: (messages: readonly StreamMessage[], pending?: Pending) => loadInput(db, messages, pending),
+    /** Writes a folded batch in one transaction, if the checkpoint is still `prev` (else StaleCheckpointError). */
+    async commit(out: FoldOutput, prev: Checkpoint): Promise<void> {
+      if (out.lastSeq <= prev.lastSeq) return;
+      await db.transaction().execute((trx) => write(trx, out, prev));
     },
   };
 }

@@ -16,7 +16,8 @@ import { getActiveSchema, type Database } from '@claimtrail/shared/db';
 import { isApiError } from '@claimtrail/shared/nats';
 import type { Logger } from '@claimtrail/shared';
 import { foldBatch, type StreamMessage } from './fold.ts';
-import { createProjectionStore } from './projection-store.ts';
+import { createProjectionStore, type ProjectionStore } from './projection-store.ts';
+import { createBatchPipeline, type BatchPipeline } from './batch-pipeline.ts';
 
 export interface ProjectorDeps {
   nc: NatsConnection;
@@ -178,25 +179,33 @@ export function createProjector(deps: ProjectorDeps) {
     });
   }
 
-  async function applyWithRetry(batch: StreamMessage[]) {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        const t0 = performance.now();
-        const out = await store.applyBatch(batch, (input) => foldBatch(input, batch, settings.rule));
+  function pipelineOf(target: ProjectionStore): BatchPipeline {
+    return createBatchPipeline({
+      store: target,
+      fold: (input, batch) => foldBatch(input, batch, settings.rule),
+      stopping: () => stopping,
+      onRetry: (err, attempt, waitMs) => logger.error({ err, attempt, waitMs }, 'batch failed; retrying'),
+    });
+  }
+  let pipeline = pipelineOf(store);
+
+  /** Folds a batch and starts its write; acks its last message once it is committed. */
+  async function submit(batch: StreamMessage[], last: JsMsg) {
+    const t0 = performance.now();
+    const { committed } = await pipeline.submit(batch);
+    committed.then(
+      (out) => {
+        last.ack();
         batches.observe((performance.now() - t0) / 1000);
         applied.inc(out.applied);
         parked.inc(out.deadLetters.length);
         lastSeqGauge.set(out.lastSeq);
         if (out.deadLetters.length > 0)
           logger.warn({ parked: out.deadLetters.map((d) => ({ seq: d.seq, reason: d.reason })) }, 'events parked');
-        return;
-      } catch (err) {
-        if (stopping && attempt > 2) throw err;
-        const wait = Math.min(5000, 100 * 2 ** attempt);
-        logger.error({ err, attempt, waitMs: wait }, 'batch failed; retrying');
-        await sleep(wait);
-      }
-    }
+      },
+      // The next submit (or the drain) awaits this commit and reports its failure.
+      () => undefined,
+    );
   }
 
   async function run() {
@@ -213,6 +222,7 @@ export function createProjector(deps: ProjectorDeps) {
       schema = switchTo;
       switchTo = undefined;
       store = createProjectionStore(db, schema);
+      pipeline = pipelineOf(store);
       active = false;
       messages = undefined;
     }
@@ -252,8 +262,7 @@ export function createProjector(deps: ProjectorDeps) {
     let linger: Promise<'linger'> | undefined;
     let openedAt = 0;
     const flush = async () => {
-      await applyWithRetry(batch);
-      last?.ack();
+      if (last) await submit(batch, last);
       batch = [];
       last = undefined;
       linger = undefined;
@@ -282,11 +291,9 @@ export function createProjector(deps: ProjectorDeps) {
         await flush();
       }
     }
-    // The iterator ended (stop): finish what was taken.
-    if (batch.length > 0 && last) {
-      await applyWithRetry(batch);
-      last.ack();
-    }
+    // The iterator ended (stop or promotion): finish what was taken.
+    if (batch.length > 0 && last) await submit(batch, last);
+    await pipeline.drain();
   }
 
   return {

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getActiveSchema, metaSchemaOf, migrateReadModel, type Database } from '@claimtrail/shared/db';
 import { getNormalisationRule } from '@claimtrail/shared/events';
-import { createProjectionStore, foldBatch, type StreamMessage } from '@claimtrail/projector';
+import { createBatchPipeline, createProjectionStore, foldBatch, type StreamMessage } from '@claimtrail/projector';
 import { CliError } from '../runtime.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
 import { readStream, streamBounds } from './stream-reader.ts';
@@ -172,13 +172,25 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
     o.progress ?? {},
   );
 
+  // Batch n+1 is folded while batch n is written (createBatchPipeline); a batch that fails to
+  // commit is refolded from what is stored, three times at most, then the replay fails.
+  const pipeline = createBatchPipeline({
+    store,
+    fold: (input, batch) => foldBatch(input, batch, o.rule),
+    stopping: () => true,
+  });
   const fold = async (batch: StreamMessage[]) => {
-    const out = await store.applyBatch(batch, (input) => foldBatch(input, batch, o.rule));
-    folded += batch.filter((m) => m.seq > lastSeq).length;
-    parked += out.deadLetters.length;
-    lastSeq = out.lastSeq;
-    chain = out.chainHash;
-    progress.update(lastSeq - cp.lastSeq);
+    const { committed } = await pipeline.submit(batch);
+    committed.then(
+      (out) => {
+        folded += batch.filter((m) => m.seq > lastSeq).length;
+        parked += out.deadLetters.length;
+        lastSeq = out.lastSeq;
+        chain = out.chainHash;
+        progress.update(lastSeq - cp.lastSeq);
+      },
+      () => undefined,
+    );
   };
 
   // A promotion catches up with events that arrived during the replay, a few rounds at most.
@@ -206,6 +218,7 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
       if (batch.length > 0) await fold(batch);
       if (timeReached) break;
     }
+    await pipeline.drain();
     if (toTime !== undefined) stoppedBy = timeReached || lastSeq < target ? 'to-time' : 'end';
     if (!o.promote) break;
     const now = await streamBounds(deps.nc, deps.stream);
