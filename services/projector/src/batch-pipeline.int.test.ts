@@ -42,7 +42,8 @@ function messages(): StreamMessage[] {
       const data = (JSON.parse(first.payload) as { data: object }).data;
       add(first.subject, envelope(1, 'ReportSubmitted', data)); // the same report id, a new event
     }
-    if (n === 200) add('pipe.claim.t.unknown', envelope(2, 'ClaimCited', { claimId: 'clm_unknown', reportId: 'rpt_x', via: [] }));
+    if (n === 200)
+      add('pipe.claim.t.unknown', envelope(2, 'ClaimCited', { claimId: 'clm_unknown', reportId: 'rpt_x', via: [] }));
     if (n === 230)
       add(
         'pipe.claim.t.unknown',

@@ -7,7 +7,12 @@ export {
   type ClaimVersion,
 } from './fold.ts';
 export { createBatchPipeline, type BatchPipeline } from './batch-pipeline.ts';
-export { createProjectionStore, StaleCheckpointError, type ProjectionStore, type Checkpoint } from './projection-store.ts';
+export {
+  createProjectionStore,
+  StaleCheckpointError,
+  type ProjectionStore,
+  type Checkpoint,
+} from './projection-store.ts';
 export { createProjector, consumerNameOf, toStreamMessage, type ProjectorDeps } from './projector.ts';
 export { createProjectorService } from './projector.app.ts';
 export { loadProjectorConfig, projectorSettingsOf, settingNames, type ProjectorConfig } from './config.ts';
