@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { canonicalJson } from './events/canonical-json.ts';
+import { canonicalJson, canonicalTextOf } from './events/canonical-json.ts';
 import { mustParseFuzzyDate } from './events/dates.ts';
 import type { ClaimValue } from './events/values.ts';
 
@@ -68,11 +68,13 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** The canonical text of a stored event: canonical JSON when it parses, the raw text when not. */
 export function canonicalEventText(payload: string): string {
+  let parsed: unknown;
   try {
-    return canonicalJson(JSON.parse(payload));
+    parsed = JSON.parse(payload);
   } catch {
     return payload;
   }
+  return canonicalTextOf(payload, parsed);
 }
 
 /** `chain_hash = sha256(prev_chain_hash ‖ canonical event)`. */

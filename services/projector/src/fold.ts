@@ -1,5 +1,5 @@
 import {
-  canonicalJson,
+  canonicalTextOf,
   decodeEvent,
   getNormalisationRule,
   mustParseFuzzyDate,
@@ -277,7 +277,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     out.lastSeq = m.seq;
     // The chain hashes the canonical text of the event (chainHash in identity.ts); the payload is
     // already parsed here, so it is not parsed again for that.
-    out.chainHash = chainHashOfCanonical(out.chainHash, parsed.ok ? canonicalJson(parsed.value) : m.payload);
+    out.chainHash = chainHashOfCanonical(out.chainHash, parsed.ok ? canonicalTextOf(m.payload, parsed.value) : m.payload);
     const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : looseClaimId(raw);
     out.ledger.push({
       seq: m.seq,
@@ -322,7 +322,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       continue;
     }
     try {
-      applyEvent(e, m.seq, knownAt);
+      applyEvent(e, m.seq, knownAt, recordedAt);
       out.applied += 1;
     } catch (err) {
       if (err instanceof ParkError) park(err.message);
@@ -331,7 +331,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   }
   return { ...out, after: { claims, sources, metrics, parked, seenEventIds: seen, reports } };
 
-  function applyEvent(e: ClaimtrailEvent, seq: number, knownAt: string): void {
+  function applyEvent(e: ClaimtrailEvent, seq: number, knownAt: string, recordedAt: string): void {
     switch (e.type) {
       case 'ReportSubmitted': {
         const d = e.data;
@@ -384,15 +384,15 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       case 'ClaimRecorded': {
         const d = e.data;
         if (claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} was recorded before`);
-        const v = newVersion(d, seq, knownAt, e.recordedAt);
+        const v = newVersion(d, seq, knownAt, recordedAt);
         addVersion(v, claims, d.claimId, out.claimVersions);
-        cite(e, d, seq, knownAt, false);
+        cite(e, d, seq, knownAt, recordedAt, false);
         return;
       }
       case 'ClaimCited': {
         const d = e.data;
         if (!claims.has(d.claimId)) throw new ParkError(`claim ${d.claimId} is cited but was never recorded`);
-        cite(e, d, seq, knownAt, true);
+        cite(e, d, seq, knownAt, recordedAt, true);
         return;
       }
       case 'ClaimCorrected': {
@@ -427,7 +427,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         };
         closeClaim(prev, seq, knownAt);
         addVersion(next, claims, d.claimId, out.claimVersions);
-        revision(e, seq, knownAt, { changes: c, reason: d.reason });
+        revision(e, seq, knownAt, recordedAt, { changes: c, reason: d.reason });
         return;
       }
       case 'ClaimRetracted': {
@@ -442,7 +442,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
         };
         closeClaim(prev, seq, knownAt);
         addVersion(next, claims, d.claimId, out.claimVersions);
-        revision(e, seq, knownAt, { reason: d.reason, retracted_by: d.by });
+        revision(e, seq, knownAt, recordedAt, { reason: d.reason, retracted_by: d.by });
         return;
       }
     }
@@ -454,6 +454,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     d: { claimId: string; reportId: string; via: unknown; quote?: string | undefined },
     seq: number,
     knownAt: string,
+    recordedAt: string,
     echo: boolean,
   ) {
     out.citations.push({
@@ -465,7 +466,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       via: d.via,
       quote: d.quote ?? null,
     });
-    revision(e, seq, knownAt, { report_id: d.reportId });
+    revision(e, seq, knownAt, recordedAt, { report_id: d.reportId });
   }
 
   function newVersion(d: EventData<'ClaimRecorded'>, seq: number, knownAt: string, recordedAt: string): ClaimVersion {
@@ -496,7 +497,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       via: d.via,
       status: 'active',
       first_seq: seq,
-      recorded_at: new Date(recordedAt).toISOString(),
+      recorded_at: recordedAt,
       report_id: d.reportId,
     };
     return v;
@@ -506,13 +507,14 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     e: ClaimtrailEvent,
     seq: number,
     knownAt: string,
+    recordedAt: string,
     extra: { report_id?: string; changes?: unknown; reason?: string; retracted_by?: string },
   ) {
     out.revisions.push({
       claim_id: claimIdOfEvent(e)!,
       seq,
       type: e.type,
-      recorded_at: new Date(e.recordedAt).toISOString(),
+      recorded_at: recordedAt,
       known_at: knownAt,
       actor: e.actor,
       changes: extra.changes ?? null,

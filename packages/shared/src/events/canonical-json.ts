@@ -3,13 +3,53 @@
  * dropped. Two structurally equal values always give the same text, so hashes of it are stable.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number');
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let s = '[';
+    for (let i = 0; i < value.length; i += 1) {
+      const v: unknown = value[i];
+      s += (i > 0 ? ',' : '') + (v === undefined ? 'null' : canonicalJson(v));
+    }
+    return `${s}]`;
+  }
+  const o = value as Record<string, unknown>;
+  let s = '{';
+  let first = true;
+  for (const k of Object.keys(o).sort()) {
+    const v = o[k];
+    if (v === undefined) continue;
+    s += `${first ? '' : ','}${JSON.stringify(k)}:${canonicalJson(v)}`;
+    first = false;
+  }
+  return `${s}}`;
+}
+
+/** True when every object in a parsed JSON value has its keys in canonical (sorted) order. */
+function keysInOrder(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!keysInOrder(v)) return false;
+    return true;
+  }
+  let prev: string | undefined;
+  for (const k of Object.keys(value)) {
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+    if (!keysInOrder((value as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * The canonical text of `parsed`, which is `JSON.parse(text)`: `text` itself when it already is
+ * canonical (what ingest publishes), without building it again. Equal to `canonicalJson(parsed)`
+ * always: text that serialises back to itself has no white space and numbers and strings in
+ * JSON.stringify's form, and with every object's keys in sorted order that is the canonical form.
+ */
+export function canonicalTextOf(text: string, parsed: unknown): string {
+  return JSON.stringify(parsed) === text && keysInOrder(parsed) ? text : canonicalJson(parsed);
 }

@@ -21,20 +21,37 @@ function iso(y: number, m: number, d: number): string {
   return new Date(Date.UTC(y, m - 1, d)).toISOString();
 }
 
-/** Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or an RFC 3339 date-time with offset; undefined if invalid. */
+/**
+ * Dates of day precision or coarser, parsed before: events repeat a small set of them (every
+ * claim has three), and `Date` arithmetic was half of an event's validation. Bounded: cleared
+ * when full. Instants (recordedAt) are nearly all distinct and are not kept.
+ */
+const coarse = new Map<string, FuzzyDate | undefined>();
+const COARSE_MAX = 10_000;
+
+/** Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or an RFC 3339 date-time with offset; undefined if invalid. The result is frozen. */
 export function parseFuzzyDate(input: string): FuzzyDate | undefined {
+  if (input.length > 10) return parseInstant(input);
+  if (coarse.has(input)) return coarse.get(input);
+  const d = parseCoarse(input);
+  if (coarse.size >= COARSE_MAX) coarse.clear();
+  coarse.set(input, d);
+  return d;
+}
+
+function parseCoarse(input: string): FuzzyDate | undefined {
   let m = YEAR.exec(input);
   if (m) {
     const y = Number(m[1]);
     if (y < 1) return undefined;
-    return { text: input, precision: 'year', from: iso(y, 1, 1), to: iso(y + 1, 1, 1) };
+    return Object.freeze({ text: input, precision: 'year', from: iso(y, 1, 1), to: iso(y + 1, 1, 1) });
   }
   m = MONTH.exec(input);
   if (m) {
     const y = Number(m[1]);
     const mo = Number(m[2]);
     if (y < 1 || mo < 1 || mo > 12) return undefined;
-    return { text: input, precision: 'month', from: iso(y, mo, 1), to: iso(y, mo + 1, 1) };
+    return Object.freeze({ text: input, precision: 'month', from: iso(y, mo, 1), to: iso(y, mo + 1, 1) });
   }
   m = DAY.exec(input);
   if (m) {
@@ -44,20 +61,24 @@ export function parseFuzzyDate(input: string): FuzzyDate | undefined {
     const date = new Date(Date.UTC(y, mo - 1, d));
     if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d)
       return undefined;
-    return { text: input, precision: 'day', from: date.toISOString(), to: iso(y, mo, d + 1) };
-  }
-  m = INSTANT.exec(input);
-  if (m) {
-    const [y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0] = m.slice(1, 7).map(Number);
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return undefined;
-    const t = Date.parse(input);
-    if (Number.isNaN(t)) return undefined;
-    const dayCheck = new Date(Date.UTC(y, mo - 1, d));
-    if (dayCheck.getUTCDate() !== d) return undefined;
-    const at = new Date(t).toISOString();
-    return { text: input, precision: 'instant', from: at, to: at };
+    return Object.freeze({ text: input, precision: 'day', from: date.toISOString(), to: iso(y, mo, d + 1) });
   }
   return undefined;
+}
+
+function parseInstant(input: string): FuzzyDate | undefined {
+  const m = INSTANT.exec(input);
+  if (!m) return undefined;
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60)
+    return undefined;
+  const t = Date.parse(input);
+  if (Number.isNaN(t)) return undefined;
+  const dayCheck = new Date(Date.UTC(Number(m[1]), mo - 1, d));
+  if (dayCheck.getUTCDate() !== d) return undefined;
+  const at = new Date(t).toISOString();
+  return Object.freeze({ text: input, precision: 'instant', from: at, to: at });
 }
 
 /** zod schema for a stated date; keeps the text as given. */

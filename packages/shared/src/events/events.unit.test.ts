@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.ts';
+import { canonicalJson, canonicalTextOf } from './canonical-json.ts';
 import { parseFuzzyDate } from './dates.ts';
 import { claimValue, getNormalisationRule } from './values.ts';
 import { decodeEvent, upcastEnvelope } from './upcast.ts';
@@ -105,6 +105,26 @@ describe('canonical JSON', () => {
   });
   it('gives equal text for equal values written in different orders', () => {
     expect(canonicalJson({ x: 1, y: [1, 2] })).toBe(canonicalJson({ y: [1, 2], x: 1 }));
+  });
+  it('takes text that already is canonical as it is, and rebuilds any other text', () => {
+    const texts = [
+      '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}', // canonical
+      '{"b":1,"a":2}', // keys out of order
+      '{"a":{"z":1,"y":2}}', // out of order one level down
+      '[{"b":1,"a":[{"d":1,"c":2}]}]', // inside arrays
+      '{"a": 1}', // white space
+      '{"a":1.50,"b":1e2,"c":-0}', // numbers not in their shortest form
+      '{"a":"\\u00e9","b":"\u00e9"}', // an escape JSON.stringify does not write
+      '{"10":1,"2":2}', // integer-like keys, which objects order numerically
+      '{"a":1,"a":2}', // a duplicated key
+      '"x"',
+    ];
+    for (const text of texts) {
+      const parsed: unknown = JSON.parse(text);
+      expect(canonicalTextOf(text, parsed)).toBe(canonicalJson(parsed));
+    }
+    const canonical = '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}';
+    expect(canonicalTextOf(canonical, JSON.parse(canonical))).toBe(canonical);
   });
 });
 

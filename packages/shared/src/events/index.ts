@@ -1,4 +1,4 @@
-export { canonicalJson } from './canonical-json.ts';
+export { canonicalJson, canonicalTextOf } from './canonical-json.ts';
 export { fuzzyDate, instant, mustParseFuzzyDate, parseFuzzyDate, type DatePrecision, type FuzzyDate } from './dates.ts';
 export * from './schemas.ts';
 export { metricSlug, sourceSlug, text, textProblem, topicSlug, METRIC_RE, TOPIC_RE } from './text.ts';
