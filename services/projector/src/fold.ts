@@ -277,7 +277,10 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     out.lastSeq = m.seq;
     // The chain hashes the canonical text of the event (chainHash in identity.ts); the payload is
     // already parsed here, so it is not parsed again for that.
-    out.chainHash = chainHashOfCanonical(out.chainHash, parsed.ok ? canonicalTextOf(m.payload, parsed.value) : m.payload);
+    out.chainHash = chainHashOfCanonical(
+      out.chainHash,
+      parsed.ok ? canonicalTextOf(m.payload, parsed.value) : m.payload,
+    );
     const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : looseClaimId(raw);
     out.ledger.push({
       seq: m.seq,
