@@ -3,6 +3,7 @@
 // child process (bench/src/load/http-load.ts): 64 closed-loop keep-alive clients, each report new
 // (unique body, so a fresh idempotency key), answered 202 only once JetStream acked every event.
 import type { BenchContext } from '../context.ts';
+import { addCpuFigures, startCpuMeter, type CpuReading } from '../cpu.ts';
 import { percentile } from '../harness.ts';
 import {
   addFigure,
@@ -33,9 +34,11 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
     const p99: number[] = [];
     let reports = 0;
     const reportRates: number[] = [];
+    const cpu: { reading: CpuReading; eventsPerSecond: number }[] = [];
     await ctx.measure(
       `ingest.${label}.events`,
       async (rep) => {
+        const meter = startCpuMeter({ ingest: { pid: server.pid }, nats: { name: 'nats-server' } });
         const r = await runLoad(ctx, {
           mode: 'ingest',
           url,
@@ -53,6 +56,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
         p99.push(percentile(r.latenciesMs, 99));
         reports += r.ok;
         reportRates.push(r.ok / r.seconds);
+        cpu.push({ reading: meter.stop(), eventsPerSecond: r.events / r.seconds });
         return { events: r.events, seconds: r.seconds };
       },
       {
@@ -65,6 +69,12 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
       'reports/s',
       reportRates,
       `reports/s of the same reps (${reports} reports)`,
+    );
+    addCpuFigures(
+      ctx,
+      `ingest.${label}`,
+      cpu,
+      'over the whole load run, warm-up included; ingest = its process(es); the machine figure also holds the load generator',
     );
     addFigure(
       ctx,

@@ -5,6 +5,7 @@
 // with its chain hash, the checkpoint. Timed from its "projector started" line to the checkpoint
 // (polled every 20 ms) reaching the stream's last seq; peak RSS is the child's VmHWM.
 import type { BenchContext } from '../context.ts';
+import { addCpuFigures, startCpuMeter, type CpuReading } from '../cpu.ts';
 import { type Figure } from '../harness.ts';
 import {
   addFigure,
@@ -23,6 +24,8 @@ export interface CaughtUp {
   count: number;
   seconds: number;
   peakRssMb: number;
+  /** Cores each process group used during the catch-up. */
+  cpu: CpuReading;
 }
 
 /** Prepared streams by size, and the last read models folded from each (for the queries group). */
@@ -86,6 +89,11 @@ export async function catchUp(ctx: BenchContext, count: number, base: string): P
   );
   try {
     await child.waitForLine(/projector started/);
+    const meter = startCpuMeter({
+      projector: { pid: child.pid },
+      postgres: { name: 'postgres' },
+      nats: { name: 'nats-server' },
+    });
     const t0 = performance.now();
     let peakRss = 0;
     for (let polls = 0; ; polls++) {
@@ -98,6 +106,7 @@ export async function catchUp(ctx: BenchContext, count: number, base: string): P
       await new Promise((res) => setTimeout(res, 20));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = meter.stop();
     peakRss = Math.max(peakRss, child.peakRssMb());
     // This machine's Postgres runs with autovacuum off; analyze as autovacuum would have by now,
     // so that later queries on these read models are planned with real statistics (untimed).
@@ -106,7 +115,7 @@ export async function catchUp(ctx: BenchContext, count: number, base: string): P
     );
     const dl = await pool.query<{ n: string }>(`select count(*) as n from "${base}_rm".dead_letters`);
     if (Number(dl.rows[0]?.n) > 0) throw new Error(`${dl.rows[0]?.n} events were parked in ${base}_rm.dead_letters`);
-    const caught = { p, count, seconds, peakRssMb: peakRss };
+    const caught = { p, count, seconds, peakRssMb: peakRss, cpu };
     folded.set(count, caught);
     return caught;
   } finally {
@@ -130,12 +139,14 @@ export async function runProjector(ctx: BenchContext): Promise<void> {
     await filledStream(ctx, count);
     const secs: number[] = [];
     const rss: number[] = [];
+    const cpu: { reading: CpuReading; eventsPerSecond: number }[] = [];
     const fig: Figure = await ctx.measure(
       name,
       async (rep) => {
         const c = await catchUp(ctx, count, `cu${sizeLabel(count)}_${rep}`);
         secs.push(c.seconds);
         rss.push(c.peakRssMb);
+        cpu.push({ reading: c.cpu, eventsPerSecond: count / c.seconds });
         return { events: count, seconds: c.seconds };
       },
       {
@@ -145,5 +156,6 @@ export async function runProjector(ctx: BenchContext): Promise<void> {
     );
     addFigure(ctx, `${name}.seconds`, 's', secs, `wall time of ${fig.name}`);
     addFigure(ctx, `${name}.peak-rss`, 'MB', rss, 'VmHWM of the projector process at the end of the catch-up');
+    addCpuFigures(ctx, name, cpu, 'projector = its process, postgres = every postgres process');
   }
 }

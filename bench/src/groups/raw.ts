@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import type { BenchContext, BenchStream } from '../context.ts';
+import { addCpuFigures, startCpuMeter, type CpuReading } from '../cpu.ts';
 import {
   CLAIM_ROW_COLUMNS,
   CLAIM_ROW_DDL,
@@ -142,14 +143,20 @@ export async function runRaw(ctx: BenchContext): Promise<void> {
     const stream = await ctx.createStream('pubpipe');
     const n = counts.publishPipelined;
     const batch = messages.slice(0, n);
+    const cpu: { reading: CpuReading; eventsPerSecond: number }[] = [];
     await ctx.measure(
       'raw.js.publish.pipelined256',
       async (rep) => {
+        const meter = startCpuMeter({ client: { pid: process.pid }, nats: { name: 'nats-server' } });
+        const t0 = performance.now();
         await publishPipelined(js, stream, batch, IN_FLIGHT, `p${rep}`);
-        return n;
+        const seconds = (performance.now() - t0) / 1000;
+        cpu.push({ reading: meter.stop(), eventsPerSecond: n / seconds });
+        return { events: n, seconds };
       },
       { note: `${n} publishes, ${IN_FLIGHT} in flight, unique msgID each (dedupe window 2 min)` },
     );
+    addCpuFigures(ctx, 'raw.js.publish.pipelined256', cpu, 'client = the bench process publishing');
   }
 
   // c. consume: durable pull consumer, AckPolicy.All, ack the last message of each 500
@@ -271,11 +278,18 @@ export async function runRaw(ctx: BenchContext): Promise<void> {
     await pool.query(`CREATE TABLE raw_checkpoint (id int PRIMARY KEY, seq bigint NOT NULL)`);
     const client = await pool.connect();
     const durable = (rep: number) => `bench_pipeline_${rep}`;
+    const pipelineCpu: { reading: CpuReading; eventsPerSecond: number }[] = [];
     try {
       await ctx.measure(
         'raw.pipeline.fetch500.tx',
         async (rep) => {
           const consumer = await js.consumers.get(stream.name, durable(rep));
+          const meter = startCpuMeter({
+            client: { pid: process.pid },
+            postgres: { name: 'postgres' },
+            nats: { name: 'nats-server' },
+          });
+          const t0 = performance.now();
           let done = 0;
           while (done < n) {
             const batch = await consumer.fetch({ max_messages: BATCH, expires: 5_000 });
@@ -298,7 +312,9 @@ export async function runRaw(ctx: BenchContext): Promise<void> {
             last.ack();
             done += msgs.length;
           }
-          return n;
+          const seconds = (performance.now() - t0) / 1000;
+          pipelineCpu.push({ reading: meter.stop(), eventsPerSecond: n / seconds });
+          return { events: n, seconds };
         },
         {
           setup: async (rep) => {
@@ -317,6 +333,7 @@ export async function runRaw(ctx: BenchContext): Promise<void> {
           note: `${n} events: fetch ${BATCH} (durable pull), JSON.parse each, one transaction with a prepared ${BATCH}-row INSERT and a checkpoint UPDATE, COMMIT, then ack() of the last message (AckPolicy.All); strictly sequential`,
         },
       );
+      addCpuFigures(ctx, 'raw.pipeline.fetch500.tx', pipelineCpu, 'client = the bench process');
     } finally {
       client.release();
     }

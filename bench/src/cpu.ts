@@ -1,0 +1,145 @@
+// Where the machine's CPU goes during a measurement: CPU time of named process groups (a pid and
+// its descendants, or every process of a name: nats-server, postgres) and of the whole machine,
+// read from /proc. It turns a rate into CPU per event, which is what says whether a goal can be
+// reached on this machine at all (see the README's performance section). Linux only; elsewhere the
+// meter reports nothing.
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import type { BenchContext } from './context.ts';
+import { addFigure } from './product.ts';
+
+/** USER_HZ: /proc reports CPU times in these ticks (100 on every Linux this runs on). */
+const TICKS_PER_S = 100;
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  comm: string;
+  ticks: number;
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm is in parentheses and may hold spaces; the fields after it are space-separated.
+    const close = text.lastIndexOf(')');
+    const comm = text.slice(text.indexOf('(') + 1, close);
+    const f = text.slice(close + 2).split(' ');
+    // After comm: state(0) ppid(1) … utime(11) stime(12).
+    return { pid, ppid: Number(f[1]), comm, ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+function allStats(): ProcStat[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const out: ProcStat[] = [];
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    const s = readStat(Number(n));
+    if (s) out.push(s);
+  }
+  return out;
+}
+
+/** Which processes a group holds: a pid with its descendants, or every process with this name. */
+export type ProcessGroup = { pid: number } | { name: string };
+
+function groupTicks(stats: ProcStat[], g: ProcessGroup): number {
+  if ('name' in g) return stats.filter((s) => s.comm === g.name).reduce((a, s) => a + s.ticks, 0);
+  const members = new Set([g.pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const s of stats)
+      if (members.has(s.ppid) && !members.has(s.pid)) {
+        members.add(s.pid);
+        grew = true;
+      }
+  }
+  return stats.filter((s) => members.has(s.pid)).reduce((a, s) => a + s.ticks, 0);
+}
+
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
+    const v = line.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (v[3] ?? 0) + (v[4] ?? 0);
+    const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+}
+
+export interface CpuReading {
+  seconds: number;
+  /** Cores each group kept busy on average (CPU seconds / wall seconds). */
+  cores: Record<string, number>;
+  /** Cores the whole machine kept busy, and how many it has. */
+  machineCores: number;
+  capacity: number;
+}
+
+/** Starts measuring; `stop()` gives the cores each group used since. */
+export function startCpuMeter(groups: Record<string, ProcessGroup>): { stop(): CpuReading } {
+  const t0 = performance.now();
+  const s0 = allStats();
+  const before = Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, groupTicks(s0, g)]));
+  const m0 = machineTicks();
+  return {
+    stop() {
+      const seconds = (performance.now() - t0) / 1000;
+      const s1 = allStats();
+      const m1 = machineTicks();
+      const cores: Record<string, number> = {};
+      for (const [k, g] of Object.entries(groups))
+        cores[k] = Math.max(0, groupTicks(s1, g) - before[k]!) / TICKS_PER_S / seconds;
+      const capacity = availableParallelism();
+      const total = m1.total - m0.total;
+      return {
+        seconds,
+        cores,
+        machineCores: total > 0 ? ((m1.busy - m0.busy) / total) * capacity : 0,
+        capacity,
+      };
+    },
+  };
+}
+
+/** CPU microseconds per event of each group, and of the whole machine, at `eventsPerSecond`. */
+export function cpuPerEvent(r: CpuReading, eventsPerSecond: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, c] of Object.entries(r.cores)) out[k] = (c * 1e6) / eventsPerSecond;
+  out.machine = (r.machineCores * 1e6) / eventsPerSecond;
+  return out;
+}
+
+/**
+ * Adds `<name>.cpu.<group>` figures in CPU µs per event (one sample a repetition), plus
+ * `<name>.cpu.machine`: the whole machine's busy time per event.
+ */
+export function addCpuFigures(
+  ctx: BenchContext,
+  name: string,
+  reps: { reading: CpuReading; eventsPerSecond: number }[],
+  note: string,
+): void {
+  if (reps.length === 0 || reps[0]!.reading.capacity === 0) return;
+  const per = reps.map((r) => cpuPerEvent(r.reading, r.eventsPerSecond));
+  for (const k of Object.keys(per[0]!))
+    addFigure(
+      ctx,
+      `${name}.cpu.${k}`,
+      'µs/event',
+      per.map((p) => p[k]!),
+      k === 'machine'
+        ? `busy CPU time of the whole machine (${reps[0]!.reading.capacity} cores) per event; ${note}`
+        : `CPU time of ${k} per event; ${note}`,
+    );
+}
