@@ -6,6 +6,7 @@
 // claim of the "focus" series (topic `focus`, metric `killed`, 20 sources), so a stream of N
 // events holds 20 sources × N/1,000 points of it for the history query.
 import type { JetStreamClient } from '@nats-io/jetstream';
+import { canonicalJson } from '@claimtrail/shared/events';
 import { rng } from './events.ts';
 
 export const FOCUS_TOPIC = 'focus';
@@ -40,7 +41,8 @@ export function* productEvents(count: number, tag: string, seed = 5): Generator<
   };
   const env = (type: string, data: unknown) => {
     const recordedAt = recordedAtOf(n);
-    const json = JSON.stringify({
+    // Canonical JSON, as ingest publishes (the envelope's keys are in order, `data`'s need sorting).
+    const json = canonicalJson({
       actor: 'bench',
       data,
       eventId: uuid7(START_MS + n * 10),
