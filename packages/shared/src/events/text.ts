@@ -14,14 +14,15 @@ export function textProblem(s: string): string | undefined {
 
 /** A string of 1..max characters that carries no NUL, unpaired surrogate or bidi control. */
 export function text(max: number, min = 1) {
-  return z
-    .string()
-    .min(min)
-    .max(max)
-    .superRefine((s, ctx) => {
-      const problem = textProblem(s);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    });
+  return (
+    z
+      .string()
+      .min(min)
+      .max(max)
+      // refine, not superRefine: zod's superRefine gives every value it checks a closure of its
+      // own (a fifth of the projector's allocations came from this and the value refinement).
+      .refine((s) => textProblem(s) === undefined, { error: (iss) => textProblem(iss.input as string) })
+  );
 }
 
 export const TOPIC_RE = /^[a-z0-9]+(-[a-z0-9]+)*$/;

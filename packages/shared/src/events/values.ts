@@ -16,11 +16,7 @@ export const claimValue = z
     z.strictObject({ kind: z.literal('at_least'), value: amount }),
     z.strictObject({ kind: z.literal('at_most'), value: amount }),
   ])
-  .superRefine((v, ctx) => {
-    if (v.kind === 'range' && v.low > v.high) {
-      ctx.addIssue({ code: 'custom', path: ['low'], message: 'low must be <= high' });
-    }
-  });
+  .refine((v) => v.kind !== 'range' || v.low <= v.high, { path: ['low'], message: 'low must be <= high' });
 
 export type ClaimValue = z.infer<typeof claimValue>;
 
