@@ -7,6 +7,7 @@ export default defineConfig(
     '**/node_modules/',
     'tests/artifacts/',
     'bench/results/',
+    'bench/scratch/',
     'services/query/public/vendor/',
     'coverage/',
     '.claimtrail/',
