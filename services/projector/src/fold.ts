@@ -1,6 +1,4 @@
 import {
-  canonicalTextOf,
-  decodeEvent,
   getNormalisationRule,
   mustParseFuzzyDate,
   type ClaimtrailEvent,
@@ -9,6 +7,7 @@ import {
   type NormalisationRule,
 } from '@claimtrail/shared/events';
 import { chainHashOfCanonical } from '@claimtrail/shared/identity';
+import { preparePayload, type Prepared } from './prepare.ts';
 
 /** The version columns of a row that becomes current at `seq` (transaction time `knownAt`). */
 function currentFrom(seq: number, knownAt: string) {
@@ -186,12 +185,6 @@ function claimIdOfEvent(e: ClaimtrailEvent): string | undefined {
   return 'claimId' in e.data ? e.data.claimId : undefined;
 }
 
-/** The claim id in a payload even when the payload does not decode, so later events can wait. */
-function looseClaimId(raw: unknown): string | undefined {
-  const id = (raw as { data?: { claimId?: unknown } } | null)?.data?.claimId;
-  return typeof id === 'string' ? id : undefined;
-}
-
 export function bounds(rule: NormalisationRule, value: ClaimValue) {
   return rule.normalise(value);
 }
@@ -253,12 +246,8 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
 
   for (const m of messages) {
     if (m.seq <= out.lastSeq) continue;
-    const parsed = parsePayload(m);
-    const raw = parsed.ok ? parsed.value : undefined;
-    const parseError = parsed.ok ? undefined : `payload is not JSON: ${parsed.error}`;
-    const decoded = parseError === undefined ? decodeEvent(raw) : { ok: false as const, reason: parseError };
-    const rawEnv = raw as { eventId?: unknown; recordedAt?: unknown } | undefined;
-    const eventId = decoded.ok ? decoded.event.eventId : typeof rawEnv?.eventId === 'string' ? rawEnv.eventId : null;
+    const { decoded, canonical, loose } = preparedOf(m);
+    const eventId = decoded.ok ? decoded.event.eventId : (loose.eventId ?? null);
 
     if (decoded.ok) {
       const first = seen.get(decoded.event.eventId);
@@ -275,13 +264,10 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     const knownAt = out.knownAt !== null && out.knownAt > recordedAt ? out.knownAt : recordedAt;
     out.knownAt = knownAt;
     out.lastSeq = m.seq;
-    // The chain hashes the canonical text of the event (chainHash in identity.ts); the payload is
-    // already parsed here, so it is not parsed again for that.
-    out.chainHash = chainHashOfCanonical(
-      out.chainHash,
-      parsed.ok ? canonicalTextOf(m.payload, parsed.value) : m.payload,
-    );
-    const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : looseClaimId(raw);
+    // The chain hashes the canonical text of the event (chainHash in identity.ts), which the
+    // prepared payload holds (null: the payload itself).
+    out.chainHash = chainHashOfCanonical(out.chainHash, canonical ?? m.payload);
+    const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : loose.claimId;
     out.ledger.push({
       seq: m.seq,
       subject: m.subject,
@@ -528,21 +514,17 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   }
 }
 
-const parsedPayloads = new WeakMap<StreamMessage, { ok: true; value: unknown } | { ok: false; error: string }>();
+const prepared = new WeakMap<StreamMessage, Prepared>();
 
 /**
- * A message's payload parsed once: the store reads the ids a batch touches before the fold runs,
- * and both need the parsed event. Kept only as long as the message itself.
+ * A message's payload prepared once (decoded, canonical text, loose ids), kept as long as the
+ * message itself: the store reads the ids a batch touches before the fold runs, and both need it.
  */
-function parsePayload(m: StreamMessage): { ok: true; value: unknown } | { ok: false; error: string } {
-  let p = parsedPayloads.get(m);
+function preparedOf(m: StreamMessage): Prepared {
+  let p = prepared.get(m);
   if (!p) {
-    try {
-      p = { ok: true, value: JSON.parse(m.payload) };
-    } catch (err) {
-      p = { ok: false, error: (err as Error).message };
-    }
-    parsedPayloads.set(m, p);
+    p = preparePayload(m.payload);
+    prepared.set(m, p);
   }
   return p;
 }
@@ -555,16 +537,12 @@ export function idsOfBatch(messages: readonly StreamMessage[]) {
   const eventIds = new Set<string>();
   const reportIds = new Set<string>();
   for (const m of messages) {
-    const parsed = parsePayload(m);
-    if (!parsed.ok) continue;
-    const raw = parsed.value as { eventId?: unknown; type?: unknown; data?: Record<string, unknown> } | null;
-    if (typeof raw?.eventId === 'string') eventIds.add(raw.eventId);
-    const d = raw?.data;
-    if (!d) continue;
-    if (typeof d.claimId === 'string') claimIds.add(d.claimId);
-    if (raw?.type === 'SourceRegistered' && typeof d.sourceId === 'string') sourceIds.add(d.sourceId);
-    if (raw?.type === 'MetricDefined' && typeof d.metric === 'string') metricNames.add(d.metric);
-    if (raw?.type === 'ReportSubmitted' && typeof d.reportId === 'string') reportIds.add(d.reportId);
+    const { loose } = preparedOf(m);
+    if (loose.eventId !== undefined) eventIds.add(loose.eventId);
+    if (loose.claimId !== undefined) claimIds.add(loose.claimId);
+    if (loose.type === 'SourceRegistered' && loose.sourceId !== undefined) sourceIds.add(loose.sourceId);
+    if (loose.type === 'MetricDefined' && loose.metric !== undefined) metricNames.add(loose.metric);
+    if (loose.type === 'ReportSubmitted' && loose.reportId !== undefined) reportIds.add(loose.reportId);
   }
   return { claimIds, sourceIds, metricNames, eventIds, reportIds };
 }

@@ -1,0 +1,54 @@
+import { canonicalTextOf, decodeEvent, type DecodeResult } from '@claimtrail/shared/events';
+
+/**
+ * What the fold needs of one payload before it can fold it: the payload decoded (parsed,
+ * upcast, validated), its canonical text for the chain hash, and the ids it names even when it
+ * does not decode (so that the store can load their state and later events of a parked claim can
+ * wait). It depends on the payload alone.
+ */
+export interface Prepared {
+  decoded: DecodeResult;
+  /** The canonical text of the payload; null when that is the payload itself. */
+  canonical: string | null;
+  /** Fields read from the raw payload, whatever its validity. */
+  loose: {
+    eventId?: string;
+    type?: string;
+    claimId?: string;
+    sourceId?: string;
+    metric?: string;
+    reportId?: string;
+  };
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+export function preparePayload(payload: string): Prepared {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(payload);
+  } catch (err) {
+    return {
+      decoded: { ok: false, reason: `payload is not JSON: ${(err as Error).message}` },
+      canonical: null,
+      loose: {},
+    };
+  }
+  const canonical = canonicalTextOf(payload, raw);
+  const r = raw as { eventId?: unknown; type?: unknown; data?: Record<string, unknown> | null } | null;
+  const d = r?.data;
+  const loose: Prepared['loose'] = {};
+  const set = (k: keyof Prepared['loose'], v: unknown) => {
+    const s = str(v);
+    if (s !== undefined) loose[k] = s;
+  };
+  set('eventId', r?.eventId);
+  set('type', r?.type);
+  if (d && typeof d === 'object') {
+    set('claimId', d.claimId);
+    set('sourceId', d.sourceId);
+    set('metric', d.metric);
+    set('reportId', d.reportId);
+  }
+  return { decoded: decodeEvent(raw), canonical: canonical === payload ? null : canonical, loose };
+}
