@@ -32,9 +32,23 @@ export function createPool(o: CreateDbOptions): pg.Pool {
   });
 }
 
+const pools = new WeakMap<Kysely<Database>, pg.Pool>();
+
 export function createDb(o: CreateDbOptions): { db: Kysely<Database>; pool: pg.Pool } {
   const pool = createPool(o);
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), pool };
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pools.set(db, pool);
+  return { db, pool };
+}
+
+/**
+ * The pg pool under a Kysely instance that createDb made, for what Kysely cannot do: the
+ * projector writes its rows with COPY, which needs a pg client of its own.
+ */
+export function poolOf(db: Kysely<Database>): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('this Kysely instance was not made by createDb');
+  return pool;
 }
 
 /** Creates the database named in `url` when it does not exist (connecting to `postgres` to do it). */

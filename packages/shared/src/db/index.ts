@@ -1,5 +1,6 @@
 export {
   createDb,
+  poolOf,
   createPool,
   defaultReadSchemaOf,
   ensureDatabase,

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { migrateReadModel } from '@claimtrail/shared/db';
+import { canonicalJson } from '@claimtrail/shared/events';
+import { uuidv7 } from '@claimtrail/shared/identity';
+import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
+import { copyField, copyText } from './copy-text.ts';
+import { foldBatch, type StreamMessage } from './fold.ts';
+import { createProjectionStore } from './projection-store.ts';
+
+let env: TestEnv;
+beforeAll(async () => {
+  env = await createTestEnv('copytext');
+});
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+describe('COPY text', () => {
+  it('escapes what the text format gives a meaning to, and nothing else', () => {
+    expect(copyField(null)).toBe('\\N');
+    expect(copyField(undefined)).toBe('\\N');
+    expect(copyField('a\tb\nc\rd\\e')).toBe('a\\tb\\nc\\rd\\\\e');
+    expect(copyField('\\N')).toBe('\\\\N'); // the text "\N", not NULL
+    expect(copyField('«около 4 000» 😀 "x"')).toBe('«около 4 000» 😀 "x"');
+    expect(copyField(8408.45)).toBe('8408.45');
+    expect(copyField(false)).toBe('f');
+    expect(copyField({ kind: 'approx', value: 1, q: 'a\tb' })).toBe('{"kind":"approx","value":1,"q":"a\\\\tb"}');
+    expect(() => copyField(Number.NaN)).toThrow(RangeError);
+    expect(
+      copyText(
+        [
+          { a: 1, b: 'x' },
+          { a: null, b: 'y\n' },
+        ],
+        ['b', 'a'],
+      ),
+    ).toBe('x\t1\ny\\n\t\\N\n');
+  });
+
+  it('stores strings with tabs, newlines, backslashes and non-ASCII exactly as folded', async () => {
+    expect((await migrateReadModel(env.db, 'copy_rm')).error).toBeUndefined();
+    const store = createProjectionStore(env.db, 'copy_rm');
+    const quote = 'line one\nline\ttwo \\ back\\slash \\N «около 4 000» 😀 "quoted"\r\n';
+    const events = [
+      {
+        type: 'ReportSubmitted',
+        data: {
+          reportId: 'rpt_000000000000000000000001',
+          url: 'https://example.org/a?b=c\\d',
+          publisher: 'Wire\tService',
+          title: 'Title\nwith newline',
+          publishedAt: '2025-02',
+          claimCount: 1,
+        },
+      },
+      {
+        type: 'ClaimRecorded',
+        data: {
+          claimId: 'clm_000000000000000000000001',
+          reportId: 'rpt_000000000000000000000001',
+          topic: 't',
+          metric: 'killed',
+          value: { kind: 'range', low: 1.5, high: 2000000 },
+          unit: 'persons',
+          sourceId: 's',
+          via: [{ id: 'relay-one', role: 'relay' }],
+          statedAt: '2025-02-03',
+          validFrom: '2025-01',
+          validTo: '2025-02-03',
+          quote,
+        },
+      },
+    ];
+    const messages: StreamMessage[] = events.map((e, i) => ({
+      seq: i + 1,
+      subject: `s.${i}`,
+      time: '2026-01-01T00:00:00.000Z',
+      payload: canonicalJson({
+        eventId: uuidv7(Date.UTC(2026, 0, 1) + i, `copy-${i}`),
+        type: e.type,
+        version: 1,
+        recordedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+        actor: 'tester\twith tab',
+        requestId: `r${i}`,
+        data: e.data,
+      }),
+    }));
+    const out = await store.applyBatch(messages, (input) => foldBatch(input, messages, 'approx-5pct@1'));
+    expect(out.deadLetters).toEqual([]);
+
+    const ledger = await sql<{ payload: string; actor: string }>`
+      select payload, actor from copy_rm.event_ledger order by seq`.execute(env.db);
+    expect(ledger.rows.map((r) => r.payload)).toEqual(messages.map((m) => m.payload));
+    expect(ledger.rows[0]!.actor).toBe('tester\twith tab');
+
+    const v = await sql<{ quote: string; value: unknown; via: unknown; low: string; high: string }>`
+      select quote, value, via, low::text, high::text from copy_rm.claim_versions`.execute(env.db);
+    expect(v.rows).toEqual([
+      {
+        quote,
+        value: { kind: 'range', low: 1.5, high: 2000000 },
+        via: [{ id: 'relay-one', role: 'relay' }],
+        low: String(out.claimVersions[0]!.low),
+        high: String(out.claimVersions[0]!.high),
+      },
+    ]);
+    const r = await sql<{ url: string; publisher: string; title: string }>`
+      select url, publisher, title from copy_rm.reports`.execute(env.db);
+    expect(r.rows).toEqual([
+      { url: 'https://example.org/a?b=c\\d', publisher: 'Wire\tService', title: 'Title\nwith newline' },
+    ]);
+    const c = await sql<{ quote: string; echo: boolean }>`select quote, echo from copy_rm.claim_citations`.execute(
+      env.db,
+    );
+    expect(c.rows).toEqual([{ quote, echo: false }]);
+  });
+});
