@@ -68,7 +68,14 @@ async function sequential(schema: string, all: StreamMessage[], size: number) {
 async function pipelined(store: ProjectionStore, all: StreamMessage[], size: number): Promise<number> {
   let retries = 0;
   const p = createBatchPipeline({ store, fold, onRetry: () => (retries += 1) });
-  for (const b of batches(all, size)) await p.submit(b);
+  // As the projector does: a batch goes in once the one before the last is folded.
+  let previous: Promise<void> = Promise.resolve();
+  for (const b of batches(all, size)) {
+    const before = previous;
+    previous = p.submit(b).folded;
+    await before;
+  }
+  await previous;
   await p.drain();
   return retries;
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FoldInput, FoldOutput, StreamMessage } from './fold.ts';
+import { idsOfBatch, type FoldInput, type FoldOutput, type StreamMessage } from './fold.ts';
 import type { Checkpoint, Pending, ProjectionStore } from './projection-store.ts';
 
 export interface BatchPipelineOptions {
@@ -11,24 +11,75 @@ export interface BatchPipelineOptions {
   stopping?: () => boolean;
 }
 
+/** What `submit` gives back: when the batch is folded (its write started), and when it is committed. */
+export interface Submitted {
+  folded: Promise<void>;
+  committed: Promise<FoldOutput>;
+}
+
 /**
- * Folds batch n+1 while batch n is being written. The fold runs in Node and the write in
- * Postgres, so on two cores they overlap instead of taking turns; at most one batch is being
- * written while the next is folded, and commits stay in stream order.
+ * The input as it is after `pendings` (folded batches, oldest first, that may be missing from
+ * what was read): their checkpoint, and for every key of the batch the state the newest of them
+ * has. Only the batch's keys are taken, so state does not pile up from batch to batch.
+ */
+export function overlayPending(
+  input: FoldInput,
+  messages: readonly StreamMessage[],
+  pendings: readonly Pending[],
+): FoldInput {
+  const last = pendings[pendings.length - 1];
+  if (!last) return input;
+  const ids = idsOfBatch(messages);
+  for (const { state: s } of pendings) {
+    for (const k of ids.claimIds) {
+      const v = s.claims.get(k);
+      if (v) input.claims.set(k, v);
+      const p = s.parked.get(k);
+      if (p !== undefined) input.parked.set(k, p);
+    }
+    for (const k of ids.sourceIds) {
+      const v = s.sources.get(k);
+      if (v) input.sources.set(k, v);
+    }
+    for (const k of ids.metricNames) {
+      const v = s.metrics.get(k);
+      if (v) input.metrics.set(k, v);
+    }
+    for (const k of ids.eventIds) {
+      const v = s.seenEventIds.get(k);
+      if (v !== undefined) input.seenEventIds.set(k, v);
+    }
+    for (const k of ids.reportIds) if (s.reports.has(k)) input.reports.add(k);
+  }
+  return { ...input, lastSeq: last.lastSeq, chainHash: last.chainHash, knownAt: last.knownAt };
+}
+
+/**
+ * Three batches at once, each at its own stage: Postgres reads what batch n+1 needs while this
+ * thread folds batch n and Postgres writes batch n-1. Folds run one at a time in stream order,
+ * and so do commits.
  *
- * The next batch's input is read from the database while the previous batch may not be committed
- * yet; the previous fold's end state (`Pending`) stands in for it wherever it has the key, and its
- * checkpoint is the one the next batch is folded from. Each commit checks that the stored
- * checkpoint is the one its batch was folded from; when it is not (a write whose outcome was
- * lost, a failed commit), the batch is refolded from what is stored, as the sequential path does.
- * The projector is the only writer of its schema (advisory lock), which is what makes the stand-in
- * state exact.
+ * A batch's stored state is read as soon as it is submitted, before the batches ahead of it are
+ * committed, or even folded. The batches that were not committed when its read began are laid
+ * over what was read (`overlayPending`), oldest first, once they are folded: a key one of them
+ * touched takes the state it left, every other key was last changed by a batch committed before
+ * the read, which the read saw. Each commit also checks that the stored checkpoint is the one its
+ * batch was folded from; when it is not (a write whose outcome was lost, a failed commit) the
+ * batch is refolded from what is stored, in one transaction, as the sequential path does. The
+ * projector is the only writer of its schema (advisory lock), which is what makes this exact.
  */
 export function createBatchPipeline(o: BatchPipelineOptions) {
   /** The write in flight (it settles once its batch is committed, refolded if need be). */
   let writing: Promise<FoldOutput> | undefined;
-  /** The last folded batch, committed or not. */
-  let pending: Pending | undefined;
+  /** Folds run one after another in submission order. */
+  let folding: Promise<unknown> = Promise.resolve();
+  let submitted = 0;
+  /** Batches [0, committed) are known to be committed. */
+  let committed = 0;
+  /** Folded batches by index, kept while a later batch's read may have missed them. */
+  const states = new Map<number, Pending>();
+  /** Of each batch not yet folded, the first batch its read may have missed. */
+  const watermarks = new Map<number, number>();
 
   async function retrying(attempt: number, err: unknown): Promise<void> {
     if (o.stopping?.() && attempt > 2) throw err;
@@ -40,7 +91,7 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
   async function load(batch: readonly StreamMessage[]): Promise<FoldInput> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await o.store.loadInput(batch, pending);
+        return await o.store.loadInput(batch);
       } catch (err) {
         await retrying(attempt, err);
       }
@@ -56,9 +107,7 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
       for (let attempt = 0; ; attempt += 1) {
         await retrying(attempt, err);
         try {
-          const again = await o.store.applyBatch(batch, (input) => o.fold(input, batch));
-          if (pending && pending.lastSeq <= again.lastSeq) pending = undefined;
-          return again;
+          return await o.store.applyBatch(batch, (input) => o.fold(input, batch));
         } catch (e) {
           err = e;
         }
@@ -66,24 +115,62 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     }
   }
 
+  function forget() {
+    let keep = committed;
+    for (const w of watermarks.values()) keep = Math.min(keep, w);
+    for (const i of states.keys()) if (i < keep) states.delete(i);
+  }
+
+  async function foldAndWrite(
+    index: number,
+    batch: readonly StreamMessage[],
+    stored: Promise<FoldInput>,
+  ): Promise<{ committed: Promise<FoldOutput> }> {
+    const base = await stored;
+    const pendings: Pending[] = [];
+    for (let i = watermarks.get(index)!; i < index; i += 1) {
+      const s = states.get(i);
+      if (s) pendings.push(s);
+    }
+    const input = overlayPending(base, batch, pendings);
+    const out = o.fold(input, batch);
+    states.set(index, { lastSeq: out.lastSeq, chainHash: out.chainHash, knownAt: out.knownAt, state: out.after });
+    watermarks.delete(index);
+    if (writing) await writing;
+    const done = commit(batch, out, input).then((c) => {
+      committed = index + 1;
+      forget();
+      return c;
+    });
+    writing = done;
+    return { committed: done };
+  }
+
   return {
     /**
-     * Folds `batch` now, waits for the previous batch's commit, and starts writing this one.
-     * Resolves, once the write has started, to a promise of its commit.
+     * Starts reading what `batch` needs now, folds it once the batches before it are folded, and
+     * writes it once the one before it is committed. The caller bounds how many are in flight by
+     * awaiting `folded` of an earlier batch.
      */
-    async submit(batch: readonly StreamMessage[]): Promise<{ committed: Promise<FoldOutput> }> {
-      const input = await load(batch);
-      const out = o.fold(input, batch);
-      pending = { lastSeq: out.lastSeq, chainHash: out.chainHash, knownAt: out.knownAt, state: out.after };
-      if (writing) await writing;
-      const committed = commit(batch, out, input);
-      writing = committed;
-      // Its failure is reported to the next submit or the drain, which await it.
-      committed.catch(() => undefined);
-      return { committed };
+    submit(batch: readonly StreamMessage[]): Submitted {
+      const index = submitted++;
+      watermarks.set(index, committed);
+      const stored = load(batch);
+      stored.catch(() => undefined);
+      const step = folding.then(() => foldAndWrite(index, batch, stored));
+      folding = step;
+      const result: Submitted = {
+        folded: step.then(() => undefined),
+        committed: step.then((s) => s.committed),
+      };
+      // Failures are reported to whoever awaits these (the owner, the next batch or the drain).
+      result.folded.catch(() => undefined);
+      result.committed.catch(() => undefined);
+      return result;
     },
-    /** Waits for the last write. */
+    /** Waits for every submitted batch to be committed. */
     async drain(): Promise<void> {
+      await folding;
       if (writing) await writing;
     },
   };

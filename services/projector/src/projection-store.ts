@@ -138,7 +138,7 @@ export interface Checkpoint {
 }
 
 /**
- * A batch folded but perhaps not yet committed: the next batch's input takes its checkpoint from
+ * A batch folded but perhaps not yet committed: a later batch's input takes its checkpoint from
  * here and, for the keys this one touched, its state (rows read from the database may predate it).
  */
 export interface Pending extends Checkpoint {
@@ -172,7 +172,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
    * still filling up, scan the whole partial index claim_versions_current (or the table) for
    * every batch, so catch-up slowed down as the read models grew.
    */
-  async function loadInput(exec: Exec, messages: readonly StreamMessage[], pending?: Pending): Promise<FoldInput> {
+  async function loadInput(exec: Exec, messages: readonly StreamMessage[]): Promise<FoldInput> {
     const ids = idsOfBatch(messages);
     const claimIds = [...ids.claimIds];
     const eventIds = [...ids.eventIds].filter((id) => UUID.test(id));
@@ -282,35 +282,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       seenEventIds: new Map(row.seen.map((r) => [r.event_id, Number(r.seq)] as const)),
       reports: new Set(row.reports),
     };
-    return pending ? overlay(input, ids, pending) : input;
-  }
-
-  /**
-   * The input as it is after `pending`: its checkpoint, and its state for every key of the batch
-   * that it has (only the batch's keys, so state does not pile up from batch to batch).
-   */
-  function overlay(input: FoldInput, ids: ReturnType<typeof idsOfBatch>, pending: Pending): FoldInput {
-    const s = pending.state;
-    for (const k of ids.claimIds) {
-      const v = s.claims.get(k);
-      if (v) input.claims.set(k, v);
-      const p = s.parked.get(k);
-      if (p !== undefined) input.parked.set(k, p);
-    }
-    for (const k of ids.sourceIds) {
-      const v = s.sources.get(k);
-      if (v) input.sources.set(k, v);
-    }
-    for (const k of ids.metricNames) {
-      const v = s.metrics.get(k);
-      if (v) input.metrics.set(k, v);
-    }
-    for (const k of ids.eventIds) {
-      const v = s.seenEventIds.get(k);
-      if (v !== undefined) input.seenEventIds.set(k, v);
-    }
-    for (const k of ids.reportIds) if (s.reports.has(k)) input.reports.add(k);
-    return { ...input, lastSeq: pending.lastSeq, chainHash: pending.chainHash, knownAt: pending.knownAt };
+    return input;
   }
 
   async function insert<T extends object>(exec: Exec, table: keyof Database, rows: T[]) {
@@ -446,10 +418,10 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       });
     },
     /**
-     * The input of a batch, read outside any transaction, as it will be once `pending` (folded,
-     * perhaps still being written) is committed.
+     * The input of a batch as stored, read outside any transaction (batches folded but not yet
+     * committed are laid over it by the caller: overlayPending in batch-pipeline.ts).
      */
-    loadInput: (messages: readonly StreamMessage[], pending?: Pending) => loadInput(dbExec, messages, pending),
+    loadInput: (messages: readonly StreamMessage[]) => loadInput(dbExec, messages),
     /** Writes a folded batch in one transaction, if the checkpoint is still `prev` (else StaleCheckpointError). */
     async commit(out: FoldOutput, prev: Checkpoint): Promise<void> {
       if (out.lastSeq <= prev.lastSeq) return;

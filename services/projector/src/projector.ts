@@ -173,7 +173,7 @@ export function createProjector(deps: ProjectorDeps) {
       ...(startSeq <= 1
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
-      max_ack_pending: Math.max(1000, settings.batchSize * 4),
+      max_ack_pending: Math.max(5000, settings.batchSize * 10),
       ack_wait: 60_000_000_000,
       max_deliver: -1,
     });
@@ -189,11 +189,11 @@ export function createProjector(deps: ProjectorDeps) {
   }
   let pipeline = pipelineOf(store);
 
-  /** Folds a batch and starts its write; acks its last message once it is committed. */
-  async function submit(batch: StreamMessage[], last: JsMsg) {
+  /** Submits a batch; acks its last message once it is committed. */
+  function submit(batch: StreamMessage[], last: JsMsg): Promise<void> {
     const t0 = performance.now();
-    const { committed } = await pipeline.submit(batch);
-    committed.then(
+    const s = pipeline.submit(batch);
+    s.committed.then(
       (out) => {
         last.ack();
         batches.observe((performance.now() - t0) / 1000);
@@ -203,9 +203,10 @@ export function createProjector(deps: ProjectorDeps) {
         if (out.deadLetters.length > 0)
           logger.warn({ parked: out.deadLetters.map((d) => ({ seq: d.seq, reason: d.reason })) }, 'events parked');
       },
-      // The next submit (or the drain) awaits this commit and reports its failure.
+      // Whoever awaits the batch (the loop, through `folded`) reports its failure.
       () => undefined,
     );
+    return s.folded;
   }
 
   async function run() {
@@ -238,7 +239,7 @@ export function createProjector(deps: ProjectorDeps) {
     await ensureConsumer(cp.lastSeq + 1);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(settings.stream, durable);
-    messages = await consumer.consume({ max_messages: settings.batchSize * 2 });
+    messages = await consumer.consume({ max_messages: settings.batchSize * 4 });
     // A stop or a promotion that came while this was starting: leave at once. `close()` on a
     // consumer that has not pulled yet can wait for ever (seen on nats-server 2.9), so stop the
     // iterator without waiting for the server.
@@ -261,11 +262,20 @@ export function createProjector(deps: ProjectorDeps) {
     let next: Promise<IteratorResult<JsMsg>> | undefined;
     let linger: Promise<'linger'> | undefined;
     let openedAt = 0;
+    // A batch is submitted at once (Postgres starts reading what it needs), and the loop goes on
+    // once the batch before it is folded: while this thread folds one batch, the next one is
+    // being read and the one before is being written.
+    let previous: Promise<void> = Promise.resolve();
     const flush = async () => {
-      if (last) await submit(batch, last);
+      const b = batch;
+      const l = last;
       batch = [];
       last = undefined;
       linger = undefined;
+      if (!l) return;
+      const before = previous;
+      previous = submit(b, l);
+      await before;
     };
     for (;;) {
       next ??= it.next();
@@ -292,7 +302,8 @@ export function createProjector(deps: ProjectorDeps) {
       }
     }
     // The iterator ended (stop or promotion): finish what was taken.
-    if (batch.length > 0 && last) await submit(batch, last);
+    await flush();
+    await previous;
     await pipeline.drain();
   }
 
