@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { canonicalJson } from '@claimtrail/shared/events';
 import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
 import { createLogger } from '@claimtrail/shared';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { createProjectorService } from './projector.app.ts';
+import { consumerNameOf } from './projector.ts';
 
 let env: TestEnv;
 let svc: Awaited<ReturnType<typeof createProjectorService>>;
@@ -157,5 +158,39 @@ describe('the live projector', () => {
 
   it('is ready when NATS and Postgres answer', async () => {
     expect((await svc.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+  });
+
+  it('rebuilds a durable consumer left at its checkpoint with a smaller ack window', async () => {
+    await svc.projector.stop();
+    const jsm = await jetstreamManager(env.nc);
+    const durable = consumerNameOf(schema);
+    // As an older version left it: at the checkpoint, with a smaller ack window.
+    await jsm.consumers.update(env.stream, durable, { max_ack_pending: 1000 });
+    const before = await jsm.consumers.info(env.stream, durable);
+    expect(before.config.max_ack_pending).toBe(1000);
+    expect(before.ack_floor.stream_seq).toBe(await lastApplied());
+    svc = await createProjectorService({
+      nc: env.nc,
+      db: env.db,
+      logger: createLogger('test', 'silent'),
+      settings: {
+        stream: env.stream,
+        subjectPrefix: env.subjectPrefix,
+        schema,
+        batchSize: 100,
+        rule: 'approx-5pct@1',
+        databaseUrl: env.databaseUrl,
+      },
+    });
+    svc.projector.start();
+    const s = await publish(
+      'claim.t.clm_00000000000000000000000e',
+      envelope('ClaimRecorded', claimData('clm_00000000000000000000000e'), 6),
+      'after-rebuild',
+    );
+    await waitFor(s);
+    const info = await jsm.consumers.info(env.stream, durable);
+    expect(info.config.max_ack_pending).toBe(5000);
+    expect(info.ack_floor.stream_seq).toBe(s);
   });
 });

@@ -158,10 +158,18 @@ export function createProjector(deps: ProjectorDeps) {
   async function ensureConsumer(startSeq: number) {
     const durable = consumerNameOf(schema);
     const jsm = await jetstreamManager(nc);
-    // The checkpoint in Postgres is the truth; the consumer is rebuilt to start right after it.
+    // Three batches are in flight at once (batch-pipeline.ts), each acked only after its commit.
+    const maxAckPending = Math.max(5000, settings.batchSize * 10);
+    // The checkpoint in Postgres is the truth; the consumer is rebuilt to start right after it,
+    // and when it was made with other limits (by an older version, or another batch size).
     try {
       const info = await jsm.consumers.info(settings.stream, durable);
-      if (info.ack_floor.stream_seq === startSeq - 1 && info.delivered.stream_seq === startSeq - 1) return;
+      if (
+        info.ack_floor.stream_seq === startSeq - 1 &&
+        info.delivered.stream_seq === startSeq - 1 &&
+        info.config.max_ack_pending === maxAckPending
+      )
+        return;
       await jsm.consumers.delete(settings.stream, durable);
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
@@ -173,7 +181,7 @@ export function createProjector(deps: ProjectorDeps) {
       ...(startSeq <= 1
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
-      max_ack_pending: Math.max(5000, settings.batchSize * 10),
+      max_ack_pending: maxAckPending,
       ack_wait: 60_000_000_000,
       max_deliver: -1,
     });
