@@ -51,18 +51,31 @@ function allStats(): ProcStat[] {
 /** Which processes a group holds: a pid with its descendants, or every process with this name. */
 export type ProcessGroup = { pid: number } | { name: string };
 
-function groupTicks(stats: ProcStat[], g: ProcessGroup): number {
-  if ('name' in g) return stats.filter((s) => s.comm === g.name).reduce((a, s) => a + s.ticks, 0);
-  const members = new Set([g.pid]);
+/** The processes of a group: every process of the name, or the pid and its descendants. */
+function members(stats: ProcStat[], g: ProcessGroup): ProcStat[] {
+  if ('name' in g) return stats.filter((s) => s.comm === g.name);
+  const pids = new Set([g.pid]);
   for (let grew = true; grew;) {
     grew = false;
     for (const s of stats)
-      if (members.has(s.ppid) && !members.has(s.pid)) {
-        members.add(s.pid);
+      if (pids.has(s.ppid) && !pids.has(s.pid)) {
+        pids.add(s.pid);
         grew = true;
       }
   }
-  return stats.filter((s) => members.has(s.pid)).reduce((a, s) => a + s.ticks, 0);
+  return stats.filter((s) => pids.has(s.pid));
+}
+
+/**
+ * CPU ticks a group used between two readings, process by process: a process that started in
+ * between counts from zero, one that ended in between is left out (its last ticks are lost, which
+ * undercounts a little; summing totals instead went negative when a busy process ended).
+ */
+function groupDelta(before: ProcStat[], after: ProcStat[], g: ProcessGroup): number {
+  const was = new Map(before.map((s) => [s.pid, s.ticks]));
+  let sum = 0;
+  for (const s of members(after, g)) sum += Math.max(0, s.ticks - (was.get(s.pid) ?? 0));
+  return sum;
 }
 
 function machineTicks(): { busy: number; total: number } {
@@ -90,7 +103,6 @@ export interface CpuReading {
 export function startCpuMeter(groups: Record<string, ProcessGroup>): { stop(): CpuReading } {
   const t0 = performance.now();
   const s0 = allStats();
-  const before = Object.fromEntries(Object.entries(groups).map(([k, g]) => [k, groupTicks(s0, g)]));
   const m0 = machineTicks();
   return {
     stop() {
@@ -98,8 +110,7 @@ export function startCpuMeter(groups: Record<string, ProcessGroup>): { stop(): C
       const s1 = allStats();
       const m1 = machineTicks();
       const cores: Record<string, number> = {};
-      for (const [k, g] of Object.entries(groups))
-        cores[k] = Math.max(0, groupTicks(s1, g) - before[k]!) / TICKS_PER_S / seconds;
+      for (const [k, g] of Object.entries(groups)) cores[k] = groupDelta(s0, s1, g) / TICKS_PER_S / seconds;
       const capacity = availableParallelism();
       const total = m1.total - m0.total;
       return {

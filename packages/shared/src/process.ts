@@ -41,9 +41,7 @@ export function onShutdown(
  * strings per batch; with V8's defaults that garbage is collected late and the process sits far
  * above its live data (see the README's performance section). Returns only when no re-exec happened.
  */
-export function ensureHeapLimits(
-  flags: readonly string[] = ['--max-old-space-size=192', '--max-semi-space-size=8'],
-): void {
+export function ensureHeapLimits(flags: readonly string[]): void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   if (given.some((a) => /^--max-(old|semi)-space-size\b/.test(a))) return;
   if (typeof process.execve !== 'function') return;
