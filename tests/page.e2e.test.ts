@@ -241,3 +241,50 @@ describe('the web page', () => {
     await page.close();
   });
 });
+
+describe('the web page of a claimtrail that requires a read token', () => {
+  let guarded: Product;
+  beforeAll(async () => {
+    guarded = await startProduct('pagetoken', { demo: true, env: { CLAIMTRAIL_REQUIRE_READ_TOKEN: '1' } });
+  });
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  it('asks for a token, refuses a wrong one, then shows the data and its live updates', async () => {
+    expect((await guarded.get(`/v1/topics/${TOPIC}/summary`)).status).toBe(401);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${guarded.queryUrl}/topics/${TOPIC}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.waitForSelector('form.token');
+    expect(await page.locator('section.metric').count()).toBe(0);
+    await page.waitForFunction(() => document.getElementById('live')?.textContent === 'Live updates need a read token');
+
+    await page.fill('#token', 'ct_not_a_token_of_this_claimtrail_at_all');
+    await page.click('form.token button');
+    await page.waitForSelector('#token-why:has-text("The token was refused")');
+    expect(await page.locator('section.metric').count()).toBe(0);
+
+    await page.fill('#token', guarded.token);
+    await page.click('form.token button');
+    await page.waitForSelector('section.metric[data-metric="killed"]');
+    expect(await page.locator('section.metric').count()).toBe(5);
+    await page.waitForFunction(() => document.getElementById('live')?.textContent?.startsWith('Live ·'));
+
+    const r = await guarded.post('/v1/reports', {
+      report: { url: 'https://example.org/guarded', publisher: 'Test Wire', publishedAt: '2025-03-01' },
+      claims: [
+        { topic: TOPIC, metric: 'killed', value: { kind: 'exact', value: 700 }, source: { id: 'guarded-agency' } },
+      ],
+    });
+    expect(r.status).toBe(202);
+    await page.waitForSelector('section.metric[data-metric="killed"] li[data-source="guarded-agency"]', {
+      timeout: 10_000,
+    });
+    await page.screenshot({ path: shot('token'), fullPage: true });
+    await page.close();
+  });
+});

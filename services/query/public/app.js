@@ -15,6 +15,8 @@ const state = {
   /** Re-draws the current view (set by each view). */
   refresh: /** @type {null | ((minSeq?: number) => Promise<void>)} */ (null),
   charts: /** @type {{ resize(): void, destroy(): void }[]} */ ([]),
+  /** The live feed was refused for want of a (valid) token. */
+  liveRefused: false,
 };
 
 function params() {
@@ -31,11 +33,60 @@ function readQuery(extra = {}) {
   return s ? `?${s}` : '';
 }
 
+// A server started with CLAIMTRAIL_REQUIRE_READ_TOKEN=1 answers 401 without a token with the
+// `read` scope. The page then asks for one and keeps it for this tab only (sessionStorage).
+const TOKEN_KEY = 'claimtrail.readToken';
+const readToken = () => sessionStorage.getItem(TOKEN_KEY);
+
+/** Thrown on a 401: the page asks for a token instead of showing an error. */
+class NeedsToken extends Error {}
+
+function authHeaders(accept) {
+  const token = readToken();
+  return token ? { accept, authorization: `Bearer ${token}` } : { accept };
+}
+
 async function api(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
+  const res = await fetch(path, { headers: authHeaders('application/json') });
   const body = await res.json().catch(() => ({}));
+  if (res.status === 401) throw new NeedsToken(body.detail ?? 'a read token is required');
   if (!res.ok) throw new Error(body.detail ?? body.title ?? `${res.status} ${res.statusText}`);
   return body;
+}
+
+/** The form that asks for a read token; a wrong one brings it back with the server's reason. */
+function askForToken(reason) {
+  const input = h('input', {
+    id: 'token',
+    type: 'password',
+    autocomplete: 'off',
+    spellcheck: 'false',
+    required: true,
+    'aria-describedby': 'token-why',
+  });
+  const form = h(
+    'form',
+    { class: 'token' },
+    h('h1', {}, 'A read token is needed'),
+    h(
+      'p',
+      { id: 'token-why' },
+      readToken()
+        ? `The token was refused: ${reason}.`
+        : 'This claimtrail serves its data to holders of a token with the read scope.',
+    ),
+    h('label', { for: 'token' }, 'Token'),
+    input,
+    h('button', { type: 'submit' }, 'Show the data'),
+  );
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    sessionStorage.setItem(TOKEN_KEY, /** @type {HTMLInputElement} */ (input).value.trim());
+    void route();
+    connectLive();
+  });
+  replace(main, form);
+  /** @type {HTMLInputElement} */ (input).focus();
 }
 
 function setUrl(mutate) {
@@ -49,6 +100,7 @@ const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeSty
 const when = (iso) => `${dateTime.format(new Date(iso))} UTC`;
 
 function showError(err) {
+  if (err instanceof NeedsToken) return askForToken(err.message);
   replace(
     main,
     h('p', { class: 'error', role: 'alert' }, `Could not load: ${err instanceof Error ? err.message : String(err)}`),
@@ -57,11 +109,13 @@ function showError(err) {
 
 function updateLive() {
   const knownAt = params().get('knownAt');
-  live.textContent = knownAt
-    ? `Viewing what was known on ${when(knownAt)}${state.liveSeq > state.shownSeq ? ' · newer data exists' : ''}`
-    : state.liveSeq > 0
-      ? `Live · seq ${state.liveSeq}`
-      : 'Connecting…';
+  live.textContent = state.liveRefused
+    ? 'Live updates need a read token'
+    : knownAt
+      ? `Viewing what was known on ${when(knownAt)}${state.liveSeq > state.shownSeq ? ' · newer data exists' : ''}`
+      : state.liveSeq > 0
+        ? `Live · seq ${state.liveSeq}`
+        : 'Connecting…';
 }
 
 // ---------- topics ----------
@@ -518,10 +572,15 @@ async function route() {
   document.body.dataset.ready = 'true';
 }
 
+/**
+ * The live feed (`/v1/live`, server-sent events), read with fetch so that it can send the token
+ * (EventSource cannot send headers). Reconnects 2 s after the stream ends or fails; a 401 stops
+ * it until a token is entered.
+ */
+let liveGeneration = 0;
 function connectLive() {
-  const es = new EventSource('/v1/live');
-  es.addEventListener('seq', (e) => {
-    const { asOfSeq } = JSON.parse(/** @type {MessageEvent} */ (e).data);
+  const generation = ++liveGeneration;
+  const onSeq = (asOfSeq) => {
     const grew = asOfSeq > state.liveSeq && state.liveSeq > 0;
     state.liveSeq = asOfSeq;
     // A view pinned to a past instant stays as it was; "now" follows the projection.
@@ -530,10 +589,53 @@ function connectLive() {
       if (!pinned) void state.refresh(asOfSeq).catch(showError);
     }
     updateLive();
-  });
-  es.addEventListener('error', () => {
-    live.textContent = 'Live updates paused; reconnecting…';
-  });
+  };
+  const run = async () => {
+    const res = await fetch('/v1/live', { headers: authHeaders('text/event-stream') });
+    state.liveRefused = res.status === 401;
+    if (state.liveRefused) {
+      updateLive();
+      return false;
+    }
+    if (!res.ok || !res.body) throw new Error(`${res.status}`);
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    while (generation === liveGeneration) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const lines = buffer.slice(0, end).split('\n');
+        buffer = buffer.slice(end + 2);
+        const event = lines
+          .find((l) => l.startsWith('event:'))
+          ?.slice(6)
+          .trim();
+        const data = lines
+          .filter((l) => l.startsWith('data:'))
+          .map((l) => l.slice(5).trim())
+          .join('\n');
+        if (event === 'seq' && data) onSeq(JSON.parse(data).asOfSeq);
+      }
+    }
+    await reader.cancel().catch(() => undefined);
+    return true;
+  };
+  const loop = async () => {
+    while (generation === liveGeneration) {
+      let again = true;
+      try {
+        again = await run();
+      } catch {
+        // reconnect below
+      }
+      if (!again || generation !== liveGeneration) return;
+      live.textContent = 'Live updates paused; reconnecting…';
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  };
+  void loop();
 }
 
 let resizeTimer;

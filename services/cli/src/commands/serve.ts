@@ -160,7 +160,10 @@ async function postDemoIfEmpty(
   if (!r.ok) throw new CliError(`posting the demo report failed: ${r.status} ${await r.text()}`);
   const answer = (await r.json()) as { lastSeq: number; claims: unknown[] };
   // Wait until the projection shows it, so the printed URLs answer at once.
-  const seen = await fetch(`${queryUrl}/v1/topics?minSeq=${answer.lastSeq}`);
+  // The demo token has every scope, so this also works when reads need a token.
+  const seen = await fetch(`${queryUrl}/v1/topics?minSeq=${answer.lastSeq}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   if (!seen.ok) throw new CliError(`the demo report was stored but not projected: ${seen.status} ${await seen.text()}`);
   return answer.claims.length;
 }
