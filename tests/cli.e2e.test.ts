@@ -5,6 +5,7 @@ import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenHash } from '@claimtrail/shared/identity';
 import { startProduct, type Product } from './helpers/product.ts';
 
 const run = promisify(execFile);
@@ -38,6 +39,8 @@ describe('the claimtrail command', () => {
       ['serve', '--help'],
       ['post', '--help'],
       ['token', 'create', '--help'],
+      ['token', 'list', '--help'],
+      ['token', 'revoke', '--help'],
       ['migrate', '--help'],
     ]) {
       const r = await cli(args);
@@ -93,6 +96,60 @@ describe('the claimtrail command', () => {
     expect(badEnv.code).toBe(2);
     expect(badEnv.stderr).toMatch(/INGEST_PORT="eighty"/);
     expect(badEnv.stderr).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  it('lists tokens and revokes one by the token or by its hash; ingest then refuses it', async () => {
+    const made = await cli(['token', 'create', '--scope', 'report:write', '--name', 'bob']);
+    expect(made.code).toBe(0);
+    const bob = made.stdout.trim();
+    const body = JSON.stringify({
+      report: { url: 'https://example.org/bob', publisher: 'P', publishedAt: '2025-02' },
+      claims: [{ topic: 'revocation', metric: 'killed', value: { kind: 'exact', value: 1 }, source: { id: 's' } }],
+    });
+    const postAs = (token: string) =>
+      fetch(`${p.ingestUrl}/v1/reports`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body,
+      });
+
+    const list = await cli(['token', 'list', '--json']);
+    expect(list.code).toBe(0);
+    const rows = list.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { hash: string; principal: string; scopes: string[]; revokedAt: string | null });
+    const row = rows.find((r) => r.hash === tokenHash(bob));
+    expect(row).toMatchObject({ principal: 'bob', scopes: ['report:write'], revokedAt: null });
+    expect(list.stdout).not.toContain(bob);
+
+    const revoked = await cli(['token', 'revoke', bob]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`revoked token ${tokenHash(bob).slice(0, 12)} \\(bob\\)`));
+    // Never looked up before, so no service holds it in its 5-second cache.
+    expect((await postAs(bob)).status).toBe(401);
+    const again = await cli(['token', 'revoke', bob]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/already revoked/);
+    expect((await cli(['token', 'list'])).stdout).toMatch(new RegExp(`${tokenHash(bob).slice(0, 12)}  bob .*REVOKED`));
+
+    const carol = (
+      await cli(['token', 'create', '--scope', 'report:write', '--scope', 'audit:read', '--name', 'carol'])
+    ).stdout.trim();
+    const byHash = await cli(['token', 'revoke', tokenHash(carol).slice(0, 12)]);
+    expect(byHash.code).toBe(0);
+    expect((await postAs(carol)).status).toBe(401);
+    // The query service reads tokens from Postgres: refused there too.
+    expect((await p.get('/v1/events', { authorization: `Bearer ${carol}` })).status).toBe(401);
+    expect((await p.get('/v1/events', { authorization: `Bearer ${p.token}` })).status).toBe(200);
+    expect((await postAs(p.token)).status).toBe(202);
+
+    const bad = await cli(['token', 'revoke', 'not-a-token']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/<token> must be a token/);
+    const unknown = await cli(['token', 'revoke', '0123456789abcdef']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/no such token/);
   });
 
   it('reports a bad report with the server’s field errors', async () => {

@@ -4,7 +4,15 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '@claimtrail/shared/errors';
 import { SCOPES, type Scope } from '@claimtrail/shared/identity';
 import { loadCliConfig, type CliConfig } from './config.ts';
-import { CliError, createToken, migrateEverything, openDatabase, openNats } from './runtime.ts';
+import {
+  CliError,
+  createToken,
+  listTokens,
+  migrateEverything,
+  openDatabase,
+  openNats,
+  revokeToken,
+} from './runtime.ts';
 import { serve } from './commands/serve.ts';
 import { postFiles } from './commands/post.ts';
 import { registerReplay } from './commands/replay.ts';
@@ -79,6 +87,48 @@ token
     try {
       await migrateEverything(c, db, nc);
       out(await createToken(c, db, nc, opts.name, [...new Set(opts.scope)]));
+    } finally {
+      await nc.close();
+      await db.destroy();
+    }
+  });
+
+token
+  .command('list')
+  .description('list tokens: hash (what is stored), principal, scopes, created, revoked')
+  .option('--json', 'one JSON object per token', false)
+  .action(async (opts: { json: boolean }) => {
+    const c = config();
+    const { db } = await openDatabase(c, { create: false, max: 2 });
+    try {
+      const rows = await listTokens(c, db);
+      if (opts.json) for (const r of rows) out(JSON.stringify(r));
+      else if (rows.length === 0) out('no tokens (create one with `claimtrail token create --scope …`)');
+      else
+        for (const r of rows)
+          out(
+            `${r.hash.slice(0, 12)}  ${r.principal}  ${r.scopes.join(',')}  created ${r.createdAt}${r.revokedAt ? `  REVOKED ${r.revokedAt}` : ''}`,
+          );
+    } finally {
+      await db.destroy();
+    }
+  });
+
+token
+  .command('revoke')
+  .description('revoke a token at once for every service (ingest and query may accept it for up to 5 s more)')
+  .argument('<token>', 'the token (ct_…) or its hash from `claimtrail token list` (8 or more hex digits)')
+  .action(async (given: string) => {
+    const c = config();
+    const { db } = await openDatabase(c, { create: false, max: 2 });
+    const nc = await openNats(c, 'claimtrail-cli');
+    try {
+      const { row, already } = await revokeToken(c, db, nc, given);
+      out(
+        already
+          ? `token ${row.hash.slice(0, 12)} (${row.principal}) was already revoked at ${row.revokedAt}`
+          : `revoked token ${row.hash.slice(0, 12)} (${row.principal}) at ${row.revokedAt}`,
+      );
     } finally {
       await nc.close();
       await db.destroy();

@@ -97,3 +97,87 @@ export async function createToken(
     .execute();
   return token;
 }
+
+export interface TokenRow {
+  /** SHA-256 of the token, hex: what is stored, and what `token list` shows. */
+  hash: string;
+  principal: string;
+  scopes: string[];
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+const isoOf = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
+
+/** Every token (hashes only), oldest first. */
+export async function listTokens(config: CliConfig, db: Kysely<Database>): Promise<TokenRow[]> {
+  const rows = await db
+    .withSchema(metaSchemaOf(config.CLAIMTRAIL_SCHEMA))
+    .selectFrom('api_tokens')
+    .selectAll()
+    .orderBy('created_at')
+    .orderBy('token_hash')
+    .execute()
+    .catch((err: unknown) => {
+      // 42P01 undefined_table, 3F000 invalid_schema_name: nothing migrated yet.
+      if (['42P01', '3F000'].includes((err as { code?: string }).code ?? ''))
+        throw new CliError('the database is not migrated; run `claimtrail migrate` first');
+      throw err;
+    });
+  return rows.map((r) => ({
+    hash: r.token_hash,
+    principal: r.principal,
+    scopes: r.scopes,
+    createdAt: isoOf(r.created_at),
+    revokedAt: r.revoked_at === null ? null : isoOf(r.revoked_at),
+  }));
+}
+
+/**
+ * Revokes a token, given as the token itself (`ct_…`) or as its hash or a unique prefix of it
+ * (8 hex digits at least, as `token list` prints). Both stores learn it: Postgres (query) and the
+ * NATS KV bucket (ingest); services that looked the token up in the last 5 s may still accept it
+ * until their cache expires. Revoking a revoked token changes nothing.
+ */
+export async function revokeToken(
+  config: CliConfig,
+  db: Kysely<Database>,
+  nc: NatsConnection,
+  given: string,
+): Promise<{ row: TokenRow; already: boolean }> {
+  let hash: string;
+  if (given.startsWith('ct_')) hash = tokenHash(given);
+  else if (/^[0-9a-f]{8,64}$/.test(given)) {
+    const matches = (await listTokens(config, db)).filter((t) => t.hash.startsWith(given));
+    if (matches.length > 1)
+      throw new CliError(`<token> ${given} is the start of ${matches.length} token hashes; give more digits`, 2);
+    hash = matches[0]?.hash ?? given;
+  } else
+    throw new CliError('<token> must be a token (ct_…) or its hash from `claimtrail token list` (8+ hex digits)', 2);
+  const meta = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
+  const found = (await listTokens(config, db)).find((t) => t.hash === hash);
+  if (!found) throw new CliError('no such token (see `claimtrail token list`)');
+  const revokedAt = found.revokedAt ?? new Date().toISOString();
+  // The KV entry first: ingest is where a stolen token can write.
+  const { tokens } = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+  const entry = await tokens.get(hash);
+  const stored = entry && entry.operation === 'PUT' ? entry.json<Record<string, unknown>>() : {};
+  await tokens.put(
+    hash,
+    JSON.stringify({
+      principal: found.principal,
+      scopes: found.scopes,
+      createdAt: found.createdAt,
+      ...stored,
+      revokedAt,
+    }),
+  );
+  if (!found.revokedAt)
+    await db
+      .withSchema(meta)
+      .updateTable('api_tokens')
+      .set({ revoked_at: revokedAt })
+      .where('token_hash', '=', hash)
+      .execute();
+  return { row: { ...found, revokedAt }, already: found.revokedAt !== null };
+}
