@@ -57,9 +57,9 @@ async function waitFor(seq: number) {
   }
 }
 
-beforeAll(async () => {
-  env = await createTestEnv('projector');
-  svc = await createProjectorService({
+/** A projector service on this file's stream and schema, started. */
+async function startProjector() {
+  const started = await createProjectorService({
     nc: env.nc,
     db: env.db,
     logger: createLogger('test', 'silent'),
@@ -72,7 +72,13 @@ beforeAll(async () => {
       databaseUrl: env.databaseUrl,
     },
   });
-  svc.projector.start();
+  started.projector.start();
+  return started;
+}
+
+beforeAll(async () => {
+  env = await createTestEnv('projector');
+  svc = await startProjector();
 });
 afterAll(async () => {
   await svc?.projector.stop();
@@ -169,20 +175,7 @@ describe('the live projector', () => {
     const before = await jsm.consumers.info(env.stream, durable);
     expect(before.config.max_ack_pending).toBe(1000);
     expect(before.ack_floor.stream_seq).toBe(await lastApplied());
-    svc = await createProjectorService({
-      nc: env.nc,
-      db: env.db,
-      logger: createLogger('test', 'silent'),
-      settings: {
-        stream: env.stream,
-        subjectPrefix: env.subjectPrefix,
-        schema,
-        batchSize: 100,
-        rule: 'approx-5pct@1',
-        databaseUrl: env.databaseUrl,
-      },
-    });
-    svc.projector.start();
+    svc = await startProjector();
     const s = await publish(
       'claim.t.clm_00000000000000000000000e',
       envelope('ClaimRecorded', claimData('clm_00000000000000000000000e'), 6),
