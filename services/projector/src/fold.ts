@@ -76,34 +76,27 @@ export interface MetricVersion {
   composed_of: string[] | null;
 }
 
-/** What the fold needs to know of the read models before a batch. */
-export interface FoldInput {
-  lastSeq: number;
-  chainHash: string;
-  knownAt: string | null;
-  /** Current version of each claim the batch touches (absent: unknown claim). */
+/**
+ * State of the keys a batch names: what the fold reads before a batch (from the database, with
+ * the batches not yet committed laid over it) and what it knows after it (`FoldOutput.after`).
+ */
+export interface FoldState {
+  /** Current version of each claim (absent: unknown claim). */
   claims: Map<string, ClaimVersion>;
   sources: Map<string, SourceVersion>;
   metrics: Map<string, MetricVersion>;
   /** Claims with an earlier parked event, and that event's seq. */
   parked: Map<string, number>;
-  /** Event ids of the batch already in the ledger, with their seq. */
+  /** Event ids already in the ledger, with their seq. */
   seenEventIds: Map<string, number>;
   reports: Set<string>;
 }
 
-/**
- * What the fold knows after a batch of the keys it loaded or touched: the next batch's input for
- * those keys, before this batch's rows are committed (the pipelined applier folds batch n+1
- * while batch n is being written).
- */
-export interface FoldState {
-  claims: Map<string, ClaimVersion>;
-  sources: Map<string, SourceVersion>;
-  metrics: Map<string, MetricVersion>;
-  parked: Map<string, number>;
-  seenEventIds: Map<string, number>;
-  reports: Set<string>;
+/** What the fold needs to know of the read models before a batch: the checkpoint and the state. */
+export interface FoldInput extends FoldState {
+  lastSeq: number;
+  chainHash: string;
+  knownAt: string | null;
 }
 
 /** The rows a batch writes. Version rows carry their final `seq_to`; `closes` end rows already stored. */
