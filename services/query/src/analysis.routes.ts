@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from '@claimtrail/shared/db';
 import {
-  problemDetails,
+  readErrorResponses,
   summaryQuery,
   summaryResponse,
   timelineQuery,
@@ -38,14 +38,6 @@ export interface AnalysisDeps {
 
 /** Default for CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: about a month, the coarsest common date precision. */
 export const DEFAULT_ALIGN_TOLERANCE_DAYS = 31;
-
-const errors = {
-  400: problemDetails,
-  401: problemDetails,
-  403: problemDetails,
-  429: problemDetails,
-  503: problemDetails,
-};
 
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '../public');
 const require = createRequire(import.meta.url);
@@ -79,7 +71,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
         security,
         params: z.object({ topic: topicSlug }),
         querystring: summaryQuery,
-        response: { 200: summaryResponse, ...errors },
+        response: { 200: summaryResponse, ...readErrorResponses },
       },
     },
     async (req) => {
@@ -104,7 +96,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
         security,
         params: z.object({ topic: topicSlug }),
         querystring: timelineQuery,
-        response: { 200: timelineResponse, ...errors },
+        response: { 200: timelineResponse, ...readErrorResponses },
       },
     },
     async (req) => {

@@ -9,6 +9,7 @@ import {
   historyQuery,
   historyResponse,
   problemDetails,
+  readErrorResponses,
   topicsQuery,
   topicsResponse,
 } from '@claimtrail/shared/contract';
@@ -27,14 +28,6 @@ export interface QueryDeps {
   tokens: TokenStore;
   settings: { metaSchema: string; requireReadToken: boolean; ratePerMinute: number; alignToleranceDays?: number };
 }
-
-const errors = {
-  400: problemDetails,
-  401: problemDetails,
-  403: problemDetails,
-  429: problemDetails,
-  503: problemDetails,
-};
 
 function dateBound(name: 'from' | 'to', v: string | undefined): string | undefined {
   if (v === undefined) return undefined;
@@ -95,7 +88,7 @@ export async function createQueryApp(deps: QueryDeps) {
         summary: 'Topics and their metrics',
         security,
         querystring: topicsQuery,
-        response: { 200: topicsResponse, ...errors },
+        response: { 200: topicsResponse, ...readErrorResponses },
       },
     },
     async (req) => {
@@ -113,7 +106,7 @@ export async function createQueryApp(deps: QueryDeps) {
         security,
         params: z.object({ topic: topicSlug, metric: metricSlug }),
         querystring: historyQuery,
-        response: { 200: historyResponse, ...errors },
+        response: { 200: historyResponse, ...readErrorResponses },
       },
     },
     async (req) => {
@@ -150,7 +143,7 @@ export async function createQueryApp(deps: QueryDeps) {
         security,
         params: z.object({ claimId: claimIdSchema }),
         querystring: claimQuery,
-        response: { 200: claimResponse, 404: problemDetails, ...errors },
+        response: { 200: claimResponse, 404: problemDetails, ...readErrorResponses },
       },
     },
     async (req) => {
@@ -172,7 +165,7 @@ export async function createQueryApp(deps: QueryDeps) {
         summary: 'The raw event envelopes in seq order, with chain hashes (audit view)',
         security: [{ bearer: [] }],
         querystring: eventsQuery,
-        response: { 200: eventsResponse, ...errors },
+        response: { 200: eventsResponse, ...readErrorResponses },
       },
     },
     async (req) => {

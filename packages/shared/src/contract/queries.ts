@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { instant } from '../events/dates.ts';
 import { claimValue } from '../events/values.ts';
+import { problemDetails } from './reports.ts';
 
 const booleanParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -254,3 +255,12 @@ export const timelineResponse = z.object({
   ),
 });
 export type TimelineResponse = z.infer<typeof timelineResponse>;
+
+/** The error answers every read endpoint documents (problem+json); a route adds its own 404. */
+export const readErrorResponses = {
+  400: problemDetails,
+  401: problemDetails,
+  403: problemDetails,
+  429: problemDetails,
+  503: problemDetails,
+};
