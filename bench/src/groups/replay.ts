@@ -35,12 +35,18 @@ async function runWatched(
   return { stdout: child.stdout, seconds, peakMb };
 }
 
-export async function runReplay(ctx: BenchContext): Promise<void> {
-  const { small } = catchupSizes(ctx.quick);
-  const data = await foldedDataset(ctx, small);
-  const n = data.count;
-  const label = sizeLabel(n);
+type Dataset = Awaited<ReturnType<typeof foldedDataset>>;
 
+/**
+ * `replay.<n>` and `audit.verify.<n>` (with their peak RSS) over one folded dataset. Replay's
+ * rate is its own elapsed time; audit verify's is the process's wall time, start-up included.
+ */
+async function measureReplayAndVerify(
+  ctx: BenchContext,
+  data: Dataset,
+  o: { replayReps?: number; replayNote: string; verifyNote: string },
+): Promise<void> {
+  const label = sizeLabel(data.count);
   const replayRss: number[] = [];
   await ctx.measure(
     `replay.${label}`,
@@ -60,14 +66,11 @@ export async function runReplay(ctx: BenchContext): Promise<void> {
       replayRss.push(r.peakMb);
       return { events: out.folded, seconds: out.elapsedMs / 1000 };
     },
-    {
-      note: `claimtrail replay --into <fresh schema> over the ${label}-event stream (child process), its own elapsed time`,
-    },
+    { ...(o.replayReps === undefined ? {} : { reps: o.replayReps }), note: o.replayNote },
   );
   addFigure(ctx, `replay.${label}.peak-rss`, 'MB', replayRss, 'VmHWM of the claimtrail replay process');
 
   const verifyRss: number[] = [];
-  const reps = 1;
   await ctx.measure(
     `audit.verify.${label}`,
     async () => {
@@ -75,65 +78,27 @@ export async function runReplay(ctx: BenchContext): Promise<void> {
       const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: boolean };
       if (!out.ok) throw new Error(`audit verify reported differences: ${r.stdout.slice(0, 2000)}`);
       verifyRss.push(r.peakMb);
-      return { events: n, seconds: r.seconds };
+      return { events: data.count, seconds: r.seconds };
     },
-    {
-      reps,
-      note: `claimtrail audit verify (chain, stream vs ledger, read models vs a fresh replay) over the ${label}-event stream; events / wall time of the process including its start-up`,
-    },
+    { reps: 1, note: o.verifyNote },
   );
   addFigure(ctx, `audit.verify.${label}.peak-rss`, 'MB', verifyRss, 'VmHWM of the claimtrail audit verify process');
+}
 
+export async function runReplay(ctx: BenchContext): Promise<void> {
+  const { small, large } = catchupSizes(ctx.quick);
+  const data = await foldedDataset(ctx, small);
+  const label = sizeLabel(data.count);
+  await measureReplayAndVerify(ctx, data, {
+    replayNote: `claimtrail replay --into <fresh schema> over the ${label}-event stream (child process), its own elapsed time`,
+    verifyNote: `claimtrail audit verify (chain, stream vs ledger, read models vs a fresh replay) over the ${label}-event stream; events / wall time of the process including its start-up`,
+  });
   if (!REPLAY_LARGE) return;
-  const { large } = catchupSizes(ctx.quick);
   const big = await foldedDataset(ctx, large);
   const bigLabel = sizeLabel(big.count);
-  const bigRss: number[] = [];
-  await ctx.measure(
-    `replay.${bigLabel}`,
-    async () => {
-      const r = await runWatched(
-        ctx,
-        'claimtrail replay',
-        ['replay', '--into', `${big.p.base}_replaybig`, '--json'],
-        big.p.env,
-      );
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
-        folded: number;
-        elapsedMs: number;
-        parked: number;
-      };
-      if (out.parked > 0) throw new Error(`replay parked ${out.parked} events`);
-      bigRss.push(r.peakMb);
-      return { events: out.folded, seconds: out.elapsedMs / 1000 };
-    },
-    {
-      reps: 1,
-      note: `claimtrail replay --into <fresh schema> over the ${bigLabel}-event stream (child process), one rep`,
-    },
-  );
-  addFigure(ctx, `replay.${bigLabel}.peak-rss`, 'MB', bigRss, 'VmHWM of the claimtrail replay process');
-
-  const bigVerifyRss: number[] = [];
-  await ctx.measure(
-    `audit.verify.${bigLabel}`,
-    async () => {
-      const r = await runWatched(ctx, 'claimtrail audit verify', ['audit', 'verify', '--json'], big.p.env);
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { ok: boolean };
-      if (!out.ok) throw new Error(`audit verify reported differences: ${r.stdout.slice(0, 2000)}`);
-      bigVerifyRss.push(r.peakMb);
-      return { events: big.count, seconds: r.seconds };
-    },
-    {
-      reps: 1,
-      note: `claimtrail audit verify over the ${bigLabel}-event stream, one rep, wall time including start-up`,
-    },
-  );
-  addFigure(
-    ctx,
-    `audit.verify.${bigLabel}.peak-rss`,
-    'MB',
-    bigVerifyRss,
-    'VmHWM of the claimtrail audit verify process',
-  );
+  await measureReplayAndVerify(ctx, big, {
+    replayReps: 1,
+    replayNote: `claimtrail replay --into <fresh schema> over the ${bigLabel}-event stream (child process), one rep`,
+    verifyNote: `claimtrail audit verify over the ${bigLabel}-event stream, one rep, wall time including start-up`,
+  });
 }
