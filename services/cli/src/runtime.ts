@@ -145,18 +145,22 @@ export async function revokeToken(
   nc: NatsConnection,
   given: string,
 ): Promise<{ row: TokenRow; already: boolean }> {
-  let hash: string;
-  if (given.startsWith('ct_')) hash = tokenHash(given);
-  else if (/^[0-9a-f]{8,64}$/.test(given)) {
-    const matches = (await listTokens(config, db)).filter((t) => t.hash.startsWith(given));
+  if (!given.startsWith('ct_') && !/^[0-9a-f]{8,64}$/.test(given))
+    throw new CliError('<token> must be a token (ct_…) or its hash from `claimtrail token list` (8+ hex digits)', 2);
+  const all = await listTokens(config, db);
+  let found: TokenRow | undefined;
+  if (given.startsWith('ct_')) {
+    const hash = tokenHash(given);
+    found = all.find((t) => t.hash === hash);
+  } else {
+    const matches = all.filter((t) => t.hash.startsWith(given));
     if (matches.length > 1)
       throw new CliError(`<token> ${given} is the start of ${matches.length} token hashes; give more digits`, 2);
-    hash = matches[0]?.hash ?? given;
-  } else
-    throw new CliError('<token> must be a token (ct_…) or its hash from `claimtrail token list` (8+ hex digits)', 2);
-  const meta = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
-  const found = (await listTokens(config, db)).find((t) => t.hash === hash);
+    found = matches[0];
+  }
   if (!found) throw new CliError('no such token (see `claimtrail token list`)');
+  const { hash } = found;
+  const meta = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
   const revokedAt = found.revokedAt ?? new Date().toISOString();
   // The KV entry first: ingest is where a stolen token can write.
   const { tokens } = await openBuckets(nc, config.CLAIMTRAIL_STREAM);

@@ -271,7 +271,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
         },
       ]),
     );
-    const input: FoldInput = {
+    return {
       lastSeq: cp ? Number(cp.last_seq) : 0,
       chainHash: cp ? cp.chain_hash : GENESIS_HASH,
       knownAt: cp ? iso(cp.known_at) : null,
@@ -282,7 +282,6 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       seenEventIds: new Map(row.seen.map((r) => [r.event_id, Number(r.seq)] as const)),
       reports: new Set(row.reports),
     };
-    return input;
   }
 
   async function insert<T extends object>(exec: Exec, table: keyof Database, rows: T[]) {
