@@ -105,8 +105,26 @@ describe('pipelined batches', () => {
     expect(expected.dead_letters!.rows).toBe(3);
     expect(expected.claim_versions!.rows).toBeGreaterThan(500);
 
-    // No retries: each batch was folded on the state its predecessor left, not refolded.
-    expect(await pipelined(await fresh('pipe_rm'), all, 20)).toBe(0);
+    // Writes overlap: a batch's commit starts while the one before it is still being written.
+    const store = await fresh('pipe_rm');
+    let writing = 0;
+    let overlapped = 0;
+    const counting: ProjectionStore = {
+      ...store,
+      async commit(out, prev, after) {
+        writing += 1;
+        if (writing > 1) overlapped += 1;
+        try {
+          await store.commit(out, prev, after);
+        } finally {
+          writing -= 1;
+        }
+      },
+    };
+    // No retries: each batch was folded on the state its predecessor left, and moved the
+    // checkpoint after its predecessor was committed, never refolded.
+    expect(await pipelined(counting, all, 20)).toBe(0);
+    expect(overlapped).toBeGreaterThan(0);
     expect(await readModelDigest(env.db, 'pipe_rm')).toEqual(expected);
   });
 
@@ -116,10 +134,10 @@ describe('pipelined batches', () => {
     let n = 0;
     const flaky: ProjectionStore = {
       ...store,
-      async commit(out, prev) {
+      async commit(out, prev, after) {
         n += 1;
         if (n === 3) throw new Error('connection lost before commit');
-        await store.commit(out, prev);
+        await store.commit(out, prev, after);
         if (n === 7 || n === 12) throw new Error('connection lost after commit');
       },
     };

@@ -55,9 +55,17 @@ export function overlayPending(
 }
 
 /**
- * Three batches at once, each at its own stage: Postgres reads what batch n+1 needs while this
- * thread folds batch n and Postgres writes batch n-1. Folds run one at a time in stream order,
- * and so do commits.
+ * How many batches are written at once, each in a transaction of its own. A batch's new rows go
+ * in while the one before it is still being written; it moves the checkpoint once that one is
+ * committed (`commit` in projection-store.ts). Postgres runs each transaction on one core; two
+ * keep the second core busy during catch-up (the write was the slowest stage by far).
+ */
+const MAX_WRITES = 2;
+
+/**
+ * Batches at several stages at once: Postgres reads what batch n+1 needs while this thread folds
+ * batch n and Postgres writes batches n-1 and n-2. Folds run one at a time in stream order, and
+ * commits are in stream order too.
  *
  * A batch's stored state is read as soon as it is submitted, before the batches ahead of it are
  * committed, or even folded. The batches that were not committed when its read began are laid
@@ -69,8 +77,10 @@ export function overlayPending(
  * projector is the only writer of its schema (advisory lock), which is what makes this exact.
  */
 export function createBatchPipeline(o: BatchPipelineOptions) {
-  /** The write in flight (it settles once its batch is committed, refolded if need be). */
+  /** The newest write (it settles once its batch, and every batch before, is committed, refolded if need be). */
   let writing: Promise<FoldOutput> | undefined;
+  /** The writes in flight, oldest first. */
+  const writes: Promise<unknown>[] = [];
   /** Folds run one after another in submission order. */
   let folding: Promise<unknown> = Promise.resolve();
   let submitted = 0;
@@ -98,12 +108,20 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     }
   }
 
-  async function commit(batch: readonly StreamMessage[], out: FoldOutput, prev: Checkpoint): Promise<FoldOutput> {
+  async function commit(
+    batch: readonly StreamMessage[],
+    out: FoldOutput,
+    prev: Checkpoint,
+    before: Promise<unknown> | undefined,
+  ): Promise<FoldOutput> {
     try {
-      await o.store.commit(out, prev);
+      await o.store.commit(out, prev, before);
       return out;
     } catch (err) {
-      // Refold from what is stored, in one transaction, until it commits.
+      // The batch before failed for good (its error is reported where it is awaited), or it was
+      // committed and this write failed: refold from what is stored, in one transaction, until
+      // it commits.
+      await before;
       for (let attempt = 0; ; attempt += 1) {
         await retrying(attempt, err);
         try {
@@ -136,21 +154,23 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     const out = o.fold(input, batch);
     states.set(index, { lastSeq: out.lastSeq, chainHash: out.chainHash, knownAt: out.knownAt, state: out.after });
     watermarks.delete(index);
-    if (writing) await writing;
-    const done = commit(batch, out, input).then((c) => {
+    while (writes.length >= MAX_WRITES) await writes.shift()!.catch(() => undefined);
+    const before = writing;
+    const done = commit(batch, out, input, before).then((c) => {
       committed = index + 1;
       forget();
       return c;
     });
     writing = done;
+    writes.push(done);
     return { committed: done };
   }
 
   return {
     /**
      * Starts reading what `batch` needs now, folds it once the batches before it are folded, and
-     * writes it once the one before it is committed. The caller bounds how many are in flight by
-     * awaiting `folded` of an earlier batch.
+     * starts writing it once fewer than MAX_WRITES batches are being written. The caller bounds
+     * how many are in flight by awaiting `folded` of an earlier batch.
      */
     submit(batch: readonly StreamMessage[]): Submitted {
       const index = submitted++;

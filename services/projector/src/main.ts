@@ -11,7 +11,7 @@ import { createProjectorService } from './projector.app.ts';
 ensureHeapLimits(['--max-old-space-size=384', '--max-semi-space-size=16']);
 const config = loadConfigOrExit('projector', () => loadProjectorConfig(process.env));
 const logger = createLogger('projector', config.LOG_LEVEL);
-const { db } = createDb({ url: config.DATABASE_URL, max: 4, applicationName: 'claimtrail-projector' });
+const { db } = createDb({ url: config.DATABASE_URL, max: 6, applicationName: 'claimtrail-projector' });
 const schema = (await getActiveSchema(db, metaSchemaOf(config.CLAIMTRAIL_SCHEMA))) ?? null;
 if (schema === null) {
   process.stderr.write('claimtrail projector: the database is not migrated; run `claimtrail migrate` first\n');

@@ -338,10 +338,26 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
    * claim versions and the checkpoint go in one statement after them; the rare tables (repeats,
    * dead letters, sources, metrics) keep plain inserts, run only when the batch has rows for them.
    */
-  async function write(client: pg.PoolClient, out: FoldOutput, prev: Checkpoint): Promise<void> {
+  async function write(
+    client: pg.PoolClient,
+    out: FoldOutput,
+    prev: Checkpoint,
+    after?: Promise<unknown>,
+  ): Promise<void> {
     const exec = clientExec(client);
     await insert(exec, 'event_repeats', out.repeats);
     await insert(exec, 'dead_letters', out.deadLetters);
+    await insert(exec, 'sources', out.sourceVersions);
+    await insert(exec, 'metrics', out.metricVersions);
+    await copyRows(client, 'event_ledger', LEDGER_COLUMNS, out.ledger);
+    await copyRows(client, 'reports', REPORT_COLUMNS, out.reports);
+    await copyRows(client, 'claim_versions', CLAIM_VERSION_COLUMNS, out.claimVersions);
+    await copyRows(client, 'claim_citations', CITATION_COLUMNS, out.citations);
+    await copyRows(client, 'claim_revisions', REVISION_COLUMNS, out.revisions);
+    // Everything above is new rows, which no other batch's transaction touches. What follows
+    // reads and changes rows that the batch before may have written, so it waits for that batch
+    // to be committed: this statement's snapshot then holds its rows, and its checkpoint is prev.
+    if (after) await after;
     await closeVersions(
       exec,
       'sources',
@@ -354,13 +370,6 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
       'metric',
       out.metricCloses.map((c) => ({ ...c, key: c.metric })),
     );
-    await insert(exec, 'sources', out.sourceVersions);
-    await insert(exec, 'metrics', out.metricVersions);
-    await copyRows(client, 'event_ledger', LEDGER_COLUMNS, out.ledger);
-    await copyRows(client, 'reports', REPORT_COLUMNS, out.reports);
-    await copyRows(client, 'claim_versions', CLAIM_VERSION_COLUMNS, out.claimVersions);
-    await copyRows(client, 'claim_citations', CITATION_COLUMNS, out.citations);
-    await copyRows(client, 'claim_revisions', REVISION_COLUMNS, out.revisions);
     const t = (name: string) => sql.table(`${schema}.${name}`);
     const moved = await exec<{ moved: number }>(
       sql`
@@ -421,10 +430,17 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
      * committed are laid over it by the caller: overlayPending in batch-pipeline.ts).
      */
     loadInput: (messages: readonly StreamMessage[]) => loadInput(dbExec, messages),
-    /** Writes a folded batch in one transaction, if the checkpoint is still `prev` (else StaleCheckpointError). */
-    async commit(out: FoldOutput, prev: Checkpoint): Promise<void> {
-      if (out.lastSeq <= prev.lastSeq) return;
-      await inTransaction((client) => write(client, out, prev));
+    /**
+     * Writes a folded batch in one transaction, if the checkpoint is still `prev` (else
+     * StaleCheckpointError). With `after` (the commit of the batch before), its new rows go in at
+     * once and the rest waits for `after`: two batches are written at the same time.
+     */
+    async commit(out: FoldOutput, prev: Checkpoint, after?: Promise<unknown>): Promise<void> {
+      if (out.lastSeq <= prev.lastSeq) {
+        await after;
+        return;
+      }
+      await inTransaction((client) => write(client, out, prev, after));
     },
   };
 }
