@@ -507,19 +507,17 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   }
 }
 
-const prepared = new WeakMap<StreamMessage, Prepared>();
+const PREPARED = Symbol('prepared');
 
 /**
- * A message's payload prepared once (decoded, canonical text, loose ids), kept as long as the
- * message itself: the store reads the ids a batch touches before the fold runs, and both need it.
+ * A message's payload prepared once (decoded, canonical text, loose ids), kept on the message
+ * itself: the store reads the ids a batch touches before the fold runs, and both need it. (A
+ * WeakMap from message to prepared payload did the same, but its entries cost the collector
+ * far more than a property does.)
  */
 function preparedOf(m: StreamMessage): Prepared {
-  let p = prepared.get(m);
-  if (!p) {
-    p = preparePayload(m.payload);
-    prepared.set(m, p);
-  }
-  return p;
+  const slot = m as StreamMessage & { [PREPARED]?: Prepared };
+  return (slot[PREPARED] ??= preparePayload(m.payload));
 }
 
 /** Ids a batch touches, so the store can load just their current state. */
