@@ -90,9 +90,10 @@ describe('compiled event schemas (z.compile) answer as the runtime parser does',
       expect(same(envelopeSchema, envelopeRuntimeSchema, e)).toBe(true);
       expect(same(eventSchemas[e.type].data, dataSchemas[e.type], e.data)).toBe(true);
     }
+    const count = (ok: boolean) => (ok ? (accepted += 1) : (refused += 1));
     for (const [type, e] of firstOfType) {
-      for (const v of variants(e)) same(envelopeSchema, envelopeRuntimeSchema, v) ? accepted++ : refused++;
-      for (const v of variants(e.data)) same(eventSchemas[type].data, dataSchemas[type], v) ? accepted++ : refused++;
+      for (const v of variants(e)) count(same(envelopeSchema, envelopeRuntimeSchema, v));
+      for (const v of variants(e.data)) count(same(eventSchemas[type].data, dataSchemas[type], v));
     }
     // Both answers occur, so the comparison covered acceptance and refusal.
     expect(accepted).toBeGreaterThan(50);
