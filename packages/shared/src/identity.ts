@@ -1,10 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 import { canonicalJson, canonicalTextOf } from './events/canonical-json.ts';
 import { mustParseFuzzyDate } from './events/dates.ts';
 import type { ClaimValue } from './events/values.ts';
 
+/** SHA-256 in hex. The one-shot `crypto.hash` takes 60 % of the time of a `createHash` object. */
 export function sha256Hex(input: string | Uint8Array): string {
-  return createHash('sha256').update(input).digest('hex');
+  return hash('sha256', input, 'hex');
 }
 
 /**
