@@ -45,7 +45,7 @@ export const settingsSchemas = {
     .default(120),
   CLAIMTRAIL_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   CLAIMTRAIL_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(6000),
-  CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
   CLAIMTRAIL_APPROX_RULE: z.string().default('approx-5pct@1'),
   /** Composite checks call claims whose valid times differ by more than this many days `misaligned`. */
   CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: z.coerce.number().min(0).max(3660).default(31),
