@@ -158,7 +158,8 @@ export function createProjector(deps: ProjectorDeps) {
   async function ensureConsumer(startSeq: number) {
     const durable = consumerNameOf(schema);
     const jsm = await jetstreamManager(nc);
-    // Three batches are in flight at once (batch-pipeline.ts), each acked only after its commit.
+    // Up to five batches are in flight at once (read, folded, two being written: batch-pipeline.ts),
+    // each acked only after its commit; ten batches of room keep delivery from stalling.
     const maxAckPending = Math.max(5000, settings.batchSize * 10);
     // The checkpoint in Postgres is the truth; the consumer is rebuilt to start right after it,
     // and when it was made with other limits (by an older version, or another batch size).
