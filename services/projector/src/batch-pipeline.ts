@@ -77,10 +77,11 @@ const MAX_WRITES = 2;
  * projector is the only writer of its schema (advisory lock), which is what makes this exact.
  */
 export function createBatchPipeline(o: BatchPipelineOptions) {
-  /** The newest write (it settles once its batch, and every batch before, is committed, refolded if need be). */
-  let writing: Promise<FoldOutput> | undefined;
-  /** The writes in flight, oldest first. */
-  const writes: Promise<unknown>[] = [];
+  /**
+   * The writes in flight, oldest first; once any was started the newest is always here. Each
+   * settles once its batch, and every batch before it, is committed (refolded if need be).
+   */
+  const writes: Promise<FoldOutput>[] = [];
   /** Folds run one after another in submission order. */
   let folding: Promise<unknown> = Promise.resolve();
   let submitted = 0;
@@ -155,13 +156,12 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     states.set(index, { lastSeq: out.lastSeq, chainHash: out.chainHash, knownAt: out.knownAt, state: out.after });
     watermarks.delete(index);
     while (writes.length >= MAX_WRITES) await writes.shift()!.catch(() => undefined);
-    const before = writing;
+    const before = writes.at(-1);
     const done = commit(batch, out, input, before).then((c) => {
       committed = index + 1;
       forget();
       return c;
     });
-    writing = done;
     writes.push(done);
     return { committed: done };
   }
@@ -191,7 +191,7 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     /** Waits for every submitted batch to be committed. */
     async drain(): Promise<void> {
       await folding;
-      if (writing) await writing;
+      await writes.at(-1);
     },
   };
 }
