@@ -69,13 +69,7 @@ async function pipelined(store: ProjectionStore, all: StreamMessage[], size: num
   let retries = 0;
   const p = createBatchPipeline({ store, fold, onRetry: () => (retries += 1) });
   // As the projector does: a batch goes in once the one before the last is folded.
-  let previous: Promise<void> = Promise.resolve();
-  for (const b of batches(all, size)) {
-    const before = previous;
-    previous = p.submit(b).folded;
-    await before;
-  }
-  await previous;
+  for (const b of batches(all, size)) await p.submitInTurn(b);
   await p.drain();
   return retries;
 }

@@ -91,6 +91,8 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
   const states = new Map<number, Pending>();
   /** Of each batch not yet folded, the first batch its read may have missed. */
   const watermarks = new Map<number, number>();
+  /** The batch submitted last (`submitInTurn` waits for its fold, `drain` for its commit). */
+  let last: Submitted | undefined;
 
   async function retrying(attempt: number, err: unknown): Promise<void> {
     if (o.stopping?.() && attempt > 2) throw err;
@@ -166,32 +168,46 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     return { committed: done };
   }
 
+  /**
+   * Starts reading what `batch` needs now, folds it once the batches before it are folded, and
+   * starts writing it once fewer than MAX_WRITES batches are being written.
+   */
+  function submit(batch: readonly StreamMessage[]): Submitted {
+    const index = submitted++;
+    watermarks.set(index, committed);
+    const stored = load(batch);
+    stored.catch(() => undefined);
+    const step = folding.then(() => foldAndWrite(index, batch, stored));
+    folding = step;
+    const result: Submitted = {
+      folded: step.then(() => undefined),
+      committed: step.then((s) => s.committed),
+    };
+    // Failures are reported to whoever awaits these (the owner, the next batch or the drain).
+    result.folded.catch(() => undefined);
+    result.committed.catch(() => undefined);
+    last = result;
+    return result;
+  }
+
   return {
     /**
-     * Starts reading what `batch` needs now, folds it once the batches before it are folded, and
-     * starts writing it once fewer than MAX_WRITES batches are being written. The caller bounds
-     * how many are in flight by awaiting `folded` of an earlier batch.
+     * Submits `batch`, then waits until the batch submitted before it is folded: a caller that
+     * submits in turn keeps at most two batches waiting for the fold (one being read while the
+     * other is folded), whatever its pace. Rejects when that batch failed for good.
      */
-    submit(batch: readonly StreamMessage[]): Submitted {
-      const index = submitted++;
-      watermarks.set(index, committed);
-      const stored = load(batch);
-      stored.catch(() => undefined);
-      const step = folding.then(() => foldAndWrite(index, batch, stored));
-      folding = step;
-      const result: Submitted = {
-        folded: step.then(() => undefined),
-        committed: step.then((s) => s.committed),
-      };
-      // Failures are reported to whoever awaits these (the owner, the next batch or the drain).
-      result.folded.catch(() => undefined);
-      result.committed.catch(() => undefined);
+    async submitInTurn(batch: readonly StreamMessage[]): Promise<Submitted> {
+      const before = last?.folded;
+      const result = submit(batch);
+      await before;
       return result;
     },
-    /** Waits for every submitted batch to be committed. */
+    /**
+     * Waits for every submitted batch to be committed: the last one's `committed` settles after
+     * every batch before it, and after what the caller chained on it before calling this.
+     */
     async drain(): Promise<void> {
-      await folding;
-      await writes.at(-1);
+      await last?.committed;
     },
   };
 }

@@ -198,10 +198,13 @@ export function createProjector(deps: ProjectorDeps) {
   }
   let pipeline = pipelineOf(store);
 
-  /** Submits a batch; acks its last message once it is committed. */
-  function submit(batch: StreamMessage[], last: JsMsg): Promise<void> {
+  /**
+   * Submits a batch in turn (it returns once the batch before it is folded); acks its last message
+   * once it is committed.
+   */
+  async function submit(batch: StreamMessage[], last: JsMsg): Promise<void> {
     const t0 = performance.now();
-    const s = pipeline.submit(batch);
+    const s = await pipeline.submitInTurn(batch);
     s.committed.then(
       (out) => {
         last.ack();
@@ -212,10 +215,9 @@ export function createProjector(deps: ProjectorDeps) {
         if (out.deadLetters.length > 0)
           logger.warn({ parked: out.deadLetters.map((d) => ({ seq: d.seq, reason: d.reason })) }, 'events parked');
       },
-      // Whoever awaits the batch (the loop, through `folded`) reports its failure.
+      // The failure reaches the loop through the next submission or the drain.
       () => undefined,
     );
-    return s.folded;
   }
 
   async function run() {
@@ -273,18 +275,14 @@ export function createProjector(deps: ProjectorDeps) {
     let openedAt = 0;
     // A batch is submitted at once (Postgres starts reading what it needs), and the loop goes on
     // once the batch before it is folded: while this thread folds one batch, the next one is
-    // being read and the one before is being written.
-    let previous: Promise<void> = Promise.resolve();
+    // being read and the ones before are being written.
     const flush = async () => {
       const b = batch;
       const l = last;
       batch = [];
       last = undefined;
       linger = undefined;
-      if (!l) return;
-      const before = previous;
-      previous = submit(b, l);
-      await before;
+      if (l) await submit(b, l);
     };
     for (;;) {
       next ??= it.next();
@@ -312,7 +310,6 @@ export function createProjector(deps: ProjectorDeps) {
     }
     // The iterator ended (stop or promotion): finish what was taken.
     await flush();
-    await previous;
     await pipeline.drain();
   }
 

@@ -172,19 +172,16 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
     o.progress ?? {},
   );
 
-  // Batch n+1 is read while batch n is folded and batch n-1 written (createBatchPipeline); a
-  // batch that fails to commit is refolded from what is stored, three times at most, then the
-  // replay fails.
+  // The projector's pipeline (createBatchPipeline): a batch is read while the one before it is
+  // folded and earlier ones are written; a batch that fails to commit is refolded from what is
+  // stored, three times at most, then the replay fails.
   const pipeline = createBatchPipeline({
     store,
     fold: (input, batch) => foldBatch(input, batch, o.rule),
     stopping: () => true,
   });
-  let previous: Promise<void> = Promise.resolve();
   const fold = async (batch: StreamMessage[]) => {
-    const before = previous;
-    const submitted = pipeline.submit(batch);
-    previous = submitted.folded;
+    const submitted = await pipeline.submitInTurn(batch);
     submitted.committed.then(
       (out) => {
         folded += batch.filter((m) => m.seq > lastSeq).length;
@@ -195,7 +192,6 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
       },
       () => undefined,
     );
-    await before;
   };
 
   // A promotion catches up with events that arrived during the replay, a few rounds at most.
@@ -223,7 +219,6 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
       if (batch.length > 0) await fold(batch);
       if (timeReached) break;
     }
-    await previous;
     await pipeline.drain();
     if (toTime !== undefined) stoppedBy = timeReached || lastSeq < target ? 'to-time' : 'end';
     if (!o.promote) break;
