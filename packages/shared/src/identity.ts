@@ -1,4 +1,4 @@
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import { canonicalJson, canonicalTextOf } from './events/canonical-json.ts';
 import { mustParseFuzzyDate } from './events/dates.ts';
 import type { ClaimValue } from './events/values.ts';
@@ -56,8 +56,8 @@ export function messageIdOf(scope: string, idempotencyKey: string, index: number
  * retried request rebuilds exactly the events of its first attempt.
  */
 export function uuidv7(ms: number, seed?: string): string {
-  const bytes = seed === undefined ? randomBytes(16) : createHash('sha256').update(seed).digest().subarray(0, 16);
-  const b = Buffer.from(bytes);
+  // Both are fresh buffers of this call's own, so they are written in place.
+  const b = seed === undefined ? randomBytes(16) : hash('sha256', seed, 'buffer').subarray(0, 16);
   b.writeUIntBE(ms, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;
