@@ -38,9 +38,6 @@ export interface GeneratedEvent {
   json: string;
 }
 
-/** mulberry32, the same seeded generator the tests' workload uses, so every run uses the same data. */
-export const rng = seededRandom;
-
 const METRICS = ['killed', 'wounded', 'displaced', 'troops', 'detained', 'missing'];
 const WORDS =
   'officials said the figure was provisional and could rise as teams reached the affected districts where access remained limited by fighting and damaged roads'.split(
@@ -71,7 +68,8 @@ export interface GenerateOptions {
 
 /** Generates `count` claim events. The first event is always a new claim. */
 export function generateClaimEvents(count: number, opts: GenerateOptions = {}): GeneratedEvent[] {
-  const r = rng(opts.seed ?? 42);
+  // mulberry32, the tests' workload generator: every run uses the same data.
+  const r = seededRandom(opts.seed ?? 42);
   const topics = opts.topics ?? 50;
   const sources = opts.sources ?? 200;
   const idPrefix = opts.idPrefix ?? 'c';

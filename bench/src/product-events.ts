@@ -7,7 +7,7 @@
 // events holds 20 sources × N/1,000 points of it for the history query.
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { canonicalJson } from '@claimtrail/shared/events';
-import { rng } from './events.ts';
+import { seededRandom } from '@claimtrail/shared/testing';
 
 export const FOCUS_TOPIC = 'focus';
 export const FOCUS_METRIC = 'killed';
@@ -31,7 +31,7 @@ const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
 
 /** Generates `count` events; `tag` (8 hex digits) makes ids unique to a stream. */
 export function* productEvents(count: number, tag: string, seed = 5): Generator<ProductEvent> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   let n = 0;
   let uuidCounter = 0;
   const uuid7 = (ms: number) => {
