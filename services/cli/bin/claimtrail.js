@@ -24,7 +24,7 @@ const [command, sub] = process.argv.slice(2);
 const streaming =
   command === 'replay' || command === 'export' || command === 'import' || (command === 'audit' && sub === 'verify');
 if (streaming) {
-  const { ensureHeapLimits } = await import('@claimtrail/shared');
+  const { ensureHeapLimits } = await import('@claimtrail/shared/process');
   ensureHeapLimits(['--max-old-space-size=160', '--max-semi-space-size=8']);
 }
 await import('../src/main.ts');

@@ -1,9 +1,5 @@
 // The projector process: the only file here with side effects.
-import { createLogger, ensureHeapLimits, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
-import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
-import { connectNats } from '@claimtrail/shared/nats';
-import { loadProjectorConfig, projectorSettingsOf } from './config.ts';
-import { createProjectorService } from './projector.app.ts';
+import { ensureHeapLimits } from '@claimtrail/shared/process';
 
 // Measured over 1,000,000 events (README, performance): V8's defaults let the process sit at
 // 350-370 MB; 192 MB old space with 8 MB semi-spaces held it at 157-172 MB but made the collector
@@ -12,6 +8,13 @@ import { createProjectorService } from './projector.app.ts';
 // the old space starting at 96 MB, V8 stops running a full collection every second scavenge
 // (~35 MB live, the default limit just above it): CPU -10 %, catch-up +6 %, peak ~235 MB.
 ensureHeapLimits(['--max-old-space-size=384', '--max-semi-space-size=32', '--initial-old-space-size=96']);
+// Everything else is imported only now: a static import would load every module (2 s of a
+// 5 s start on a slow machine) once before the re-exec and again after it.
+const { createLogger, loadConfigOrExit, onShutdown } = await import('@claimtrail/shared');
+const { createDb, getActiveSchema, metaSchemaOf } = await import('@claimtrail/shared/db');
+const { connectNats } = await import('@claimtrail/shared/nats');
+const { loadProjectorConfig, projectorSettingsOf } = await import('./config.ts');
+const { createProjectorService } = await import('./projector.app.ts');
 const config = loadConfigOrExit('projector', () => loadProjectorConfig(process.env));
 const logger = createLogger('projector', config.LOG_LEVEL);
 const { db } = createDb({ url: config.DATABASE_URL, max: 6, applicationName: 'claimtrail-projector' });
