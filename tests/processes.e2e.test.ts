@@ -112,3 +112,58 @@ describe('each process on its own', () => {
     expect(s.out.join('')).toMatch(/QUERY_PORT="99999"/);
   });
 });
+
+describe('Postgres or NATS unreachable', () => {
+  const missingDb = () => {
+    const u = new URL(env.env.DATABASE_URL!);
+    u.pathname = `/ct_missing_${env.id}`;
+    return u.toString();
+  };
+  const noStackTrace = (out: string) => expect(out).not.toMatch(/^\s+at /m);
+
+  it.each([
+    [
+      'the projector, the database missing',
+      ['services/projector/src/main.ts'],
+      () => ({ DATABASE_URL: missingDb(), PROJECTOR_PORT: '0' }),
+      /^claimtrail projector: cannot read the database at postgres:\/\/\S+\/ct_missing_\S+ \(set DATABASE_URL; `claimtrail migrate` creates it\): database "ct_missing_\S+" does not exist$/m,
+    ],
+    [
+      'ingest, NATS refusing connections',
+      ['services/ingest/src/main.ts'],
+      () => ({ NATS_URL: 'nats://127.0.0.1:1', INGEST_PORT: '0' }),
+      /^claimtrail ingest: cannot reach NATS at nats:\/\/127\.0\.0\.1:1 \(set NATS_URL\): /m,
+    ],
+    [
+      'claimtrail audit verify, the database missing',
+      ['services/cli/bin/claimtrail.js', 'audit', 'verify'],
+      () => ({ DATABASE_URL: missingDb() }),
+      /^claimtrail: cannot reach Postgres at \S+ \(set DATABASE_URL\): database "ct_missing_\S+" does not exist; `claimtrail migrate` creates it$/m,
+    ],
+  ])('%s: one line naming the setting, exit 1, no stack trace', async (_name, args, extra, message) => {
+    const [main, ...rest] = args;
+    const s = start([root(main!), ...rest], extra());
+    expect(await s.exit()).toEqual({ code: 1, signal: null });
+    const out = s.out.join('');
+    expect(out).toMatch(message);
+    noStackTrace(out);
+  });
+
+  it('the query service starts without its database, answers 503 with Retry-After, and is not ready', async () => {
+    const s = start([root('services/query/src/main.ts')], {
+      DATABASE_URL: missingDb(),
+      QUERY_PORT: '0',
+      LOG_LEVEL: 'info',
+    });
+    const m = await s.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    const ready = await fetch(`${m[1]}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { detail: string }).detail).toMatch(/does not exist/);
+    const topics = await fetch(`${m[1]}/v1/topics`);
+    expect(topics.status).toBe(503);
+    expect(topics.headers.get('retry-after')).toBe('2');
+    expect(await topics.json()).toMatchObject({ status: 503, detail: 'the database is unavailable; retry' });
+    s.child.kill('SIGTERM');
+    expect(await s.exit()).toEqual({ code: 0, signal: null });
+  });
+});

@@ -1,3 +1,3 @@
 export * from './errors.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { ensureHeapLimits, loadConfigOrExit, onShutdown } from './process.ts';
+export { ensureHeapLimits, loadConfigOrExit, onShutdown, redactUrl, startOrExit } from './process.ts';

@@ -13,6 +13,32 @@ export function loadConfigOrExit<T>(service: string, load: () => T): T {
   }
 }
 
+/** A connection URL fit to print: the password, if any, replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/**
+ * Runs one step of a service's start-up (reaching Postgres or NATS, reading the active schema). If
+ * it fails, the process stops with one line saying what it was doing and why (exit 1), not a stack
+ * trace: `claimtrail projector: cannot read the database at postgres://…: database "x" does not exist`.
+ */
+export async function startOrExit<T>(service: string, doing: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`claimtrail ${service}: ${doing}: ${message}\n`);
+    process.exit(1);
+  }
+}
+
 /** Runs `stop` once on SIGTERM or SIGINT, then exits 0 (1 if stopping failed). */
 export function onShutdown(
   log: { info(o: object, msg: string): void; error(o: object, msg: string): void },

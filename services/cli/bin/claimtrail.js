@@ -8,6 +8,13 @@ if (major < 24) {
   process.exit(2);
 }
 
+// V8's compiled code of every module loaded from here on is kept on disk (keyed by the source, in
+// the OS temp directory unless NODE_COMPILE_CACHE names one): a command starts in about 60 % of the
+// time once it ran before (measured on a slow 2-core machine: loading the projector's modules
+// 2.0 s without the cache, 1.25 s with it).
+const { enableCompileCache } = await import('node:module');
+enableCompileCache?.();
+
 // The long streaming commands get a small V8 heap. Their live data is flat (about 30 MB at any
 // stream length: one batch, one ledger page), but each batch allocates several MB of short-lived
 // strings (payloads, the JSON the projection store sends, the rows Postgres returns; the large

@@ -172,5 +172,8 @@ try {
     err(`claimtrail: ${e.message}`);
     process.exit(e.exitCode);
   }
-  throw e;
+  // Anything else (a connection lost mid-command, say) is still one line; the stack only on request.
+  if (process.env.CLAIMTRAIL_DEBUG === '1') throw e;
+  err(`claimtrail: ${e instanceof Error ? e.message : String(e)} (CLAIMTRAIL_DEBUG=1 shows the stack trace)`);
+  process.exit(1);
 }

@@ -1,5 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import {
   createDb,
   ensureDatabase,
@@ -11,6 +11,7 @@ import {
 import { connectNats, openBuckets, provisionStream } from '@claimtrail/shared/nats';
 import { newToken, tokenHash, type Scope } from '@claimtrail/shared/identity';
 import { ClaimtrailError } from '@claimtrail/shared/errors';
+import { redactUrl } from '@claimtrail/shared';
 import type { CliConfig } from './config.ts';
 
 /** A CLI failure: printed as one line, exit code 1 (2 for usage). */
@@ -20,16 +21,6 @@ export class CliError extends ClaimtrailError {
     super('cli_failed', message);
     this.name = 'CliError';
     this.exitCode = exitCode;
-  }
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
   }
 }
 
@@ -46,6 +37,18 @@ export async function openDatabase(
     );
   }
   const { db } = createDb({ url: config.DATABASE_URL, max: o.max ?? 10, applicationName: 'claimtrail-cli' });
+  if (!o.create) {
+    // Fail here, with one line naming the setting, rather than at the first query with a stack trace.
+    try {
+      await sql`select 1`.execute(db);
+    } catch (err) {
+      await db.destroy().catch(() => undefined);
+      const missing = (err as { code?: string }).code === '3D000' ? '; `claimtrail migrate` creates it' : '';
+      throw new CliError(
+        `cannot reach Postgres at ${redactUrl(config.DATABASE_URL)} (set DATABASE_URL): ${(err as Error).message}${missing}`,
+      );
+    }
+  }
   return { db, created };
 }
 

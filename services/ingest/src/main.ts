@@ -1,5 +1,5 @@
 // The ingest process: the only file here with side effects.
-import { createLogger, loadConfigOrExit, onShutdown } from '@claimtrail/shared';
+import { createLogger, loadConfigOrExit, onShutdown, startOrExit } from '@claimtrail/shared';
 import { connectNats, openBuckets, provisionStream } from '@claimtrail/shared/nats';
 import { createIngestApp } from './ingest.app.ts';
 import { ingestSettingsOf, loadIngestConfig } from './config.ts';
@@ -7,13 +7,17 @@ import { createKvTokenStore } from './token-store.ts';
 
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
 const logger = createLogger('ingest', config.LOG_LEVEL);
-const nc = await connectNats(config.NATS_URL, 'claimtrail-ingest');
-await provisionStream(nc, {
-  stream: config.CLAIMTRAIL_STREAM,
-  subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-  duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+const nc = await startOrExit('ingest', `cannot reach NATS at ${config.NATS_URL} (set NATS_URL)`, () =>
+  connectNats(config.NATS_URL, 'claimtrail-ingest'),
+);
+const buckets = await startOrExit('ingest', `cannot provision stream ${config.CLAIMTRAIL_STREAM}`, async () => {
+  await provisionStream(nc, {
+    stream: config.CLAIMTRAIL_STREAM,
+    subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+    duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+  });
+  return openBuckets(nc, config.CLAIMTRAIL_STREAM);
 });
-const buckets = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
 const ingest = await createIngestApp({
   nc,
   idempotencyKv: buckets.idempotency,

@@ -58,6 +58,19 @@ function pathOf(
 }
 
 /** The one place that turns failures into HTTP answers. Never leaks a stack trace. */
+/**
+ * Postgres could not be reached or refused the connection (down, restarting, the database missing,
+ * too many connections): the request was fine and a retry may succeed, so 503, not 500.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (/^08/.test(code) || /^57P0[123]$/.test(code) || code === '3D000' || code === '53300') return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE'].includes(code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return /^(Connection terminated|timeout exceeded when trying to connect)/.test(message);
+}
+
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const ctx = (err as { validationContext?: string }).validationContext;
@@ -91,6 +104,11 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
     return sendProblem(reply, problem(503, err.message));
   }
   if (err instanceof ClaimtrailError) return sendProblem(reply, problem(400, err.message, err.details));
+  if (isDatabaseUnavailable(err)) {
+    req.log.warn({ err }, 'the database is unavailable');
+    void reply.header('retry-after', '2');
+    return sendProblem(reply, problem(503, 'the database is unavailable; retry'));
+  }
   const status = err.statusCode ?? 500;
   if (status === 413) return sendProblem(reply, problem(413, 'the body is larger than the limit of 1 MiB'));
   if (status === 429) {
