@@ -45,7 +45,8 @@ export const groups: Group[] = [
   },
   {
     name: 'freshness',
-    description: 'p50/p99 from ingest 202 to visible through the query API at 1,000 events/s',
+    description:
+      'p50/p99 from ingest 202 to visible through the query API at 1,000 events/s, claimtrail serve and three processes',
     run: runFreshness,
   },
   {
@@ -100,7 +101,18 @@ export function goalsFor(quick: boolean): Goal[] {
       goal: 11,
     },
     { name: 'projector peak RSS < 300 MB', numerator: `projector.catchup.${l}.peak-rss`, op: '<=', goal: 300 },
-    { name: 'freshness p99 ≤ 250 ms at 1,000 events/s', numerator: 'freshness.p99', op: '<=', goal: 250 },
+    {
+      name: 'freshness p99 ≤ 250 ms at 1,000 events/s (claimtrail serve)',
+      numerator: 'freshness.p99',
+      op: '<=',
+      goal: 250,
+    },
+    {
+      name: 'freshness p99 ≤ 250 ms at 1,000 events/s (three processes, as deployed; not a goal of its own)',
+      numerator: 'freshness.split.p99',
+      op: '<=',
+      goal: 250,
+    },
     {
       name: 'history query p50 ≤ 2 × raw SQL',
       numerator: 'queries.history.current.c1.p50',

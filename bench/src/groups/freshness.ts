@@ -1,43 +1,114 @@
-// Item 4 of issue 5: freshness. `claimtrail serve` (ingest, projector and query in one process,
-// as the demo runs) in a child process; a load generator in another child offers a steady
-// 1,000 events/s (reports of 10 claims, open loop, sent on a timer whatever the answers do).
-// After each 202 it asks the query API for the report's last claim with `minSeq` = the answer's
-// lastSeq (the query waits until the projection reached it) and times 202 → 200.
+// Item 4 of issue 5: freshness. A load generator in a child process offers a steady 1,000
+// events/s (reports of 10 claims, open loop, sent on a timer whatever the answers do). After each
+// 202 it asks the query API for the report's last claim with `minSeq` = the answer's lastSeq (the
+// query waits until the projection reached it) and times 202 → 200. Measured twice:
+// - `freshness.*`: `claimtrail serve` (ingest, projector and query in one process, as the demo
+//   runs). The goal is on this one.
+// - `freshness.split.*`: ingest, projector and query as three processes, as docker-compose deploys
+//   them. On a slow machine one event loop cannot do all three at 1,000 events/s; the CPU figures
+//   of both say how much of a core each process needed.
 import type { BenchContext } from '../context.ts';
+import { addCpuFigures, startCpuMeter, type CpuReading, type ProcessGroup } from '../cpu.ts';
 import { percentile } from '../harness.ts';
-import { addFigure, CLI, freePort, migrateAndToken, productEnv, runLoad, startChild } from '../product.ts';
+import {
+  addFigure,
+  CLI,
+  freePort,
+  INGEST_MAIN,
+  migrateAndToken,
+  PROJECTOR_MAIN,
+  productEnv,
+  QUERY_MAIN,
+  runLoad,
+  startChild,
+  waitReady,
+  type Child,
+} from '../product.ts';
 
 export const OFFERED_EVENTS_PER_S = 1_000;
 
 export async function runFreshness(ctx: BenchContext): Promise<void> {
-  const p = await productEnv(ctx, 'fresh');
-  const token = await migrateAndToken(ctx, p);
-  const [ingestPort, queryPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
-  const serve = startChild(ctx, 'claimtrail serve', CLI, ['serve'], {
-    ...p.env,
-    INGEST_PORT: String(ingestPort),
-    QUERY_PORT: String(queryPort),
-    PROJECTOR_PORT: String(projectorPort),
-  });
-  await serve.waitForLine(/claimtrail is running/, 60_000);
+  // One process: claimtrail serve.
+  {
+    const p = await productEnv(ctx, 'fresh');
+    const token = await migrateAndToken(ctx, p);
+    const [ingestPort, queryPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
+    const serve = startChild(ctx, 'claimtrail serve', CLI, ['serve'], {
+      ...p.env,
+      INGEST_PORT: String(ingestPort),
+      QUERY_PORT: String(queryPort),
+      PROJECTOR_PORT: String(projectorPort),
+    });
+    await serve.waitForLine(/claimtrail is running/, 60_000);
+    await measureFreshness(ctx, {
+      prefix: 'freshness',
+      what: 'claimtrail serve (one process) in a child',
+      ingestUrl: `http://127.0.0.1:${ingestPort}`,
+      queryUrl: `http://127.0.0.1:${queryPort}`,
+      token,
+      groups: { serve: { pid: serve.pid } },
+    });
+    if (process.env.BENCH_DEBUG) await logProjectorMetrics(ctx, projectorPort);
+    await serve.stop();
+  }
+  // Three processes, as deployed.
+  {
+    const p = await productEnv(ctx, 'freshsplit');
+    const token = await migrateAndToken(ctx, p);
+    const [ingestPort, queryPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
+    const children: Child[] = [
+      startChild(ctx, 'ingest', INGEST_MAIN, [], { ...p.env, INGEST_PORT: String(ingestPort) }),
+      startChild(ctx, 'projector', PROJECTOR_MAIN, [], { ...p.env, PROJECTOR_PORT: String(projectorPort) }),
+      startChild(ctx, 'query', QUERY_MAIN, [], { ...p.env, QUERY_PORT: String(queryPort) }),
+    ];
+    const [ingest, projector, query] = children as [Child, Child, Child];
+    await waitReady(`http://127.0.0.1:${ingestPort}/readyz`, ingest, 60_000);
+    await waitReady(`http://127.0.0.1:${projectorPort}/readyz`, projector, 60_000);
+    await waitReady(`http://127.0.0.1:${queryPort}/readyz`, query, 60_000);
+    await measureFreshness(ctx, {
+      prefix: 'freshness.split',
+      what: 'ingest, projector and query as three child processes',
+      ingestUrl: `http://127.0.0.1:${ingestPort}`,
+      queryUrl: `http://127.0.0.1:${queryPort}`,
+      token,
+      groups: { ingest: { pid: ingest.pid }, projector: { pid: projector.pid }, query: { pid: query.pid } },
+    });
+    for (const c of children) await c.stop();
+  }
+}
+
+async function measureFreshness(
+  ctx: BenchContext,
+  o: {
+    prefix: string;
+    what: string;
+    ingestUrl: string;
+    queryUrl: string;
+    token: string;
+    groups: Record<string, ProcessGroup>;
+  },
+): Promise<void> {
   const durationMs = ctx.quick ? 2_000 : 10_000;
   const warmupMs = ctx.quick ? 500 : 1_000;
   const p50: number[] = [];
   const p99: number[] = [];
   const achieved: number[] = [];
+  const cpu: { reading: CpuReading; eventsPerSecond: number }[] = [];
   let seen = 0;
   for (let rep = 1; rep <= ctx.reps; rep++) {
+    const meter = startCpuMeter({ ...o.groups, postgres: { name: 'postgres' }, nats: { name: 'nats-server' } });
     const r = await runLoad(ctx, {
       mode: 'fresh',
-      url: `http://127.0.0.1:${ingestPort}`,
-      queryUrl: `http://127.0.0.1:${queryPort}`,
-      token,
+      url: o.ingestUrl,
+      queryUrl: o.queryUrl,
+      token: o.token,
       claims: 10,
       eventsPerSec: OFFERED_EVENTS_PER_S,
       durationMs,
       warmupMs,
-      tag: `${ctx.runId}-fresh-${rep}`,
+      tag: `${ctx.runId}-${o.prefix}-${rep}`,
     });
+    const reading = meter.stop();
     if (r.errors > 0) throw new Error(`${r.errors} of ${r.requests} reports failed: ${r.errorSamples.join(' | ')}`);
     const v = r.visibleMs ?? [];
     if (v.length === 0) throw new Error('no report became visible');
@@ -45,20 +116,29 @@ export async function runFreshness(ctx: BenchContext): Promise<void> {
     p50.push(percentile(v, 50));
     p99.push(percentile(v, 99));
     achieved.push(r.events / r.seconds);
-    ctx.log(`rep ${rep}: ${v.length} reports, p50 ${p50.at(-1)!.toFixed(1)} ms, p99 ${p99.at(-1)!.toFixed(1)} ms`);
-  }
-  const how = `claimtrail serve (one process) in a child; reports of 10 claims (11 events) offered at ${OFFERED_EVENTS_PER_S} events/s open loop from a separate process for ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up a rep; time from ingest's 202 to GET /v1/claims/<last claim>?minSeq=<lastSeq> answering 200 (${seen} reports in all)`;
-  addFigure(ctx, 'freshness.p50', 'ms', p50, how);
-  addFigure(ctx, 'freshness.p99', 'ms', p99, how);
-  addFigure(ctx, 'freshness.offered', 'events/s', achieved, 'events/s accepted (202) during the freshness reps');
-  if (process.env.BENCH_DEBUG) {
-    const m = await (await fetch(`http://127.0.0.1:${projectorPort}/metrics`)).text();
+    cpu.push({ reading, eventsPerSecond: r.events / r.seconds });
     ctx.log(
-      m
-        .split('\n')
-        .filter((l) => /^projector_(batch_seconds_(sum|count)|last_seq|events_applied)/.test(l))
-        .join(' | '),
+      `${o.prefix} rep ${rep}: ${v.length} reports, p50 ${p50.at(-1)!.toFixed(1)} ms, p99 ${p99.at(-1)!.toFixed(1)} ms`,
     );
   }
-  await serve.stop();
+  const how = `${o.what}; reports of 10 claims (11 events) offered at ${OFFERED_EVENTS_PER_S} events/s open loop from a separate process for ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up a rep; time from ingest's 202 to GET /v1/claims/<last claim>?minSeq=<lastSeq> answering 200 (${seen} reports in all)`;
+  addFigure(ctx, `${o.prefix}.p50`, 'ms', p50, how);
+  addFigure(ctx, `${o.prefix}.p99`, 'ms', p99, how);
+  addFigure(ctx, `${o.prefix}.offered`, 'events/s', achieved, 'events/s accepted (202) during the freshness reps');
+  addCpuFigures(
+    ctx,
+    o.prefix,
+    cpu,
+    'over the whole load run, warm-up included; the machine figure also holds the load generator and its queries',
+  );
+}
+
+async function logProjectorMetrics(ctx: BenchContext, projectorPort: number): Promise<void> {
+  const m = await (await fetch(`http://127.0.0.1:${projectorPort}/metrics`)).text();
+  ctx.log(
+    m
+      .split('\n')
+      .filter((l) => /^projector_(batch_seconds_(sum|count)|last_seq|events_applied)/.test(l))
+      .join(' | '),
+  );
 }
