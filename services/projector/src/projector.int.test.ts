@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { migrateAll } from '@claimtrail/shared/db';
+import { provisionStream } from '@claimtrail/shared/nats';
 import { canonicalJson } from '@claimtrail/shared/events';
 import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
 import { createLogger } from '@claimtrail/shared';
@@ -185,5 +187,83 @@ describe('the live projector', () => {
     const info = await jsm.consumers.info(env.stream, durable);
     expect(info.config.max_ack_pending).toBe(5000);
     expect(info.ack_floor.stream_seq).toBe(s);
+    // The stream holds only the events, so the consumer has no filter (eventFilterOf).
+    expect(info.config.filter_subject ?? '').toBe('');
+  });
+
+  it('rebuilds a consumer an older version left with a filter subject, which nats-server 2.9 is slow to serve', async () => {
+    await svc.projector.stop();
+    const jsm = await jetstreamManager(env.nc);
+    const durable = consumerNameOf(schema);
+    const at = await lastApplied();
+    await jsm.consumers.delete(env.stream, durable);
+    await jsm.consumers.add(env.stream, {
+      durable_name: durable,
+      ack_policy: AckPolicy.All,
+      filter_subject: `${env.subjectPrefix}.>`,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: at + 1,
+      max_ack_pending: 5000,
+      ack_wait: 60_000_000_000,
+    });
+    svc = await startProjector();
+    const s = await publish(
+      'claim.t.clm_00000000000000000000000f',
+      envelope('ClaimRecorded', claimData('clm_00000000000000000000000f'), 7),
+      'after-filter-rebuild',
+    );
+    await waitFor(s);
+    const info = await jsm.consumers.info(env.stream, durable);
+    expect(info.config.filter_subject ?? '').toBe('');
+    expect(info.ack_floor.stream_seq).toBe(s);
+  });
+
+  it('started before its stream exists, keeps trying and folds once the stream is there', async () => {
+    await migrateAll(env.db, 'late');
+    const stream = `${env.stream}_LATE`;
+    const prefix = `${env.subjectPrefix}late`;
+    const late = await createProjectorService({
+      nc: env.nc,
+      db: env.db,
+      logger: createLogger('test', 'silent'),
+      settings: {
+        stream,
+        subjectPrefix: prefix,
+        schema: 'late_rm',
+        batchSize: 100,
+        rule: 'approx-5pct@1',
+        databaseUrl: env.databaseUrl,
+      },
+    });
+    late.projector.start();
+    try {
+      let failed: unknown;
+      void late.projector.finished?.catch((err: unknown) => (failed = err));
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(failed).toBeUndefined();
+      const jsm = await jetstreamManager(env.nc);
+      await provisionStream(env.nc, { stream, subjectPrefix: prefix, duplicateWindowS: 120 });
+      const ack = await jetstream(env.nc).publish(
+        `${prefix}.claim.t.clm_000000000000000000000010`,
+        canonicalJson(envelope('ClaimRecorded', claimData('clm_000000000000000000000010'), 8)),
+        { msgID: 'late-1' },
+      );
+      const t0 = Date.now();
+      const applied = async () =>
+        Number(
+          (await sql<{ last_seq: number }>`select last_seq from late_rm.checkpoint`.execute(env.db)).rows[0]
+            ?.last_seq ?? 0,
+        );
+      while ((await applied()) < ack.seq) {
+        if (Date.now() - t0 > 20_000) throw new Error('the late projector did not fold the event');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(failed).toBeUndefined();
+      await late.projector.stop();
+      await jsm.streams.delete(stream);
+    } finally {
+      await late.projector.stop();
+      await late.app.close();
+    }
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '@nats-io/jetstream';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { getActiveSchema, type Database } from '@claimtrail/shared/db';
-import { isApiError } from '@claimtrail/shared/nats';
+import { eventFilterOf, isApiError } from '@claimtrail/shared/nats';
 import type { Logger } from '@claimtrail/shared';
 import { foldBatch, type StreamMessage } from './fold.ts';
 import { createProjectionStore, type ProjectionStore } from './projection-store.ts';
@@ -163,12 +163,14 @@ export function createProjector(deps: ProjectorDeps) {
     const maxAckPending = Math.max(5000, settings.batchSize * 10);
     // The checkpoint in Postgres is the truth; the consumer is rebuilt to start right after it,
     // and when it was made with other limits (by an older version, or another batch size).
+    const filter = await eventFilterOf(jsm, settings.stream, settings.subjectPrefix);
     try {
       const info = await jsm.consumers.info(settings.stream, durable);
       if (
         info.ack_floor.stream_seq === startSeq - 1 &&
         info.delivered.stream_seq === startSeq - 1 &&
-        info.config.max_ack_pending === maxAckPending
+        info.config.max_ack_pending === maxAckPending &&
+        (info.config.filter_subject || undefined) === filter
       )
         return;
       await jsm.consumers.delete(settings.stream, durable);
@@ -178,7 +180,7 @@ export function createProjector(deps: ProjectorDeps) {
     await jsm.consumers.add(settings.stream, {
       durable_name: durable,
       ack_policy: AckPolicy.All,
-      filter_subject: `${settings.subjectPrefix}.>`,
+      ...(filter === undefined ? {} : { filter_subject: filter }),
       ...(startSeq <= 1
         ? { deliver_policy: DeliverPolicy.All }
         : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq }),
@@ -223,8 +225,24 @@ export function createProjector(deps: ProjectorDeps) {
   async function run() {
     const metaSchema = await metaSchemaToFollow();
     if (metaSchema !== null) follow(metaSchema);
-    for (;;) {
-      await runOn();
+    for (let failures = 0; ;) {
+      try {
+        await runOn();
+      } catch (err) {
+        // NATS or Postgres failed under it (the stream not there yet, a timeout, a lost
+        // connection): start again from the checkpoint after a pause, rather than die.
+        if (stopping) return;
+        failures += 1;
+        const waitMs = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
+        logger.error({ err, failures, waitMs }, 'projector failed; starting again from the checkpoint');
+        messages?.stop();
+        messages = undefined;
+        await pipeline.drain().catch(() => undefined);
+        pipeline = pipelineOf(store);
+        for (const until = Date.now() + waitMs; Date.now() < until && !stopping;) await sleep(100);
+        continue;
+      }
+      failures = 0;
       if (stopping || switchTo === undefined) return;
       // Promotion: leave the old schema (its lock and consumer) and continue on the new one.
       const old = schema;

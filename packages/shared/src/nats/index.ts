@@ -1,6 +1,7 @@
 export {
   bucketNames,
   connectNats,
+  eventFilterOf,
   isApiError,
   openBuckets,
   provisionStream,

@@ -89,6 +89,23 @@ export async function provisionStream(
   return { jsm, features, created: true };
 }
 
+/**
+ * The subject filter a consumer of the events needs: none when the stream holds only
+ * `<prefix>.>` (every message matches), else that subject. On nats-server 2.9 a filtered consumer
+ * makes the server walk every subject of the stream at each create and info: on a stream of
+ * 1,000,000 events (~900,000 subjects, one per claim) on a slow 2-core machine, 7 s to create and
+ * 8 s per info, past the client's 5 s timeout; without the filter, 16 ms.
+ */
+export async function eventFilterOf(
+  jsm: JetStreamManager,
+  stream: string,
+  subjectPrefix: string,
+): Promise<string | undefined> {
+  const all = `${subjectPrefix}.>`;
+  const subjects = (await jsm.streams.info(stream)).config.subjects ?? [];
+  return subjects.length === 1 && subjects[0] === all ? undefined : all;
+}
+
 export function bucketNames(stream: string) {
   return { idempotency: `${stream}_idempotency`, tokens: `${stream}_tokens` };
 }

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes } from '@nats-io/jetstream';
-import { isApiError } from '@claimtrail/shared/nats';
+import { eventFilterOf, isApiError } from '@claimtrail/shared/nats';
 import type { StreamMessage } from '@claimtrail/projector';
 import { toStreamMessage } from '@claimtrail/projector';
 import { CliError } from '../runtime.ts';
@@ -57,10 +57,15 @@ export async function* readStream(nc: NatsConnection, o: ReadStreamOptions): Asy
   // filter the stream (which denies delete) has every seq up to its last one.
   const any = o.filterSubjects === undefined || (await moreMatching(from));
   if (!any) return;
+  // The whole stream needs no filter when it holds nothing else (eventFilterOf: a filtered consumer
+  // is slow to create on a long stream on nats-server 2.9).
+  const wanted =
+    o.filterSubjects ??
+    [await eventFilterOf(await jetstreamManager(nc), o.stream, o.subjectPrefix)].filter((f) => f !== undefined);
   const js = jetstream(nc);
   const consumer = await js.consumers.get(o.stream, {
     // One filter as a string: servers before 2.10 know only `filter_subject`.
-    filter_subjects: filters.length === 1 ? filters[0]! : filters,
+    ...(wanted.length === 0 ? {} : { filter_subjects: wanted.length === 1 ? wanted[0]! : wanted }),
     ...(from <= 1
       ? { deliver_policy: DeliverPolicy.All }
       : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from }),
