@@ -233,7 +233,7 @@ export function createProjector(deps: ProjectorDeps) {
         // connection): start again from the checkpoint after a pause, rather than die.
         if (stopping) return;
         failures += 1;
-        const waitMs = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
+        const waitMs = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
         logger.error({ err, failures, waitMs }, 'projector failed; starting again from the checkpoint');
         messages?.stop();
         messages = undefined;
