@@ -59,6 +59,13 @@ async function waitFor(seq: number) {
   }
 }
 
+/** Publishes a ClaimRecorded of `claimId` and waits until the projection applied it; its seq. */
+async function recordAndWait(claimId: string, i: number, msgID: string): Promise<number> {
+  const seq = await publish(`claim.t.${claimId}`, envelope('ClaimRecorded', claimData(claimId), i), msgID);
+  await waitFor(seq);
+  return seq;
+}
+
 /** A projector service on this file's stream and schema, started. */
 async function startProjector() {
   const started = await createProjectorService({
@@ -178,12 +185,7 @@ describe('the live projector', () => {
     expect(before.config.max_ack_pending).toBe(1000);
     expect(before.ack_floor.stream_seq).toBe(await lastApplied());
     svc = await startProjector();
-    const s = await publish(
-      'claim.t.clm_00000000000000000000000e',
-      envelope('ClaimRecorded', claimData('clm_00000000000000000000000e'), 6),
-      'after-rebuild',
-    );
-    await waitFor(s);
+    const s = await recordAndWait('clm_00000000000000000000000e', 6, 'after-rebuild');
     const info = await jsm.consumers.info(env.stream, durable);
     expect(info.config.max_ack_pending).toBe(5000);
     expect(info.ack_floor.stream_seq).toBe(s);
@@ -207,12 +209,7 @@ describe('the live projector', () => {
       ack_wait: 60_000_000_000,
     });
     svc = await startProjector();
-    const s = await publish(
-      'claim.t.clm_00000000000000000000000f',
-      envelope('ClaimRecorded', claimData('clm_00000000000000000000000f'), 7),
-      'after-filter-rebuild',
-    );
-    await waitFor(s);
+    const s = await recordAndWait('clm_00000000000000000000000f', 7, 'after-filter-rebuild');
     const info = await jsm.consumers.info(env.stream, durable);
     expect(info.config.filter_subject ?? '').toBe('');
     expect(info.ack_floor.stream_seq).toBe(s);

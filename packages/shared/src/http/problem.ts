@@ -57,7 +57,6 @@ function pathOf(
   return [`${prefix}${base || '/'}`];
 }
 
-/** The one place that turns failures into HTTP answers. Never leaks a stack trace. */
 /**
  * Postgres could not be reached or refused the connection (down, restarting, the database missing,
  * too many connections): the request was fine and a retry may succeed, so 503, not 500.
@@ -71,6 +70,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /^(Connection terminated|timeout exceeded when trying to connect)/.test(message);
 }
 
+/** The one place that turns failures into HTTP answers. Never leaks a stack trace. */
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(err)) {
     const ctx = (err as { validationContext?: string }).validationContext;
