@@ -215,6 +215,22 @@ describe('the live projector', () => {
     expect(info.ack_floor.stream_seq).toBe(s);
   });
 
+  it('carries on when its durable consumer is deleted under it', async () => {
+    const jsm = await jetstreamManager(env.nc);
+    await jsm.consumers.delete(env.stream, consumerNameOf(schema));
+    await new Promise((r) => setTimeout(r, 500));
+    const seq = await publish(
+      'claim.t.clm_000000000000000000000011',
+      envelope('ClaimRecorded', claimData('clm_000000000000000000000011'), 9),
+      'after-consumer-deleted',
+    );
+    const t0 = Date.now();
+    while ((await lastApplied()) < seq) {
+      if (Date.now() - t0 > 30_000) throw new Error('the projector did not fold after its consumer was deleted');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+
   it('started before its stream exists, keeps trying and folds once the stream is there', async () => {
     await migrateAll(env.db, 'late');
     const stream = `${env.stream}_LATE`;

@@ -268,7 +268,10 @@ export function createProjector(deps: ProjectorDeps) {
     await ensureConsumer(cp.lastSeq + 1);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(settings.stream, durable);
-    messages = await consumer.consume({ max_messages: settings.batchSize * 4 });
+    // abort_on_missing_resource: if the consumer (or the stream) is deleted under it, the
+    // iterator fails and run() rebuilds the consumer from the checkpoint; nats.js would otherwise
+    // wait for someone else to recreate it, and the projector would stop folding without a word.
+    messages = await consumer.consume({ max_messages: settings.batchSize * 4, abort_on_missing_resource: true });
     // A stop or a promotion that came while this was starting: leave at once. `close()` on a
     // consumer that has not pulled yet can wait for ever (seen on nats-server 2.9), so stop the
     // iterator without waiting for the server.
@@ -329,6 +332,7 @@ export function createProjector(deps: ProjectorDeps) {
     // The iterator ended (stop or promotion): finish what was taken.
     await flush();
     await pipeline.drain();
+    if (!stopping && switchTo === undefined) throw new Error('the stream consumer ended on its own');
   }
 
   return {
