@@ -26,15 +26,16 @@ export function redactUrl(url: string): string {
 
 /**
  * Runs one step of a service's start-up (reaching Postgres or NATS, reading the active schema). If
- * it fails, the process stops with one line saying what it was doing and why (exit 1), not a stack
- * trace: `claimtrail projector: cannot read the database at postgres://…: database "x" does not exist`.
+ * it fails, the process stops with one line saying what it was doing (when the error does not say
+ * so itself, as connectNats's does) and why (exit 1), not a stack trace:
+ * `claimtrail projector: cannot read the database at postgres://…: database "x" does not exist`.
  */
-export async function startOrExit<T>(service: string, doing: string, step: () => Promise<T>): Promise<T> {
+export async function startOrExit<T>(service: string, step: () => Promise<T>, doing?: string): Promise<T> {
   try {
     return await step();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`claimtrail ${service}: ${doing}: ${message}\n`);
+    process.stderr.write(`claimtrail ${service}: ${doing === undefined ? '' : `${doing}: `}${message}\n`);
     process.exit(1);
   }
 }

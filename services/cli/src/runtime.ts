@@ -56,7 +56,7 @@ export async function openNats(config: CliConfig, name: string): Promise<NatsCon
   try {
     return await connectNats(config.NATS_URL, name);
   } catch (err) {
-    throw new CliError(`cannot reach NATS at ${config.NATS_URL} (set NATS_URL): ${(err as Error).message}`);
+    throw new CliError((err as Error).message);
   }
 }
 

@@ -7,17 +7,19 @@ import { createKvTokenStore } from './token-store.ts';
 
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
 const logger = createLogger('ingest', config.LOG_LEVEL);
-const nc = await startOrExit('ingest', `cannot reach NATS at ${config.NATS_URL} (set NATS_URL)`, () =>
-  connectNats(config.NATS_URL, 'claimtrail-ingest'),
+const nc = await startOrExit('ingest', () => connectNats(config.NATS_URL, 'claimtrail-ingest'));
+const buckets = await startOrExit(
+  'ingest',
+  async () => {
+    await provisionStream(nc, {
+      stream: config.CLAIMTRAIL_STREAM,
+      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+      duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+    });
+    return openBuckets(nc, config.CLAIMTRAIL_STREAM);
+  },
+  `cannot provision stream ${config.CLAIMTRAIL_STREAM}`,
 );
-const buckets = await startOrExit('ingest', `cannot provision stream ${config.CLAIMTRAIL_STREAM}`, async () => {
-  await provisionStream(nc, {
-    stream: config.CLAIMTRAIL_STREAM,
-    subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-    duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
-  });
-  return openBuckets(nc, config.CLAIMTRAIL_STREAM);
-});
 const ingest = await createIngestApp({
   nc,
   idempotencyKv: buckets.idempotency,

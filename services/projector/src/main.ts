@@ -25,16 +25,14 @@ const { db } = createDb({ url: config.DATABASE_URL, max: 6, applicationName: 'cl
 const schema =
   (await startOrExit(
     'projector',
-    `cannot read the database at ${redactUrl(config.DATABASE_URL)} (set DATABASE_URL; \`claimtrail migrate\` creates it)`,
     () => getActiveSchema(db, metaSchemaOf(config.CLAIMTRAIL_SCHEMA)),
+    `cannot read the database at ${redactUrl(config.DATABASE_URL)} (set DATABASE_URL; \`claimtrail migrate\` creates it)`,
   )) ?? null;
 if (schema === null) {
   process.stderr.write('claimtrail projector: the database is not migrated; run `claimtrail migrate` first\n');
   process.exit(2);
 }
-const nc = await startOrExit('projector', `cannot reach NATS at ${config.NATS_URL} (set NATS_URL)`, () =>
-  connectNats(config.NATS_URL, 'claimtrail-projector'),
-);
+const nc = await startOrExit('projector', () => connectNats(config.NATS_URL, 'claimtrail-projector'));
 const svc = await createProjectorService({
   nc,
   db,

@@ -22,13 +22,18 @@ export interface StreamSettings {
 
 /** Connects with the fastest client settings; names the connection for the server's monitoring. */
 export async function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return connect({
-    servers: url.split(','),
-    name,
-    noAsyncTraces: true,
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 500,
-  });
+  try {
+    return await connect({
+      servers: url.split(','),
+      name,
+      noAsyncTraces: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+  } catch (err) {
+    // The one message every process prints when NATS does not answer at start.
+    throw new Error(`cannot reach NATS at ${url} (set NATS_URL): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 export function serverFeatures(nc: NatsConnection): ServerFeatures {

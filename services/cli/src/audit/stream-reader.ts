@@ -44,9 +44,9 @@ export interface ReadStreamOptions {
 export async function* readStream(nc: NatsConnection, o: ReadStreamOptions): AsyncGenerator<StreamMessage[]> {
   const from = Math.max(1, o.fromSeq ?? 1);
   if (o.toSeq < from) return;
-  const filters = o.filterSubjects ?? [`${o.subjectPrefix}.>`];
-  const moreMatching = async (seq: number) => {
-    const jsm = await jetstreamManager(nc);
+  // One manager for the reads below (each jetstreamManager() asks the server for its API first).
+  const jsm = await jetstreamManager(nc);
+  const moreMatching = async (filters: string[], seq: number) => {
     for (const f of filters) {
       const m = await jsm.direct.getMessage(o.stream, { seq, next_by_subj: f });
       if (m && m.seq <= o.toSeq) return true;
@@ -55,13 +55,11 @@ export async function* readStream(nc: NatsConnection, o: ReadStreamOptions): Asy
   };
   // An ordered consumer with nothing to deliver would wait forever: look first. Without a
   // filter the stream (which denies delete) has every seq up to its last one.
-  const any = o.filterSubjects === undefined || (await moreMatching(from));
-  if (!any) return;
+  if (o.filterSubjects !== undefined && !(await moreMatching(o.filterSubjects, from))) return;
   // The whole stream needs no filter when it holds nothing else (eventFilterOf: a filtered consumer
   // is slow to create on a long stream on nats-server 2.9).
   const wanted =
-    o.filterSubjects ??
-    [await eventFilterOf(await jetstreamManager(nc), o.stream, o.subjectPrefix)].filter((f) => f !== undefined);
+    o.filterSubjects ?? [await eventFilterOf(jsm, o.stream, o.subjectPrefix)].filter((f) => f !== undefined);
   const js = jetstream(nc);
   const consumer = await js.consumers.get(o.stream, {
     // One filter as a string: servers before 2.10 know only `filter_subject`.
@@ -78,7 +76,8 @@ export async function* readStream(nc: NatsConnection, o: ReadStreamOptions): Asy
       batch.push(toStreamMessage(m));
       // Without a filter every seq up to toSeq comes; with one, ask the stream whether more match.
       let last = m.seq >= o.toSeq;
-      if (!last && o.filterSubjects !== undefined && m.info.pending === 0) last = !(await moreMatching(m.seq + 1));
+      if (!last && o.filterSubjects !== undefined && m.info.pending === 0)
+        last = !(await moreMatching(o.filterSubjects, m.seq + 1));
       if (batch.length >= o.batchSize || last) {
         yield batch;
         batch = [];
