@@ -6,7 +6,13 @@ import { uuidv7 } from '@claimtrail/shared/identity';
 import { createTestEnv, workload, type TestEnv } from '@claimtrail/shared/testing';
 import { readModelDigest } from '../../../tests/helpers/read-model-digest.ts';
 import { foldBatch, type StreamMessage } from './fold.ts';
-import { createProjectionStore, StaleCheckpointError, type ProjectionStore } from './projection-store.ts';
+import {
+  createProjectionStore,
+  ONE_STATEMENT_EVENTS,
+  StaleCheckpointError,
+  type ProjectionStore,
+  type ProjectionStoreOptions,
+} from './projection-store.ts';
 import { createBatchPipeline } from './batch-pipeline.ts';
 
 let env: TestEnv;
@@ -74,11 +80,18 @@ async function pipelined(store: ProjectionStore, all: StreamMessage[], size: num
   return retries;
 }
 
-async function fresh(schema: string) {
+async function fresh(schema: string, o: ProjectionStoreOptions = {}) {
   const r = await migrateReadModel(env.db, schema);
   expect(r.error).toBeUndefined();
-  return createProjectionStore(env.db, schema);
+  return createProjectionStore(env.db, schema, o);
 }
+
+// Small batches are committed in one statement, large ones with COPY in a transaction: every
+// test that commits runs both ways (oneStatementEvents 0 forces COPY).
+const paths = [
+  { path: 'one statement', oneStatementEvents: ONE_STATEMENT_EVENTS },
+  { path: 'COPY', oneStatementEvents: 0 },
+] as const;
 
 beforeAll(async () => {
   env = await createTestEnv('pipeline');
@@ -98,9 +111,13 @@ describe('pipelined batches', () => {
     expect(expected.event_repeats!.rows).toBe(1);
     expect(expected.dead_letters!.rows).toBe(3);
     expect(expected.claim_versions!.rows).toBeGreaterThan(500);
+  });
 
+  it.each(paths)('write the same rows when pipelined ($path)', async ({ path, oneStatementEvents }) => {
+    const expected = await readModelDigest(env.db, 'seq_rm');
     // Writes overlap: a batch's commit starts while the one before it is still being written.
-    const store = await fresh('pipe_rm');
+    const schema = `pipe_${oneStatementEvents}_rm`;
+    const store = await fresh(schema, { oneStatementEvents });
     let writing = 0;
     let overlapped = 0;
     const counting: ProjectionStore = {
@@ -119,40 +136,59 @@ describe('pipelined batches', () => {
     // checkpoint after its predecessor was committed, never refolded.
     expect(await pipelined(counting, all, 20)).toBe(0);
     expect(overlapped).toBeGreaterThan(0);
-    expect(await readModelDigest(env.db, 'pipe_rm')).toEqual(expected);
+    expect(await readModelDigest(env.db, schema)).toEqual(expected);
+    // The path named was the one taken (batches with repeats, parked events or sources always take COPY).
+    if (path === 'COPY') expect(store.commits.oneStatement).toBe(0);
+    else expect(store.commits.oneStatement).toBeGreaterThan(store.commits.copy);
+    expect(store.commits.copy).toBeGreaterThan(0);
   });
 
-  it('recover from commits that fail before or after the database committed', async () => {
-    const expected = await readModelDigest(env.db, 'seq_rm');
-    const store = await fresh('flaky_rm');
-    let n = 0;
-    const flaky: ProjectionStore = {
-      ...store,
-      async commit(out, prev, after) {
-        n += 1;
-        if (n === 3) throw new Error('connection lost before commit');
-        await store.commit(out, prev, after);
-        if (n === 7 || n === 12) throw new Error('connection lost after commit');
-      },
-    };
-    expect(await pipelined(flaky, all, 20)).toBeGreaterThanOrEqual(3);
-    expect(n).toBeGreaterThan(12);
-    expect(await readModelDigest(env.db, 'flaky_rm')).toEqual(expected);
-  });
+  it.each(paths)(
+    'recover from commits that fail before or after the database committed ($path)',
+    async ({ oneStatementEvents }) => {
+      const expected = await readModelDigest(env.db, 'seq_rm');
+      const schema = `flaky_${oneStatementEvents}_rm`;
+      const store = await fresh(schema, { oneStatementEvents });
+      let n = 0;
+      const flaky: ProjectionStore = {
+        ...store,
+        async commit(out, prev, after) {
+          n += 1;
+          if (n === 3) throw new Error('connection lost before commit');
+          await store.commit(out, prev, after);
+          if (n === 7 || n === 12) throw new Error('connection lost after commit');
+        },
+      };
+      expect(await pipelined(flaky, all, 20)).toBeGreaterThanOrEqual(3);
+      expect(n).toBeGreaterThan(12);
+      expect(await readModelDigest(env.db, schema)).toEqual(expected);
+    },
+  );
 
-  it('refuse a commit whose batch was folded from another checkpoint, writing nothing', async () => {
-    const store = await fresh('stale_rm');
-    const [b1, b2] = batches(all, 20);
-    const out1 = await store.applyBatch(b1!, (input) => fold(input, b1!));
-    const input2 = await store.loadInput(b2!);
-    const out2 = fold(input2, b2!);
-    const stale = { ...input2, lastSeq: 3, chainHash: out1.chainHash };
-    await expect(store.commit(out2, stale)).rejects.toBeInstanceOf(StaleCheckpointError);
-    const wrongChain = { ...input2, chainHash: '0'.repeat(64) };
-    await expect(store.commit(out2, wrongChain)).rejects.toBeInstanceOf(StaleCheckpointError);
-    const ledger = await sql<{ n: number }>`select count(*)::int as n from stale_rm.event_ledger`.execute(env.db);
-    expect(ledger.rows[0]!.n).toBe(20);
-    await store.commit(out2, input2);
-    expect((await store.readCheckpoint()).lastSeq).toBe(40);
-  });
+  it.each(paths)(
+    'refuse a commit whose batch was folded from another checkpoint, writing nothing ($path)',
+    async ({ path, oneStatementEvents }) => {
+      const schema = `stale_${oneStatementEvents}_rm`;
+      const store = await fresh(schema, { oneStatementEvents });
+      const [b1, b2] = batches(all, 20);
+      const out1 = await store.applyBatch(b1!, (input) => fold(input, b1!));
+      const input2 = await store.loadInput(b2!);
+      const out2 = fold(input2, b2!);
+      const stale = { ...input2, lastSeq: 3, chainHash: out1.chainHash };
+      await expect(store.commit(out2, stale)).rejects.toBeInstanceOf(StaleCheckpointError);
+      const wrongChain = { ...input2, chainHash: '0'.repeat(64) };
+      await expect(store.commit(out2, wrongChain)).rejects.toBeInstanceOf(StaleCheckpointError);
+      const count = async (table: string) =>
+        (await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${schema}.${table}`)}`.execute(env.db))
+          .rows[0]!.n;
+      const before = { ledger: await count('event_ledger'), versions: await count('claim_versions') };
+      expect(before.ledger).toBe(20);
+      await store.commit(out2, input2);
+      expect((await store.readCheckpoint()).lastSeq).toBe(40);
+      expect(await count('event_ledger')).toBe(40);
+      expect(await count('claim_versions')).toBeGreaterThan(before.versions);
+      // Both refusals and the commit went the way the test names.
+      expect(path === 'COPY' ? store.commits.copy : store.commits.oneStatement).toBe(1);
+    },
+  );
 });

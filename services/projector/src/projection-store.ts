@@ -4,7 +4,7 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { poolOf, quoteIdent, type Database } from '@claimtrail/shared/db';
 import { copyText } from './copy-text.ts';
-import { GENESIS_HASH } from '@claimtrail/shared/identity';
+import { GENESIS_HASH, sha256Hex } from '@claimtrail/shared/identity';
 import {
   idsOfBatch,
   type ClaimVersion,
@@ -131,6 +131,32 @@ const REVISION_COLUMNS = [
   'report_id',
 ] as const satisfies readonly (keyof FoldOutput['revisions'][number])[];
 
+/**
+ * Batches of up to this many events are committed in one statement (writeOneStatement), larger
+ * ones with COPY in a transaction. A live projector mostly commits one report's events at a time
+ * (11 for a report of 10 claims); at 400 events/s offered, the one-statement write took 14-20 %
+ * less of the projector's CPU per event (bench freshness group, A/B).
+ */
+export const ONE_STATEMENT_EVENTS = 64;
+
+export interface ProjectionStoreOptions {
+  /** Largest batch committed in one statement (default ONE_STATEMENT_EVENTS; 0: always COPY). */
+  oneStatementEvents?: number;
+}
+
+/** A batch the one-statement write can take: small, and no rows for the rare tables. */
+function fitsOneStatement(out: FoldOutput, max: number): boolean {
+  return (
+    out.ledger.length <= max &&
+    out.repeats.length === 0 &&
+    out.deadLetters.length === 0 &&
+    out.sourceVersions.length === 0 &&
+    out.sourceCloses.length === 0 &&
+    out.metricVersions.length === 0 &&
+    out.metricCloses.length === 0
+  );
+}
+
 export interface Checkpoint {
   lastSeq: number;
   chainHash: string;
@@ -149,9 +175,13 @@ export interface Pending extends Checkpoint {
 export class StaleCheckpointError extends Error {}
 
 /** Reads and writes one read-model schema. */
-export function createProjectionStore(db: Kysely<Database>, schema: string) {
+export function createProjectionStore(db: Kysely<Database>, schema: string, o: ProjectionStoreOptions = {}) {
   const pool = poolOf(db);
+  const oneStatementEvents = o.oneStatementEvents ?? ONE_STATEMENT_EVENTS;
+  /** Commits so far by path (for tests and for the record). */
+  const commits = { oneStatement: 0, copy: 0 };
   const dbExec: Exec = async <R>(q: CompiledQuery) => (await db.executeQuery<R>(q)).rows;
+  const t = (name: string) => sql.table(`${schema}.${name}`);
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
     const row = await trx
       .withSchema(schema)
@@ -392,6 +422,85 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     if (moved[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }
 
+  /**
+   * A small batch (what a live projector mostly commits: one report's events) in one statement,
+   * one round trip, no BEGIN/COMMIT: the rows come in as JSON and every insert and close runs
+   * only if the checkpoint moves, so a stale checkpoint writes nothing. The statement is
+   * prepared once per connection (its text depends only on the schema), so Postgres does not
+   * parse and plan its seven parts for every batch. Only for batches with no rows for the rare
+   * tables (repeats, dead letters, sources, metrics). The COPY path takes nine round trips for
+   * the same batch; JSON costs Postgres more per row than COPY, so large batches keep COPY.
+   * The caller waits for the batch before to be committed first: the closes change its rows.
+   */
+  const oneStatementQuery = sql<{ moved: number }>`
+      with
+      checkpoint as (
+        insert into ${t('checkpoint')} as c (name, last_seq, chain_hash, known_at)
+        values (${CHECKPOINT}, ${0}::bigint, ${''}::text, ${null}::timestamptz)
+        on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
+          known_at = excluded.known_at, updated_at = now()
+          where c.last_seq = ${0}::bigint and c.chain_hash = ${''}::text
+        returning 1 as moved),
+      ledger as (
+        insert into ${t('event_ledger')} (seq, subject, event_id, type, version, recorded_at, known_at, actor, claim_id, topic, payload, chain_hash)
+        select x.* from json_to_recordset(${'[]'}::json) as x(seq bigint, subject text, event_id uuid, type text, version int,
+          recorded_at timestamptz, known_at timestamptz, actor text, claim_id text, topic text, payload text, chain_hash text)
+         where exists (select from checkpoint)),
+      reports as (
+        insert into ${t('reports')} (report_id, seq, known_at, url, publisher, title, published_at, published_from, language, retrieved_at)
+        select x.* from json_to_recordset(${'[]'}::json) as x(report_id text, seq bigint, known_at timestamptz, url text,
+          publisher text, title text, published_at text, published_from timestamptz, language text, retrieved_at text)
+         where exists (select from checkpoint)),
+      closes as (
+        update ${t('claim_versions')} as cv set seq_to = x.seq_to, known_to = x.known_to
+          from json_to_recordset(${'[]'}::json) as x(claim_id text, seq_from bigint, seq_to bigint, known_to timestamptz)
+         where cv.claim_id = x.claim_id and cv.seq_from = x.seq_from and exists (select from checkpoint)),
+      versions as (
+        insert into ${t('claim_versions')} (claim_id, seq_from, seq_to, known_from, known_to, topic, metric, source_id, unit, value, low, best,
+          high, rule, stated_at, stated_from, stated_to, valid_from, valid_from_at, valid_to, valid_to_at, quote, via, status, first_seq,
+          recorded_at, report_id)
+        select x.* from json_to_recordset(${'[]'}::json) as x(claim_id text, seq_from bigint, seq_to bigint,
+          known_from timestamptz, known_to timestamptz, topic text, metric text, source_id text, unit text, value jsonb, low numeric,
+          best numeric, high numeric, rule text, stated_at text, stated_from timestamptz, stated_to timestamptz, valid_from text,
+          valid_from_at timestamptz, valid_to text, valid_to_at timestamptz, quote text, via jsonb, status text, first_seq bigint,
+          recorded_at timestamptz, report_id text)
+         where exists (select from checkpoint)),
+      citations as (
+        insert into ${t('claim_citations')} (claim_id, seq, known_at, report_id, echo, via, quote)
+        select x.* from json_to_recordset(${'[]'}::json) as x(claim_id text, seq bigint, known_at timestamptz,
+          report_id text, echo boolean, via jsonb, quote text)
+         where exists (select from checkpoint)),
+      revisions as (
+        insert into ${t('claim_revisions')} (claim_id, seq, type, recorded_at, known_at, actor, changes, reason, retracted_by, report_id)
+        select x.* from json_to_recordset(${'[]'}::json) as x(claim_id text, seq bigint, type text, recorded_at timestamptz,
+               known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)
+         where exists (select from checkpoint))
+      select count(*)::int as moved from checkpoint`.compile(db).sql;
+  const oneStatementName = `claimtrail_write_${sha256Hex(oneStatementQuery).slice(0, 16)}`;
+
+  async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
+    const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
+    const r = await pool.query<{ moved: number }>({
+      name: oneStatementName,
+      text: oneStatementQuery,
+      values: [
+        CHECKPOINT,
+        out.lastSeq,
+        out.chainHash,
+        out.knownAt,
+        prev.lastSeq,
+        prev.chainHash,
+        json(out.ledger),
+        json(out.reports),
+        json(out.claimCloses),
+        json(out.claimVersions),
+        json(out.citations),
+        json(out.revisions),
+      ],
+    });
+    if (r.rows[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
+  }
+
   /** Runs `work` in a transaction on a client of its own (COPY needs the client itself). */
   async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await pool.connect();
@@ -412,6 +521,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
 
   return {
     schema,
+    commits,
     readCheckpoint: () => readCheckpoint(),
     /**
      * Applies a batch in one transaction: read models, verbatim ledger rows with their chain
@@ -433,14 +543,22 @@ export function createProjectionStore(db: Kysely<Database>, schema: string) {
     /**
      * Writes a folded batch in one transaction, if the checkpoint is still `prev` (else
      * StaleCheckpointError). With `after` (the commit of the batch before), its new rows go in at
-     * once and the rest waits for `after`: two batches are written at the same time.
+     * once and the rest waits for `after`: two batches are written at the same time. A small
+     * batch waits for `after` and then goes in as one statement (writeOneStatement).
      */
     async commit(out: FoldOutput, prev: Checkpoint, after?: Promise<unknown>): Promise<void> {
       if (out.lastSeq <= prev.lastSeq) {
         await after;
         return;
       }
+      if (fitsOneStatement(out, oneStatementEvents)) {
+        await after;
+        await writeOneStatement(out, prev);
+        commits.oneStatement += 1;
+        return;
+      }
       await inTransaction((client) => write(client, out, prev, after));
+      commits.copy += 1;
     },
   };
 }
