@@ -231,6 +231,8 @@ export interface LoadResult {
   errors: number;
   errorSamples: string[];
   events: number;
+  /** Ingest and freshness modes: claims answered as echoes (the load is meant to have none). */
+  echoes?: number;
   seconds: number;
   latenciesMs: number[];
   /** Freshness mode: 202 → visible. */
@@ -244,7 +246,11 @@ export async function runLoad(ctx: BenchContext, spec: Record<string, unknown>):
   const code = await child.exited;
   if (code !== 0) throw new Error(`load generator exited ${code}: ${child.stderr}`);
   const last = child.stdout.trim().split('\n').pop()!;
-  return JSON.parse(last) as LoadResult;
+  const r = JSON.parse(last) as LoadResult;
+  // Every claim of the ingest and freshness loads is new; an echo costs ingest a second publish
+  // and the projector another row, so a load with echoes measures something else.
+  if (r.echoes) throw new Error(`the load posted ${r.echoes} claims the stream already held (echoes)`);
+  return r;
 }
 
 /** Records a figure whose samples were gathered by the group itself (latencies, memory). */
