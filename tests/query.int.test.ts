@@ -126,6 +126,99 @@ describe('claims and topics', () => {
   });
 });
 
+describe('a claim', () => {
+  it('answers its version, status, revisions and citing reports, now and at a past instant', async () => {
+    const story = (over: Record<string, unknown>) => claim({ topic: 'story-topic', ...over });
+    const first = await p.post('/v1/reports', {
+      report: { url: 'https://x.org/story/1', publisher: 'Wire', publishedAt: '2025-03-01', title: 'First' },
+      claims: [story({ quote: 'one hundred' }), story({ statedAt: '2025-02', value: { kind: 'exact', value: 120 } })],
+    });
+    expect(first.status).toBe(202);
+    const [x, y] = first.body.claims.map((c: { claimId: string }) => c.claimId) as [string, string];
+    const echo = await p.post('/v1/reports', {
+      report: { url: 'https://x.org/story/2', publisher: 'Daily', publishedAt: '2025-03-02', title: 'Second' },
+      claims: [story({ quote: 'echoed' })],
+    });
+    expect(echo.body.claims[0]).toMatchObject({ claimId: x, echo: true });
+    await p.get(`/v1/claims/${x}?minSeq=${echo.body.lastSeq}`);
+    await new Promise((r) => setTimeout(r, 20));
+    const before = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 20));
+    const corr = await p.post(`/v1/claims/${x}/corrections`, { changes: { quote: 'a hundred' }, reason: 'typo' });
+    expect(corr.status).toBe(202);
+    const retr = await p.post(`/v1/claims/${y}/retractions`, { reason: 'withdrawn', by: 'source' });
+    expect(retr.status).toBe(202);
+
+    const reports = [
+      {
+        url: 'https://x.org/story/1',
+        publisher: 'Wire',
+        publishedAt: '2025-03-01',
+        title: 'First',
+        echo: false,
+        quote: 'one hundred',
+      },
+      {
+        url: 'https://x.org/story/2',
+        publisher: 'Daily',
+        publishedAt: '2025-03-02',
+        title: 'Second',
+        echo: true,
+        quote: 'echoed',
+      },
+    ];
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    // Now: corrected, and no longer superseded (the newer figure of its source is retracted).
+    const now = await p.get(`/v1/claims/${x}?minSeq=${retr.body.seq}`);
+    expect(now.status).toBe(200);
+    expect(now.body.claim).toMatchObject({
+      claimId: x,
+      topic: 'story-topic',
+      metric: 'killed',
+      source: { id: 'src-a', name: 'Source A' },
+      value: { kind: 'exact', value: 100 },
+      low: 100,
+      best: 100,
+      high: 100,
+      status: 'corrected',
+      quote: 'a hundred',
+      statedAt: '2025-01',
+    });
+    expect(now.body.claim.recordedAt).toMatch(iso);
+    expect(now.body.revisions.map((r: { type: string }) => r.type)).toEqual([
+      'ClaimRecorded',
+      'ClaimCited',
+      'ClaimCorrected',
+    ]);
+    expect(now.body.revisions[2]).toMatchObject({ reason: 'typo', changes: { quote: 'a hundred' } });
+    expect(now.body.revisions[0]).not.toHaveProperty('changes');
+    for (const r of now.body.revisions) {
+      expect(r.recordedAt).toMatch(iso);
+      expect(typeof r.seq).toBe('number');
+    }
+    expect(now.body.revisions.map((r: { seq: number }) => r.seq)).toEqual(
+      [...now.body.revisions.map((r: { seq: number }) => r.seq)].sort((a, b) => a - b),
+    );
+    expect(now.body.reports).toMatchObject(reports);
+    expect(now.body.reports[0].seq).toBeLessThan(now.body.reports[1].seq);
+    expect(now.body.asOfSeq).toBeGreaterThanOrEqual(retr.body.seq);
+
+    // Before the correction: the quote as recorded, superseded by the source's newer figure then.
+    const then = await p.get(`/v1/claims/${x}?knownAt=${before}`);
+    expect(then.body.claim).toMatchObject({ status: 'superseded', quote: 'one hundred' });
+    expect(then.body.revisions.map((r: { type: string }) => r.type)).toEqual(['ClaimRecorded', 'ClaimCited']);
+    expect(then.body.reports).toMatchObject(reports);
+
+    const retracted = await p.get(`/v1/claims/${y}`);
+    expect(retracted.body.claim.status).toBe('retracted');
+    expect(retracted.body.revisions.at(-1)).toMatchObject({
+      type: 'ClaimRetracted',
+      reason: 'withdrawn',
+      by: 'source',
+    });
+  });
+});
+
 describe('the audit view of events', () => {
   it('needs audit:read', async () => {
     expect((await p.get('/v1/events')).status).toBe(401);

@@ -15,6 +15,29 @@ export interface ReportRef {
   title?: string;
 }
 
+/** A claim_revisions row as json_build_object gives it (timestamps as text). */
+interface RevisionJson {
+  seq: number;
+  type: string;
+  recorded_at: string;
+  actor: string;
+  changes: unknown;
+  reason: string | null;
+  retracted_by: string | null;
+  report_id: string | null;
+}
+/** A citation with its report, as json_build_object gives it. */
+interface CitationJson {
+  seq: number;
+  echo: boolean;
+  quote: string | null;
+  report_id: string;
+  url: string;
+  publisher: string;
+  published_at: string;
+  title: string | null;
+}
+
 interface PointRow {
   claim_id: string;
   seq_from: number;
@@ -193,33 +216,54 @@ export function createReadModels(db: Kysely<Database>) {
     },
 
     async claim(ctx: ReadContext, claimId: string) {
-      const rows = await sql<PointRow>`
-        select ${pointColumns}
-          from ${sql.table(`${ctx.schema}.claim_versions`)} cv
-          left join ${sql.table(`${ctx.schema}.sources`)} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
-         where cv.claim_id = ${claimId} and ${visibleAt(ctx, 'cv')}`.execute(db);
+      // One statement (one round trip, one snapshot): the version, whether a newer figure of the
+      // same source supersedes it, its revisions and its citations with their reports.
+      // Now: the claim's newest version, found on the primary key (the current one is always the
+      // newest); `claim_id = … and seq_to is null` let the planner, without statistics, AND the
+      // primary key with the whole claim_versions_current partial index, a scan that grows with
+      // the table. At a past instant: the version visible then. Citations look up each report by
+      // its key (a join let the planner hash every report for one claim's few citations).
+      const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
+      const versions = ctx.past
+        ? sql`(select * from ${t('claim_versions')} v where v.claim_id = ${claimId})`
+        : sql`(select * from ${t('claim_versions')} v where v.claim_id = ${claimId} order by v.seq_from desc limit 1)`;
+      const knownBy = (alias: string) =>
+        ctx.past ? sql`and ${sql.ref(alias)}.known_at <= ${ctx.knownAt}::timestamptz` : sql``;
+      const rows = await sql<PointRow & { newer: number; revisions: RevisionJson[]; citations: CitationJson[] }>`
+        select ${pointColumns},
+          (select count(*)::int from ${t('claim_versions')} n
+            where n.topic = cv.topic and n.metric = cv.metric and n.source_id = cv.source_id and ${visibleAt(ctx, 'n')}
+              and n.status <> 'retracted' and n.claim_id <> cv.claim_id
+              and (n.stated_from > cv.stated_from or (n.stated_from = cv.stated_from and n.first_seq > cv.first_seq))) as newer,
+          (select coalesce(json_agg(json_build_object('seq', r.seq, 'type', r.type, 'recorded_at', r.recorded_at,
+                    'actor', r.actor, 'changes', r.changes, 'reason', r.reason, 'retracted_by', r.retracted_by,
+                    'report_id', r.report_id) order by r.seq), '[]')
+             from ${t('claim_revisions')} r where r.claim_id = cv.claim_id ${knownBy('r')}) as revisions,
+          (select coalesce(json_agg(json_build_object('seq', c.seq, 'echo', c.echo, 'quote', c.quote,
+                    'report_id', p.report_id, 'url', p.url, 'publisher', p.publisher, 'published_at', p.published_at,
+                    'title', p.title) order by c.seq), '[]')
+             from ${t('claim_citations')} c
+            cross join lateral (select * from ${t('reports')} p where p.report_id = c.report_id limit 1) p
+            where c.claim_id = cv.claim_id ${knownBy('c')}) as citations
+          from ${versions} cv
+          left join ${t('sources')} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
+         where ${visibleAt(ctx, 'cv')}`.execute(db);
       const r = rows.rows[0];
       if (!r) return undefined;
-      // Superseded is relative to the same source's other figures for the metric at that instant.
-      const newer = await sql<{ n: number }>`
-        select count(*)::int as n from ${sql.table(`${ctx.schema}.claim_versions`)} cv
-         where cv.topic = ${r.topic} and cv.metric = ${r.metric} and cv.source_id = ${r.source_id} and ${visibleAt(ctx, 'cv')}
-           and cv.status <> 'retracted' and cv.claim_id <> ${r.claim_id}
-           and (cv.stated_from > ${r.stated_from} or (cv.stated_from = ${r.stated_from} and cv.first_seq > ${r.first_seq}))`.execute(
-        db,
-      );
-      const revisions = await db
-        .withSchema(ctx.schema)
-        .selectFrom('claim_revisions')
-        .selectAll()
-        .where('claim_id', '=', claimId)
-        .$if(ctx.past, (qb) => qb.where('known_at', '<=', new Date(ctx.knownAt)))
-        .orderBy('seq')
-        .execute();
-      const cites = (await citations(ctx, [claimId])).get(claimId) ?? [];
+      const revisions = r.revisions;
+      const cites = r.citations.map((c) => ({
+        reportId: c.report_id,
+        url: c.url,
+        publisher: c.publisher,
+        publishedAt: c.published_at,
+        ...(c.title === null ? {} : { title: c.title }),
+        seq: Number(c.seq),
+        echo: c.echo,
+        quote: c.quote,
+      }));
       const point = toPoint(r, cites);
-      const status: ClaimStatus =
-        point.status !== 'retracted' && (newer.rows[0]?.n ?? 0) > 0 ? 'superseded' : point.status;
+      // Superseded is relative to the same source's other figures for the metric at that instant.
+      const status: ClaimStatus = point.status !== 'retracted' && r.newer > 0 ? 'superseded' : point.status;
       return {
         claim: {
           claimId: r.claim_id,
