@@ -1,5 +1,11 @@
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadCliConfig, serve } from '@claimtrail/cli';
+import { createTestEnv } from '@claimtrail/shared/testing';
 import { startProduct, type Product } from './helpers/product.ts';
 
 const demo = JSON.parse(await readFile(new URL('../demo/nk-troops-russia.report.json', import.meta.url), 'utf8')) as {
@@ -129,5 +135,53 @@ describe('the whole path: post, fold, query', () => {
       reason: 'misread the figure',
       changes: { value: { kind: 'approx', value: 350 } },
     });
+  });
+});
+
+describe('the projector thread of claimtrail serve', () => {
+  it('serves the projector metrics, with the events it folded', async () => {
+    const metrics = await fetch(`${p.projectorUrl}/metrics`);
+    expect(metrics.status).toBe(200);
+    const text = await metrics.text();
+    const applied = /^projector_events_applied_total (\d+)/m.exec(text);
+    expect(Number(applied?.[1])).toBeGreaterThan(0);
+  });
+
+  it('names PROJECTOR_PORT when the projector cannot listen, and leaves nothing listening', async () => {
+    const env = await createTestEnv('serveport');
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const taken = (blocker.address() as { port: number }).port;
+    const free = createServer();
+    free.listen(0, '127.0.0.1');
+    await once(free, 'listening');
+    const queryPort = (free.address() as { port: number }).port;
+    free.close();
+    await once(free, 'close');
+    try {
+      const config = loadCliConfig({
+        ...env.env,
+        HOST: '127.0.0.1',
+        INGEST_PORT: '0',
+        QUERY_PORT: String(queryPort),
+        PROJECTOR_PORT: String(taken),
+        LOG_LEVEL: 'warn',
+      });
+      const started = serve(config, {
+        demo: false,
+        tokenFile: join(tmpdir(), `claimtrail-${env.id}`, 'token'),
+        out: () => undefined,
+      });
+      await expect(started).rejects.toThrow(/the projector did not start: .*EADDRINUSE.*\(set PROJECTOR_PORT\)/);
+      // The query service it had started is closed again: its port can be taken.
+      const again = createServer();
+      again.listen(queryPort, '127.0.0.1');
+      await once(again, 'listening');
+      again.close();
+    } finally {
+      blocker.close();
+      await env.cleanup();
+    }
   });
 });
