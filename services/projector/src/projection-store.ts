@@ -432,34 +432,36 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * the same batch; JSON costs Postgres more per row than COPY, so large batches keep COPY.
    * The caller waits for the batch before to be committed first: the closes change its rows.
    */
-  const oneStatementQuery = sql<{ moved: number }>`
+  async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
+    const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
+    const q = sql<{ moved: number }>`
       with
       checkpoint as (
         insert into ${t('checkpoint')} as c (name, last_seq, chain_hash, known_at)
-        values (${CHECKPOINT}, ${0}::bigint, ${''}::text, ${null}::timestamptz)
+        values (${CHECKPOINT}, ${out.lastSeq}::bigint, ${out.chainHash}::text, ${out.knownAt}::timestamptz)
         on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
           known_at = excluded.known_at, updated_at = now()
-          where c.last_seq = ${0}::bigint and c.chain_hash = ${''}::text
+          where c.last_seq = ${prev.lastSeq}::bigint and c.chain_hash = ${prev.chainHash}::text
         returning 1 as moved),
       ledger as (
         insert into ${t('event_ledger')} (seq, subject, event_id, type, version, recorded_at, known_at, actor, claim_id, topic, payload, chain_hash)
-        select x.* from json_to_recordset(${'[]'}::json) as x(seq bigint, subject text, event_id uuid, type text, version int,
+        select x.* from json_to_recordset(${json(out.ledger)}::json) as x(seq bigint, subject text, event_id uuid, type text, version int,
           recorded_at timestamptz, known_at timestamptz, actor text, claim_id text, topic text, payload text, chain_hash text)
          where exists (select from checkpoint)),
       reports as (
         insert into ${t('reports')} (report_id, seq, known_at, url, publisher, title, published_at, published_from, language, retrieved_at)
-        select x.* from json_to_recordset(${'[]'}::json) as x(report_id text, seq bigint, known_at timestamptz, url text,
+        select x.* from json_to_recordset(${json(out.reports)}::json) as x(report_id text, seq bigint, known_at timestamptz, url text,
           publisher text, title text, published_at text, published_from timestamptz, language text, retrieved_at text)
          where exists (select from checkpoint)),
       closes as (
         update ${t('claim_versions')} as cv set seq_to = x.seq_to, known_to = x.known_to
-          from json_to_recordset(${'[]'}::json) as x(claim_id text, seq_from bigint, seq_to bigint, known_to timestamptz)
+          from json_to_recordset(${json(out.claimCloses)}::json) as x(claim_id text, seq_from bigint, seq_to bigint, known_to timestamptz)
          where cv.claim_id = x.claim_id and cv.seq_from = x.seq_from and exists (select from checkpoint)),
       versions as (
         insert into ${t('claim_versions')} (claim_id, seq_from, seq_to, known_from, known_to, topic, metric, source_id, unit, value, low, best,
           high, rule, stated_at, stated_from, stated_to, valid_from, valid_from_at, valid_to, valid_to_at, quote, via, status, first_seq,
           recorded_at, report_id)
-        select x.* from json_to_recordset(${'[]'}::json) as x(claim_id text, seq_from bigint, seq_to bigint,
+        select x.* from json_to_recordset(${json(out.claimVersions)}::json) as x(claim_id text, seq_from bigint, seq_to bigint,
           known_from timestamptz, known_to timestamptz, topic text, metric text, source_id text, unit text, value jsonb, low numeric,
           best numeric, high numeric, rule text, stated_at text, stated_from timestamptz, stated_to timestamptz, valid_from text,
           valid_from_at timestamptz, valid_to text, valid_to_at timestamptz, quote text, via jsonb, status text, first_seq bigint,
@@ -467,36 +469,21 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
          where exists (select from checkpoint)),
       citations as (
         insert into ${t('claim_citations')} (claim_id, seq, known_at, report_id, echo, via, quote)
-        select x.* from json_to_recordset(${'[]'}::json) as x(claim_id text, seq bigint, known_at timestamptz,
+        select x.* from json_to_recordset(${json(out.citations)}::json) as x(claim_id text, seq bigint, known_at timestamptz,
           report_id text, echo boolean, via jsonb, quote text)
          where exists (select from checkpoint)),
       revisions as (
         insert into ${t('claim_revisions')} (claim_id, seq, type, recorded_at, known_at, actor, changes, reason, retracted_by, report_id)
-        select x.* from json_to_recordset(${'[]'}::json) as x(claim_id text, seq bigint, type text, recorded_at timestamptz,
+        select x.* from json_to_recordset(${json(out.revisions)}::json) as x(claim_id text, seq bigint, type text, recorded_at timestamptz,
                known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)
          where exists (select from checkpoint))
-      select count(*)::int as moved from checkpoint`.compile(db).sql;
-  const oneStatementName = `claimtrail_write_${sha256Hex(oneStatementQuery).slice(0, 16)}`;
-
-  async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
-    const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
+      select count(*)::int as moved from checkpoint`.compile(db);
+    // Prepared under a name derived from its text, which depends only on the schema: Postgres
+    // parses and plans it once per connection.
     const r = await pool.query<{ moved: number }>({
-      name: oneStatementName,
-      text: oneStatementQuery,
-      values: [
-        CHECKPOINT,
-        out.lastSeq,
-        out.chainHash,
-        out.knownAt,
-        prev.lastSeq,
-        prev.chainHash,
-        json(out.ledger),
-        json(out.reports),
-        json(out.claimCloses),
-        json(out.claimVersions),
-        json(out.citations),
-        json(out.revisions),
-      ],
+      name: `claimtrail_write_${sha256Hex(q.sql).slice(0, 16)}`,
+      text: q.sql,
+      values: q.parameters as unknown[],
     });
     if (r.rows[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }

@@ -26,8 +26,8 @@ interface RevisionJson {
   retracted_by: string | null;
   report_id: string | null;
 }
-/** A citation with its report, as json_build_object gives it. */
-interface CitationJson {
+/** A citation with its report, as the queries give it (a row, or json_build_object in claim). */
+interface CitationRow {
   seq: number;
   echo: boolean;
   quote: string | null;
@@ -36,6 +36,20 @@ interface CitationJson {
   publisher: string;
   published_at: string;
   title: string | null;
+}
+type Citation = ReportRef & { seq: number; echo: boolean; quote: string | null };
+
+function citationOf(r: CitationRow): Citation {
+  return {
+    reportId: r.report_id,
+    url: r.url,
+    publisher: r.publisher,
+    publishedAt: r.published_at,
+    ...(r.title === null ? {} : { title: r.title }),
+    seq: Number(r.seq),
+    echo: r.echo,
+    quote: r.quote,
+  };
 }
 
 interface PointRow {
@@ -91,37 +105,17 @@ export function withSupersession<T extends { statedFrom: number; seq: number; st
 
 export function createReadModels(db: Kysely<Database>) {
   async function citations(ctx: ReadContext, claimIds: string[]) {
-    if (claimIds.length === 0)
-      return new Map<string, (ReportRef & { seq: number; echo: boolean; quote: string | null })[]>();
-    const rows = await sql<{
-      claim_id: string;
-      seq: number;
-      echo: boolean;
-      quote: string | null;
-      report_id: string;
-      url: string;
-      publisher: string;
-      published_at: string;
-      title: string | null;
-    }>`
+    const out = new Map<string, Citation[]>();
+    if (claimIds.length === 0) return out;
+    const rows = await sql<CitationRow & { claim_id: string }>`
       select c.claim_id, c.seq, c.echo, c.quote, r.report_id, r.url, r.publisher, r.published_at, r.title
         from ${sql.table(`${ctx.schema}.claim_citations`)} c
         join ${sql.table(`${ctx.schema}.reports`)} r on r.report_id = c.report_id
        where c.claim_id = any(${claimIds}::text[]) ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
        order by c.seq`.execute(db);
-    const out = new Map<string, (ReportRef & { seq: number; echo: boolean; quote: string | null })[]>();
     for (const r of rows.rows) {
       const list = out.get(r.claim_id) ?? [];
-      list.push({
-        reportId: r.report_id,
-        url: r.url,
-        publisher: r.publisher,
-        publishedAt: r.published_at,
-        ...(r.title === null ? {} : { title: r.title }),
-        seq: Number(r.seq),
-        echo: r.echo,
-        quote: r.quote,
-      });
+      list.push(citationOf(r));
       out.set(r.claim_id, list);
     }
     return out;
@@ -229,7 +223,7 @@ export function createReadModels(db: Kysely<Database>) {
         : sql`(select * from ${t('claim_versions')} v where v.claim_id = ${claimId} order by v.seq_from desc limit 1)`;
       const knownBy = (alias: string) =>
         ctx.past ? sql`and ${sql.ref(alias)}.known_at <= ${ctx.knownAt}::timestamptz` : sql``;
-      const rows = await sql<PointRow & { newer: number; revisions: RevisionJson[]; citations: CitationJson[] }>`
+      const rows = await sql<PointRow & { newer: number; revisions: RevisionJson[]; citations: CitationRow[] }>`
         select ${pointColumns},
           (select count(*)::int from ${t('claim_versions')} n
             where n.topic = cv.topic and n.metric = cv.metric and n.source_id = cv.source_id and ${visibleAt(ctx, 'n')}
@@ -250,17 +244,7 @@ export function createReadModels(db: Kysely<Database>) {
          where ${visibleAt(ctx, 'cv')}`.execute(db);
       const r = rows.rows[0];
       if (!r) return undefined;
-      const revisions = r.revisions;
-      const cites = r.citations.map((c) => ({
-        reportId: c.report_id,
-        url: c.url,
-        publisher: c.publisher,
-        publishedAt: c.published_at,
-        ...(c.title === null ? {} : { title: c.title }),
-        seq: Number(c.seq),
-        echo: c.echo,
-        quote: c.quote,
-      }));
+      const cites = r.citations.map(citationOf);
       const point = toPoint(r, cites);
       // Superseded is relative to the same source's other figures for the metric at that instant.
       const status: ClaimStatus = point.status !== 'retracted' && r.newer > 0 ? 'superseded' : point.status;
@@ -285,7 +269,7 @@ export function createReadModels(db: Kysely<Database>) {
           recordedAt: isoOf(r.recorded_at),
           seq: Number(r.first_seq),
         },
-        revisions: revisions.map((v) => ({
+        revisions: r.revisions.map((v) => ({
           seq: Number(v.seq),
           type: v.type,
           recordedAt: isoOf(v.recorded_at),
