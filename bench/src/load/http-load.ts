@@ -104,8 +104,8 @@ function reportBody(claims: number): { body: string; events: number } {
 }
 
 /** How many claims of a 202 answer were echoes (claims the stream already held). */
-function echoesIn(body: string): number {
-  return (JSON.parse(body) as { claims: { echo: boolean }[] }).claims.filter((c) => c.echo).length;
+function echoesIn(answer: { claims: { echo: boolean }[] }): number {
+  return answer.claims.filter((c) => c.echo).length;
 }
 
 async function ingest(): Promise<void> {
@@ -145,7 +145,7 @@ async function ingest(): Promise<void> {
         ok++;
         events += ev;
         latencies.push(done - start);
-        echoes += echoesIn(a.body);
+        echoes += echoesIn(JSON.parse(a.body) as { claims: { echo: boolean }[] });
       } else {
         errors++;
         if (errorSamples.length < 5) errorSamples.push(`${a.status} ${a.body.slice(0, 200)}`);
@@ -182,7 +182,7 @@ async function fresh(): Promise<void> {
       const accepted = now();
       if (a.status !== 202) throw new Error(`POST ${a.status} ${a.body.slice(0, 200)}`);
       const r = JSON.parse(a.body) as { lastSeq: number; claims: { claimId: string; echo: boolean }[] };
-      if (measured) echoes += r.claims.filter((c) => c.echo).length;
+      if (measured) echoes += echoesIn(r);
       const claimId = r.claims[r.claims.length - 1]!.claimId;
       // As the contract tells a client: a 503 (not reached within 5 s) is asked again at once; the
       // time counts until the claim is visible. Only a saturated machine gets here.

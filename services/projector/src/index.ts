@@ -14,5 +14,5 @@ export {
   type Checkpoint,
 } from './projection-store.ts';
 export { createProjector, consumerNameOf, toStreamMessage, type ProjectorDeps } from './projector.ts';
-export { createProjectorService } from './projector.app.ts';
+export { createProjectorDb, createProjectorService, startProjectorService } from './projector.app.ts';
 export { loadProjectorConfig, projectorSettingsOf, settingNames, type ProjectorConfig } from './config.ts';

@@ -4,9 +4,8 @@
 // process of a deployment has.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '@claimtrail/shared';
-import { createDb } from '@claimtrail/shared/db';
 import { connectNats } from '@claimtrail/shared/nats';
-import { createProjectorService, projectorSettingsOf } from '@claimtrail/projector';
+import { createProjectorDb, startProjectorService } from '@claimtrail/projector';
 import type { CliConfig } from '../config.ts';
 
 /** What serve.ts sends the thread. */
@@ -25,23 +24,20 @@ const say = (m: ProjectorThreadMessage) => port.postMessage(m);
 
 try {
   const logger = createLogger('claimtrail', config.LOG_LEVEL).child({ service: 'projector' });
-  const { db } = createDb({ url: config.DATABASE_URL, max: 6, applicationName: 'claimtrail-projector' });
+  const db = createProjectorDb(config.DATABASE_URL);
   const nc = await connectNats(config.NATS_URL, 'claimtrail-serve-projector');
-  const svc = await createProjectorService({ nc, db, logger, settings: projectorSettingsOf(config, schema) });
-  await svc.app.listen({ host: config.HOST, port: config.PROJECTOR_PORT });
-  svc.projector.start();
+  const svc = await startProjectorService({ nc, db, logger, config, schema });
   port.on('message', (m: unknown) => {
     if (m !== 'stop') return;
     void (async () => {
-      await svc.app.close();
-      await svc.projector.stop();
+      await svc.stop();
       await nc.drain();
       await db.destroy();
       say({ type: 'stopped' });
       port.close();
     })();
   });
-  say({ type: 'listening', port: (svc.app.server.address() as { port: number }).port });
+  say({ type: 'listening', port: svc.port });
 } catch (err) {
   say({ type: 'failed', message: (err as Error).message });
   port.close();

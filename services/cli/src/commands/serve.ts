@@ -11,6 +11,7 @@ import { createIngestApp, createKvTokenStore, ingestSettingsOf } from '@claimtra
 import { createPgTokenStore, createQueryApp, querySettingsOf } from '@claimtrail/query';
 import type { CliConfig } from '../config.ts';
 import { CliError, createToken, migrateEverything, openDatabase, openNats } from '../runtime.ts';
+import { projectorWorkerLimits } from '@claimtrail/projector/heap';
 import type { ProjectorThreadData, ProjectorThreadMessage } from './projector-thread.ts';
 
 export const DEMO_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../../demo');
@@ -23,7 +24,7 @@ export interface ServeOptions {
 
 /**
  * The projector on a worker thread of its own (projector-thread.ts), with the projector
- * process's heap limits (see services/projector/src/main.ts). Measured with the bench's
+ * process's heap limits (services/projector/src/heap.ts). Measured with the bench's
  * freshness group: with the projector on the main thread, its folds held up the HTTP requests of
  * ingest and the query service, and p99 at 1,000 events/s was 740 ms where three processes had
  * 233 ms on the same machine.
@@ -31,7 +32,7 @@ export interface ServeOptions {
 async function startProjectorThread(data: ProjectorThreadData) {
   const worker = new Worker(new URL('./projector-thread.ts', import.meta.url), {
     workerData: data,
-    resourceLimits: { maxOldGenerationSizeMb: 384, maxYoungGenerationSizeMb: 96 },
+    resourceLimits: projectorWorkerLimits,
   });
   const exited = once(worker, 'exit');
   const first = await Promise.race([
@@ -100,15 +101,19 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   } catch (err) {
     throw new CliError(`cannot listen: ${(err as Error).message} (set INGEST_PORT, QUERY_PORT, PROJECTOR_PORT)`);
   }
-  let projector: Awaited<ReturnType<typeof startProjectorThread>>;
-  try {
-    projector = await startProjectorThread({ config, schema });
-  } catch (err) {
+  /** What the main thread opened: both HTTP services and their connections. */
+  const closeMainThread = async () => {
     await ingest.close();
     await query.close();
     await nc.drain();
     await readDb.destroy();
     await db.destroy();
+  };
+  let projector: Awaited<ReturnType<typeof startProjectorThread>>;
+  try {
+    projector = await startProjectorThread({ config, schema });
+  } catch (err) {
+    await closeMainThread();
     throw err instanceof CliError && /EADDRINUSE|listen/.test(err.message)
       ? new CliError(`${err.message} (set PROJECTOR_PORT)`)
       : err;
@@ -147,12 +152,8 @@ export async function serve(config: CliConfig, o: ServeOptions) {
     nc,
     schema,
     async stop() {
-      await ingest.close();
-      await query.close();
+      await closeMainThread();
       await projector.stop();
-      await nc.drain();
-      await readDb.destroy();
-      await db.destroy();
     },
   };
 }
