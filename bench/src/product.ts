@@ -238,6 +238,8 @@ export interface LoadResult {
   /** Freshness mode: 202 → visible. */
   visibleMs?: number[];
   rows?: number;
+  /** CPU seconds the load generator's process used, start to end (warm-up included). */
+  cpuSeconds?: number;
 }
 
 /** Runs the load generator in a child process of its own and returns what it measured. */
