@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
+import { httpHeapFlags } from '@claimtrail/ingest/heap';
+import { projectorHeapFlags } from '@claimtrail/projector/heap';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 let env: TestEnv;
@@ -54,6 +57,13 @@ function start(args: string[], extra: Record<string, string>): Running {
   };
 }
 
+/** The node flags (before the script) a running process re-executed itself with (Linux: /proc). */
+function nodeFlagsOf(pid: number): string[] {
+  const [, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const script = args.findIndex((a) => !a.startsWith('--'));
+  return args.slice(0, script);
+}
+
 beforeAll(async () => {
   env = await createTestEnv('processes');
 });
@@ -74,6 +84,8 @@ describe('each process on its own', () => {
     );
     const m = await s.waitFor(/demo history: +(http:\/\/\S+)/);
     await s.waitFor(/demo token \(all scopes\)/);
+    // It serves HTTP on its main thread with the young generation sized for it, in its own pid.
+    if (process.platform === 'linux') expect(nodeFlagsOf(s.child.pid!)).toEqual(httpHeapFlags);
     const h = (await (await fetch(m[1]!)).json()) as {
       series: { source: { id: string }; points: { best: number }[] }[];
     };
@@ -84,12 +96,14 @@ describe('each process on its own', () => {
   });
 
   it.each([
-    ['ingest', 'services/ingest/src/main.ts', { INGEST_PORT: '0' }],
-    ['query', 'services/query/src/main.ts', { QUERY_PORT: '0' }],
-    ['projector', 'services/projector/src/main.ts', { PROJECTOR_PORT: '0' }],
-  ])('%s starts, is ready, and exits 0 on SIGTERM', async (_name, main, ports) => {
+    ['ingest', 'services/ingest/src/main.ts', { INGEST_PORT: '0' }, httpHeapFlags],
+    ['query', 'services/query/src/main.ts', { QUERY_PORT: '0' }, []],
+    ['projector', 'services/projector/src/main.ts', { PROJECTOR_PORT: '0' }, projectorHeapFlags],
+  ])('%s starts, is ready, runs with its heap flags, and exits 0 on SIGTERM', async (_name, main, ports, flags) => {
     const s = start([root(main)], { ...ports, LOG_LEVEL: 'info' });
     const m = await s.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
+    // The process re-executed itself in place (same pid) with the flags of its heap.ts.
+    if (process.platform === 'linux') expect(nodeFlagsOf(s.child.pid!)).toEqual(flags);
     const ready = await fetch(`${m[1]}/readyz`);
     expect(ready.status).toBe(200);
     const metrics = await (await fetch(`${m[1]}/metrics`)).text();

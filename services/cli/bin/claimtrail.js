@@ -34,4 +34,12 @@ if (streaming) {
   const { ensureHeapLimits } = await import('@claimtrail/shared/process');
   ensureHeapLimits(['--max-old-space-size=160', '--max-semi-space-size=8']);
 }
+// `serve` answers HTTP on its main thread (ingest and query; the projector has a worker thread
+// with limits of its own): a young generation sized for a request's garbage from the start
+// (services/ingest/src/heap.ts).
+if (command === 'serve') {
+  const { ensureHeapLimits } = await import('@claimtrail/shared/process');
+  const { httpHeapFlags } = await import('@claimtrail/ingest/heap');
+  ensureHeapLimits(httpHeapFlags);
+}
 await import('../src/main.ts');

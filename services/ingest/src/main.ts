@@ -1,9 +1,20 @@
 // The ingest process: the only file here with side effects.
-import { createLogger, loadConfigOrExit, onShutdown, startOrExit } from '@claimtrail/shared';
-import { connectNats, openBuckets, provisionStream } from '@claimtrail/shared/nats';
-import { createIngestApp } from './ingest.app.ts';
-import { ingestSettingsOf, loadIngestConfig } from './config.ts';
-import { createKvTokenStore } from './token-store.ts';
+import { enableCompileCache } from 'node:module';
+import { ensureHeapLimits } from '@claimtrail/shared/process';
+import { httpHeapFlags } from './heap.ts';
+
+// The compiled code of the modules imported below is kept on disk (see services/cli/bin/claimtrail.js).
+enableCompileCache();
+
+// The young generation's size and why: heap.ts.
+ensureHeapLimits(httpHeapFlags);
+// Everything else is imported only now: a static import would load every module once before the
+// re-exec and again after it.
+const { createLogger, loadConfigOrExit, onShutdown, startOrExit } = await import('@claimtrail/shared');
+const { connectNats, openBuckets, provisionStream } = await import('@claimtrail/shared/nats');
+const { createIngestApp } = await import('./ingest.app.ts');
+const { ingestSettingsOf, loadIngestConfig } = await import('./config.ts');
+const { createKvTokenStore } = await import('./token-store.ts');
 
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
 const logger = createLogger('ingest', config.LOG_LEVEL);
