@@ -185,6 +185,7 @@ export async function createIngestApp(deps: IngestDeps) {
     registry,
     async close() {
       await app.close();
+      store.close();
     },
   };
 }

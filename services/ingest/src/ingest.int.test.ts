@@ -330,6 +330,40 @@ describe('when JetStream does not acknowledge', () => {
   });
 });
 
+describe('when no stream takes the subjects', () => {
+  it('answers 503 naming the stream at once, without waiting for the publish timeout', async () => {
+    const buckets = await openBuckets(env.nc, env.stream);
+    const nowhere = await createIngestApp({
+      nc: env.nc,
+      idempotencyKv: buckets.idempotency,
+      tokens: createKvTokenStore(buckets.tokens),
+      logger: createLogger('test', 'silent'),
+      // A timeout far beyond the test's own: only the server's no-responders answer ends it in time.
+      settings: {
+        stream: env.stream,
+        subjectPrefix: `${env.subjectPrefix}nowhere`,
+        publishTimeoutMs: 600_000,
+        ratePerMinute: 100_000,
+      },
+    });
+    try {
+      const res = await nowhere.app.inject({
+        method: 'POST',
+        url: '/v1/reports',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${writer}` },
+        payload: JSON.stringify(report({ url: 'https://example.org/nowhere' })),
+      });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers['retry-after']).toBeDefined();
+      expect(res.json().detail).toMatch(
+        new RegExp(`no stream takes ${env.subjectPrefix}nowhere\\..* \\(is stream ${env.stream} there\\?\\)`),
+      );
+    } finally {
+      await nowhere.close();
+    }
+  });
+});
+
 describe('the service edge', () => {
   it('rate-limits per token with 429, Retry-After and a problem body', async () => {
     const buckets = await openBuckets(env.nc, env.stream);
