@@ -86,7 +86,7 @@ function createPublisher(nc: NatsConnection, timeoutMs: number) {
           nc.publish(subject, data, { reply: `${prefix}.${token}`, headers: hdrs });
         } catch (err) {
           waiting.delete(token);
-          reject(err);
+          reject(err instanceof Error ? err : new PublishFailure(String(err)));
         }
       });
     },
