@@ -36,14 +36,16 @@ function envelope<T extends EventType>(
   data: EventData<T>,
   ctx: { recordedAt: string; actor: string; requestId: string; seed: string },
 ): ClaimtrailEvent {
+  // Keys in canonical (sorted) order here and in the data below: canonicalJson then writes the
+  // event with one JSON.stringify.
   return {
+    actor: ctx.actor,
+    data,
     eventId: uuidv7(Date.parse(ctx.recordedAt), ctx.seed),
+    recordedAt: ctx.recordedAt,
+    requestId: ctx.requestId,
     type,
     version: 1,
-    recordedAt: ctx.recordedAt,
-    actor: ctx.actor,
-    requestId: ctx.requestId,
-    data,
   } as ClaimtrailEvent;
 }
 
@@ -90,14 +92,14 @@ export async function submitReport(
       envelope(
         'ReportSubmitted',
         {
-          reportId,
-          url: r.url,
-          publisher: r.publisher,
-          publishedAt: r.publishedAt,
           claimCount: body.claims.length,
-          ...(r.title === undefined ? {} : { title: r.title }),
           ...(r.language === undefined ? {} : { language: r.language }),
+          publishedAt: r.publishedAt,
+          publisher: r.publisher,
+          reportId,
           ...(r.retrievedAt === undefined ? {} : { retrievedAt: r.retrievedAt }),
+          ...(r.title === undefined ? {} : { title: r.title }),
+          url: r.url,
         },
         { ...base, seed: seedOf(0) },
       ),
@@ -139,17 +141,17 @@ export async function submitReport(
       'ClaimRecorded',
       {
         claimId,
-        reportId,
-        topic: c.topic,
         metric: c.metric,
-        value: c.value,
-        unit: c.unit,
+        ...(c.quote === undefined ? {} : { quote: c.quote }),
+        reportId,
         sourceId: c.source.id,
-        via,
         statedAt,
+        topic: c.topic,
+        unit: c.unit,
         validFrom: c.validFrom ?? statedAt,
         validTo: c.validTo ?? statedAt,
-        ...(c.quote === undefined ? {} : { quote: c.quote }),
+        value: c.value,
+        via,
       },
       { ...base, seed: seedOf(idx) },
     );
@@ -164,7 +166,7 @@ export async function submitReport(
     // reuses the event id the record would have had, so a late retry cannot cite twice.
     const cited = envelope(
       'ClaimCited',
-      { claimId, reportId, via, ...(c.quote === undefined ? {} : { quote: c.quote }) },
+      { claimId, ...(c.quote === undefined ? {} : { quote: c.quote }), reportId, via },
       { ...base, seed: seedOf(idx) },
     );
     const second = await store.publish({ subject, event: cited, msgId: messageIdOf('report-cite', key, idx) });

@@ -1,8 +1,14 @@
 /**
  * Canonical JSON: object keys sorted by UTF-16 code units, no white space, `undefined` members
  * dropped. Two structurally equal values always give the same text, so hashes of it are stable.
+ *
+ * A value (or any part of one) that JSON.stringify already writes canonically, plain objects with
+ * their keys in sorted order and nothing but strings, finite numbers, booleans, null and such
+ * values inside, is written by JSON.stringify in one native call: ingest builds its events that
+ * way, and building their text key by key here took 7 % of its CPU.
  */
 export function canonicalJson(value: unknown): string {
+  if (stringifiesCanonically(value)) return JSON.stringify(value);
   if (value === null) return 'null';
   if (typeof value !== 'object') {
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('non-finite number');
@@ -26,6 +32,43 @@ export function canonicalJson(value: unknown): string {
     first = false;
   }
   return `${s}}`;
+}
+
+/**
+ * True when `JSON.stringify(value)` is its canonical JSON: strings, finite numbers, booleans and
+ * null, in arrays and in plain objects (no prototype but Object's, so no toJSON of a class) whose
+ * own keys come in strictly increasing order (which integer-like keys, ordered numerically by
+ * objects, do not when they are out of string order). `undefined` is allowed where both drop it
+ * (object members) or both write null (array elements); anything else (functions, symbols,
+ * bigints, non-finite numbers) goes to the key-by-key path, which treats it as before.
+ */
+function stringifiesCanonically(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (v !== undefined && !stringifiesCanonically(v)) return false;
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let prev: string | undefined;
+  for (const k of Object.keys(value)) {
+    if (prev !== undefined && !(prev < k)) return false;
+    prev = k;
+    const v = (value as Record<string, unknown>)[k];
+    if (v !== undefined && !stringifiesCanonically(v)) return false;
+  }
+  return true;
 }
 
 /** True when every object in a parsed JSON value has its keys in canonical (sorted) order. */

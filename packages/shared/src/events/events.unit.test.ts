@@ -106,6 +106,55 @@ describe('canonical JSON', () => {
   it('gives equal text for equal values written in different orders', () => {
     expect(canonicalJson({ x: 1, y: [1, 2] })).toBe(canonicalJson({ y: [1, 2], x: 1 }));
   });
+  it('writes what the key-by-key definition writes, for values in and out of canonical order', () => {
+    // The definition, key by key at every depth: canonicalJson must agree with it everywhere,
+    // whether it takes its JSON.stringify path for a value or a part of one or not.
+    const reference = (v: unknown): string => {
+      if (v === null) return 'null';
+      if (typeof v !== 'object') {
+        if (typeof v === 'number' && !Number.isFinite(v)) throw new TypeError('non-finite number');
+        return JSON.stringify(v);
+      }
+      if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : reference(x))).join(',')}]`;
+      const o = v as Record<string, unknown>;
+      const parts = Object.keys(o)
+        .sort()
+        .filter((k) => o[k] !== undefined)
+        .map((k) => `${JSON.stringify(k)}:${reference(o[k])}`);
+      return `{${parts.join(',')}}`;
+    };
+    let seed = 42;
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const keys = ['a', 'b', 'z', 'kind', 'value', 'low', 'high', '10', '2', 'é', 'Z', '\u00e9', 'a\nb'];
+    const gen = (depth: number): unknown => {
+      const r = rand();
+      if (depth > 3 || r < 0.3) {
+        const leaves = [0, -0, 1.5, 1e21, -7, 'x', 'é\t"\\', '😀', true, false, null, undefined, 123456789012];
+        return leaves[Math.floor(rand() * leaves.length)];
+      }
+      if (r < 0.5) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
+      const o: Record<string, unknown> = rand() < 0.1 ? (Object.create(null) as Record<string, unknown>) : {};
+      const n = Math.floor(rand() * 5);
+      const chosen = Array.from({ length: n }, () => keys[Math.floor(rand() * keys.length)]!);
+      // Half of the objects get their keys in sorted order, as ingest builds its events.
+      if (rand() < 0.5) chosen.sort();
+      for (const k of chosen) o[k] = gen(depth + 1);
+      return o;
+    };
+    let sortedWholes = 0;
+    for (let i = 0; i < 3000; i += 1) {
+      const v = gen(0);
+      if (v === undefined) continue;
+      const text = canonicalJson(v);
+      expect(text).toBe(reference(v));
+      if (text === JSON.stringify(v)) sortedWholes += 1;
+    }
+    // Both paths were taken: many values stringify canonically as they are, and many do not.
+    expect(sortedWholes).toBeGreaterThan(300);
+    expect(sortedWholes).toBeLessThan(2700);
+    expect(canonicalJson(new Date(0))).toBe(reference(new Date(0)));
+    expect(() => canonicalJson({ a: [1, Number.NaN] })).toThrow(/non-finite/);
+  });
   it('takes text that already is canonical as it is, and rebuilds any other text', () => {
     const texts = [
       '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}', // canonical
