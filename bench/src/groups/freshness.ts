@@ -99,7 +99,7 @@ async function measureFreshness(
     groups: Record<string, ProcessGroup>;
   },
 ): Promise<void> {
-  const durationMs = ctx.quick ? 2_000 : 10_000;
+  const durationMs = ctx.quick ? 1_500 : 10_000;
   const warmupMs = ctx.quick ? 500 : 1_000;
   const p50: number[] = [];
   const p99: number[] = [];
@@ -109,7 +109,7 @@ async function measureFreshness(
   // Once, on the freshly started services: V8 compiles their hot paths in the first seconds of
   // load, and without this the first rep's p99 measured the compiler (0.9–1.4 s, against < 100 ms
   // in the later reps).
-  const startupWarmupMs = ctx.quick ? 2_000 : 3_000;
+  const startupWarmupMs = ctx.quick ? 1_000 : 3_000;
   ctx.log(`${o.prefix}: warming the services up for ${startupWarmupMs / 1000} s`);
   await runLoad(ctx, {
     mode: 'fresh',

@@ -25,11 +25,11 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   const server = startChild(ctx, 'ingest', INGEST_MAIN, [], { ...p.env, INGEST_PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   await waitReady(`${url}/readyz`, server);
-  const durationMs = ctx.quick ? 2_000 : 5_000;
+  const durationMs = ctx.quick ? 1_500 : 5_000;
   const warmupMs = ctx.quick ? 500 : 1_000;
   // Once, on the freshly started service: V8 compiles its hot paths in the first seconds of load,
   // and without this the first rep measured the compiler (about half the later reps' rate).
-  const startupWarmupMs = ctx.quick ? 2_000 : 3_000;
+  const startupWarmupMs = ctx.quick ? 1_000 : 3_000;
   ctx.log(`warming the service up for ${startupWarmupMs / 1000} s`);
   await runLoad(ctx, {
     mode: 'ingest',
