@@ -4,7 +4,7 @@ import { migrateReadModel } from '@claimtrail/shared/db';
 import { canonicalJson } from '@claimtrail/shared/events';
 import { uuidv7 } from '@claimtrail/shared/identity';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
-import { copyField, copyText } from './copy-text.ts';
+import { copyBuffer, copyField } from './copy-text.ts';
 import { foldBatch, type StreamMessage } from './fold.ts';
 import { createProjectionStore } from './projection-store.ts';
 
@@ -28,14 +28,25 @@ describe('COPY text', () => {
     expect(copyField({ kind: 'approx', value: 1, q: 'a\tb' })).toBe('{"kind":"approx","value":1,"q":"a\\\\tb"}');
     expect(() => copyField(Number.NaN)).toThrow(RangeError);
     expect(
-      copyText(
+      copyBuffer(
         [
           { a: 1, b: 'x' },
           { a: null, b: 'y\n' },
         ],
         ['b', 'a'],
-      ),
+      ).toString('utf8'),
     ).toBe('x\t1\ny\\n\t\\N\n');
+  });
+
+  it('encodes rows of any size and script into bytes, growing its buffer as it goes', () => {
+    // Far beyond the first 64 KB, in one-, two-, three- and four-byte UTF-8 characters.
+    const rows = Array.from({ length: 3000 }, (_, i) => ({ n: i, s: `a é € 😀 ${'x'.repeat(i % 97)}\t${i}` }));
+    const bytes = copyBuffer(rows, ['n', 's']);
+    const expected = rows.map((r) => `${r.n}\t${r.s.replace('\t', '\\t')}\n`).join('');
+    expect(bytes.length).toBeGreaterThan(64 * 1024);
+    expect(bytes.length).toBe(Buffer.byteLength(expected));
+    expect(bytes.toString('utf8')).toBe(expected);
+    expect(copyBuffer([], ['n']).length).toBe(0);
   });
 
   it('stores strings with tabs, newlines, backslashes and non-ASCII exactly as folded', async () => {

@@ -3,7 +3,7 @@ import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { poolOf, quoteIdent, type Database } from '@claimtrail/shared/db';
-import { copyText } from './copy-text.ts';
+import { copyBuffer } from './copy-text.ts';
 import { GENESIS_HASH, sha256Hex } from '@claimtrail/shared/identity';
 import {
   idsOfBatch,
@@ -357,7 +357,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     const stream = client.query(
       copyFrom(`copy ${quoteIdent(schema)}.${quoteIdent(table)} (${columns.join(', ')}) from stdin`),
     );
-    stream.end(copyText(rows, columns));
+    stream.end(copyBuffer(rows, columns));
     await finished(stream);
   }
 
