@@ -17,7 +17,9 @@ const METRICS = ['killed', 'wounded', 'displaced', 'troops', 'detained', 'missin
 const SOURCES = 200;
 const TOPICS = 50;
 const START_MS = Date.UTC(2025, 0, 1);
-/** `recordedAt` of the n-th event (0-based): 10 ms apart. */
+/** The first report's ReportSubmitted follows the metrics and the sources. */
+const FIRST_REPORT = METRICS.length + SOURCES;
+/** `recordedAt` of the n-th event (0-based) if it had its own: 10 ms apart (a report's events share the first one's). */
 export const recordedAtOf = (n: number): string => new Date(START_MS + n * 10).toISOString();
 
 export interface ProductEvent {
@@ -40,12 +42,15 @@ export function* productEvents(count: number, tag: string, seed = 5): Generator<
     return `${t.slice(0, 8)}-${t.slice(8, 12)}-7${c.slice(0, 3)}-a${c.slice(3, 6)}-${tag.slice(0, 3)}${c.slice(6, 15)}`;
   };
   const env = (type: string, data: unknown) => {
-    const recordedAt = recordedAtOf(n);
+    // As ingest records them: every event of a report (from its ReportSubmitted on, 11 events) at
+    // the report's instant; the metrics and sources before them one by one.
+    const at = n < FIRST_REPORT ? n : n - ((n - FIRST_REPORT) % 11);
+    const recordedAt = recordedAtOf(at);
     // Canonical JSON, as ingest publishes (the envelope's keys are in order, `data`'s need sorting).
     const json = canonicalJson({
       actor: 'bench',
       data,
-      eventId: uuid7(START_MS + n * 10),
+      eventId: uuid7(START_MS + at * 10),
       recordedAt,
       requestId: `bench-${Math.floor(n / 11)}`,
       type,
@@ -86,7 +91,7 @@ export function* productEvents(count: number, tag: string, seed = 5): Generator<
   let reportCounter = 0;
   let reportId = '';
   while (n < count) {
-    if ((n - 206) % 11 === 0) {
+    if ((n - FIRST_REPORT) % 11 === 0) {
       reportId = `rpt_${tag}${hex(reportCounter++, 16)}`;
       const day = `2025-${String(1 + (reportCounter % 12)).padStart(2, '0')}-15`;
       yield emit('ReportSubmitted', `report.${reportId}`, {

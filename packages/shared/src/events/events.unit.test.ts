@@ -30,6 +30,16 @@ describe('dates keep their precision and normalise to an interval', () => {
   ])('rejects %j', (s) => {
     expect(parseFuzzyDate(s)).toBeUndefined();
   });
+  it('gives the same answer for a date parsed again, past the size of its caches', () => {
+    // 600 distinct instants (more than the instants kept), each parsed twice, and bad ones too.
+    for (let round = 0; round < 2; round += 1)
+      for (let i = 0; i < 600; i += 1) {
+        const text = `2025-02-21T10:${String(Math.floor(i / 60)).padStart(2, '0')}:${String(i % 60).padStart(2, '0')}+02:00`;
+        const at = new Date(Date.UTC(2025, 1, 21, 8, Math.floor(i / 60), i % 60)).toISOString();
+        expect(parseFuzzyDate(text)).toEqual({ text, precision: 'instant', from: at, to: at });
+        expect(parseFuzzyDate(`2025-02-30T10:00:${String(i % 60).padStart(2, '0')}Z`)).toBeUndefined();
+      }
+  });
 });
 
 describe('values and the approx-5pct@1 rule', () => {
