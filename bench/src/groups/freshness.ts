@@ -106,35 +106,27 @@ async function measureFreshness(
   const achieved: number[] = [];
   const cpu: { reading: CpuReading; eventsPerSecond: number }[] = [];
   let seen = 0;
-  // Once, on the freshly started services: V8 compiles their hot paths in the first seconds of
-  // load, and without this the first rep's p99 measured the compiler (0.9–1.4 s, against < 100 ms
-  // in the later reps).
-  const startupWarmupMs = ctx.quick ? 1_000 : 3_000;
-  ctx.log(`${o.prefix}: warming the services up for ${startupWarmupMs / 1000} s`);
-  await runLoad(ctx, {
-    mode: 'fresh',
-    url: o.ingestUrl,
-    queryUrl: o.queryUrl,
-    token: o.token,
-    claims: 10,
-    eventsPerSec: offeredEventsPerS(),
-    durationMs: startupWarmupMs,
-    warmupMs: 0,
-    tag: `${ctx.runId}-${o.prefix}-startup`,
-  });
-  for (let rep = 1; rep <= ctx.reps; rep++) {
-    const meter = startCpuMeter({ ...o.groups, postgres: { name: 'postgres' }, nats: { name: 'nats-server' } });
-    const r = await runLoad(ctx, {
+  const load = (ms: number, warmMs: number, tag: string) =>
+    runLoad(ctx, {
       mode: 'fresh',
       url: o.ingestUrl,
       queryUrl: o.queryUrl,
       token: o.token,
       claims: 10,
       eventsPerSec: offeredEventsPerS(),
-      durationMs,
-      warmupMs,
-      tag: `${ctx.runId}-${o.prefix}-${rep}`,
+      durationMs: ms,
+      warmupMs: warmMs,
+      tag: `${ctx.runId}-${o.prefix}-${tag}`,
     });
+  // Once, on the freshly started services: their first seconds of load are V8's (compiling the hot
+  // paths, sizing the heap), and without this the first rep's p99 measured them (0.9–1.4 s,
+  // against < 100 ms in the later reps).
+  const startupWarmupMs = ctx.quick ? 1_000 : 3_000;
+  ctx.log(`${o.prefix}: warming the services up for ${startupWarmupMs / 1000} s`);
+  await load(startupWarmupMs, 0, 'startup');
+  for (let rep = 1; rep <= ctx.reps; rep++) {
+    const meter = startCpuMeter({ ...o.groups, postgres: { name: 'postgres' }, nats: { name: 'nats-server' } });
+    const r = await load(durationMs, warmupMs, String(rep));
     const reading = meter.stop();
     if (r.errors > 0) throw new Error(`${r.errors} of ${r.requests} reports failed: ${r.errorSamples.join(' | ')}`);
     const v = r.visibleMs ?? [];

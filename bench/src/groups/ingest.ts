@@ -27,20 +27,23 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   await waitReady(`${url}/readyz`, server);
   const durationMs = ctx.quick ? 1_500 : 5_000;
   const warmupMs = ctx.quick ? 500 : 1_000;
-  // Once, on the freshly started service: V8 compiles its hot paths in the first seconds of load,
-  // and without this the first rep measured the compiler (about half the later reps' rate).
+  const load = (claims: number, ms: number, warmMs: number, tag: string) =>
+    runLoad(ctx, {
+      mode: 'ingest',
+      url,
+      token,
+      clients: CLIENTS,
+      claims,
+      durationMs: ms,
+      warmupMs: warmMs,
+      tag: `${ctx.runId}-${tag}`,
+    });
+  // Once, on the freshly started service: its first seconds of load are V8's (compiling the hot
+  // paths, and before services/ingest/src/heap.ts growing the young generation), and without this
+  // the first rep measured them (about half the later reps' rate).
   const startupWarmupMs = ctx.quick ? 1_000 : 3_000;
   ctx.log(`warming the service up for ${startupWarmupMs / 1000} s`);
-  await runLoad(ctx, {
-    mode: 'ingest',
-    url,
-    token,
-    clients: CLIENTS,
-    claims: 10,
-    durationMs: startupWarmupMs,
-    warmupMs: 0,
-    tag: `${ctx.runId}-ingest-startup`,
-  });
+  await load(10, startupWarmupMs, 0, 'ingest-startup');
 
   for (const claims of [10, 1]) {
     const label = claims === 10 ? 'reports10' : 'reports1';
@@ -53,16 +56,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
       `ingest.${label}.events`,
       async (rep) => {
         const meter = startCpuMeter({ ingest: { pid: server.pid }, nats: { name: 'nats-server' } });
-        const r = await runLoad(ctx, {
-          mode: 'ingest',
-          url,
-          token,
-          clients: CLIENTS,
-          claims,
-          durationMs,
-          warmupMs,
-          tag: `${ctx.runId}-${label}-${rep}`,
-        });
+        const r = await load(claims, durationMs, warmupMs, `${label}-${rep}`);
         if (r.errors > 0)
           throw new Error(`${r.errors} of ${r.requests} requests failed: ${r.errorSamples.join(' | ')}`);
         if (r.ok === 0) throw new Error('no request succeeded');

@@ -9,6 +9,26 @@ import { createKvTokenStore } from './token-store.ts';
 
 let env: TestEnv;
 let ingest: Awaited<ReturnType<typeof createIngestApp>>;
+
+type IngestSettings = Parameters<typeof createIngestApp>[0]['settings'];
+
+/** An ingest app on this file's stream and buckets, with some of its settings changed. */
+async function ingestWith(settings: Partial<IngestSettings>) {
+  const buckets = await openBuckets(env.nc, env.stream);
+  return createIngestApp({
+    nc: env.nc,
+    idempotencyKv: buckets.idempotency,
+    tokens: createKvTokenStore(buckets.tokens),
+    logger: createLogger('test', 'silent'),
+    settings: {
+      stream: env.stream,
+      subjectPrefix: env.subjectPrefix,
+      publishTimeoutMs: 2000,
+      ratePerMinute: 100_000,
+      ...settings,
+    },
+  });
+}
 const writer = newToken();
 const reader = newToken();
 const admin = newToken();
@@ -48,13 +68,7 @@ beforeAll(async () => {
   await tokens.put(tokenHash(writer), { principal: 'alice', scopes: ['report:write'] });
   await tokens.put(tokenHash(reader), { principal: 'bob', scopes: ['read'] });
   await tokens.put(tokenHash(admin), { principal: 'root', scopes: ['admin'] });
-  ingest = await createIngestApp({
-    nc: env.nc,
-    idempotencyKv: buckets.idempotency,
-    tokens,
-    logger: createLogger('test', 'silent'),
-    settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 100_000 },
-  });
+  ingest = await ingestWith({});
 });
 afterAll(async () => {
   await ingest?.close();
@@ -297,15 +311,7 @@ describe('when JetStream does not acknowledge', () => {
     const prefix = `${env.subjectPrefix}x`;
     const nc2 = await connectNats(env.natsUrl, 'silent');
     const sub = nc2.subscribe(`${prefix}.>`);
-    const buckets = await openBuckets(env.nc, env.stream);
-    const tokens = createKvTokenStore(buckets.tokens);
-    const slow = await createIngestApp({
-      nc: env.nc,
-      idempotencyKv: buckets.idempotency,
-      tokens,
-      logger: createLogger('test', 'silent'),
-      settings: { stream: env.stream, subjectPrefix: prefix, publishTimeoutMs: 300, ratePerMinute: 100_000 },
-    });
+    const slow = await ingestWith({ subjectPrefix: prefix, publishTimeoutMs: 300 });
     const body = JSON.stringify(report({ url: 'https://example.org/timeout' }));
     const headers = {
       'content-type': 'application/json',
@@ -332,20 +338,8 @@ describe('when JetStream does not acknowledge', () => {
 
 describe('when no stream takes the subjects', () => {
   it('answers 503 naming the stream at once, without waiting for the publish timeout', async () => {
-    const buckets = await openBuckets(env.nc, env.stream);
-    const nowhere = await createIngestApp({
-      nc: env.nc,
-      idempotencyKv: buckets.idempotency,
-      tokens: createKvTokenStore(buckets.tokens),
-      logger: createLogger('test', 'silent'),
-      // A timeout far beyond the test's own: only the server's no-responders answer ends it in time.
-      settings: {
-        stream: env.stream,
-        subjectPrefix: `${env.subjectPrefix}nowhere`,
-        publishTimeoutMs: 600_000,
-        ratePerMinute: 100_000,
-      },
-    });
+    // A timeout far beyond the test's own: only the server's no-responders answer ends it in time.
+    const nowhere = await ingestWith({ subjectPrefix: `${env.subjectPrefix}nowhere`, publishTimeoutMs: 600_000 });
     try {
       const res = await nowhere.app.inject({
         method: 'POST',
@@ -366,14 +360,7 @@ describe('when no stream takes the subjects', () => {
 
 describe('the service edge', () => {
   it('rate-limits per token with 429, Retry-After and a problem body', async () => {
-    const buckets = await openBuckets(env.nc, env.stream);
-    const limited = await createIngestApp({
-      nc: env.nc,
-      idempotencyKv: buckets.idempotency,
-      tokens: createKvTokenStore(buckets.tokens),
-      logger: createLogger('test', 'silent'),
-      settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 2 },
-    });
+    const limited = await ingestWith({ ratePerMinute: 2 });
     try {
       const send = (token: string) =>
         limited.app.inject({
