@@ -30,16 +30,16 @@ enableCompileCache?.();
 const [command, sub] = process.argv.slice(2);
 const streaming =
   command === 'replay' || command === 'export' || command === 'import' || (command === 'audit' && sub === 'verify');
-if (streaming) {
-  const { ensureHeapLimits } = await import('@claimtrail/shared/process');
-  ensureHeapLimits(['--max-old-space-size=160', '--max-semi-space-size=8']);
-}
 // `serve` answers HTTP on its main thread (ingest and query; the projector has a worker thread
 // with limits of its own): a young generation sized for a request's garbage from the start
 // (services/ingest/src/heap.ts).
-if (command === 'serve') {
+const heapFlags = streaming
+  ? ['--max-old-space-size=160', '--max-semi-space-size=8']
+  : command === 'serve'
+    ? (await import('@claimtrail/ingest/heap')).httpHeapFlags
+    : undefined;
+if (heapFlags) {
   const { ensureHeapLimits } = await import('@claimtrail/shared/process');
-  const { httpHeapFlags } = await import('@claimtrail/ingest/heap');
-  ensureHeapLimits(httpHeapFlags);
+  ensureHeapLimits(heapFlags);
 }
 await import('../src/main.ts');

@@ -432,6 +432,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * the same batch; JSON costs Postgres more per row than COPY, so large batches keep COPY.
    * The caller waits for the batch before to be committed first: the closes change its rows.
    */
+  let oneStatement = { sql: '', name: '' };
   async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
     const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
     const q = sql<{ moved: number }>`
@@ -479,9 +480,11 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
          where exists (select from checkpoint))
       select count(*)::int as moved from checkpoint`.compile(db);
     // Prepared under a name derived from its text, which depends only on the schema: Postgres
-    // parses and plans it once per connection.
+    // parses and plans it once per connection. The name is hashed once, not for every batch.
+    if (q.sql !== oneStatement.sql)
+      oneStatement = { sql: q.sql, name: `claimtrail_write_${sha256Hex(q.sql).slice(0, 16)}` };
     const r = await pool.query<{ moved: number }>({
-      name: `claimtrail_write_${sha256Hex(q.sql).slice(0, 16)}`,
+      name: oneStatement.name,
       text: q.sql,
       values: q.parameters as unknown[],
     });

@@ -71,22 +71,6 @@ function stringifiesCanonically(value: unknown): boolean {
   return true;
 }
 
-/** True when every object in a parsed JSON value has its keys in canonical (sorted) order. */
-function keysInOrder(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) {
-    for (const v of value) if (!keysInOrder(v)) return false;
-    return true;
-  }
-  let prev: string | undefined;
-  for (const k of Object.keys(value)) {
-    if (prev !== undefined && !(prev < k)) return false;
-    prev = k;
-    if (!keysInOrder((value as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
-
 /**
  * The canonical text of `parsed`, which is `JSON.parse(text)`: `text` itself when it already is
  * canonical (what ingest publishes), without building it again. Equal to `canonicalJson(parsed)`
@@ -94,5 +78,5 @@ function keysInOrder(value: unknown): boolean {
  * JSON.stringify's form, and with every object's keys in sorted order that is the canonical form.
  */
 export function canonicalTextOf(text: string, parsed: unknown): string {
-  return JSON.stringify(parsed) === text && keysInOrder(parsed) ? text : canonicalJson(parsed);
+  return stringifiesCanonically(parsed) && JSON.stringify(parsed) === text ? text : canonicalJson(parsed);
 }

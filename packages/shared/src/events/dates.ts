@@ -36,20 +36,25 @@ const COARSE_MAX = 10_000;
 const instants = new Map<string, FuzzyDate | undefined>();
 const INSTANTS_MAX = 256;
 
+/** `parse(input)` from `cache`, or parsed and kept there (the cache is cleared when it holds `max`). */
+function cached(
+  cache: Map<string, FuzzyDate | undefined>,
+  max: number,
+  input: string,
+  parse: (s: string) => FuzzyDate | undefined,
+): FuzzyDate | undefined {
+  if (cache.has(input)) return cache.get(input);
+  const d = parse(input);
+  if (cache.size >= max) cache.clear();
+  cache.set(input, d);
+  return d;
+}
+
 /** Parses `YYYY`, `YYYY-MM`, `YYYY-MM-DD` or an RFC 3339 date-time with offset; undefined if invalid. The result is frozen. */
 export function parseFuzzyDate(input: string): FuzzyDate | undefined {
-  if (input.length > 10) {
-    if (instants.has(input)) return instants.get(input);
-    const d = parseInstant(input);
-    if (instants.size >= INSTANTS_MAX) instants.clear();
-    instants.set(input, d);
-    return d;
-  }
-  if (coarse.has(input)) return coarse.get(input);
-  const d = parseCoarse(input);
-  if (coarse.size >= COARSE_MAX) coarse.clear();
-  coarse.set(input, d);
-  return d;
+  return input.length > 10
+    ? cached(instants, INSTANTS_MAX, input, parseInstant)
+    : cached(coarse, COARSE_MAX, input, parseCoarse);
 }
 
 function parseCoarse(input: string): FuzzyDate | undefined {
