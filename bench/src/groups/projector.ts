@@ -151,7 +151,7 @@ export async function runProjector(ctx: BenchContext): Promise<void> {
       },
       {
         reps,
-        note: `${count.toLocaleString('en-US')} events pre-filled (≈90 % new claims, 5 % corrections, 5 % echoes of claim events; a ReportSubmitted per 10; 50 topics, 200 sources) folded into empty read models by services/projector/src/main.ts in a child process (batch size 500, default settings): every read model, ledger with chain hash, checkpoint; from "projector started" to the checkpoint reaching the last seq`,
+        note: `${count.toLocaleString('en-US')} events pre-filled (≈90 % new claims, 5 % corrections, 5 % echoes of claim events; a ReportSubmitted per 10; 50 topics, 200 sources) folded into empty read models by services/projector/src/main.ts in a child process (default settings: batches of up to 1,000 events): every read model, ledger with chain hash, checkpoint; from "projector started" to the checkpoint reaching the last seq`,
       },
     );
     addFigure(ctx, `${name}.seconds`, 's', secs, `wall time of ${fig.name}`);

@@ -240,6 +240,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   for (const m of messages) {
     if (m.seq <= out.lastSeq) continue;
     const { decoded, canonical, loose } = preparedOf(m);
+    forgetPrepared(m);
     const eventId = decoded.ok ? decoded.event.eventId : (loose.eventId ?? null);
 
     if (decoded.ok) {
@@ -518,6 +519,15 @@ const PREPARED = Symbol('prepared');
 function preparedOf(m: StreamMessage): Prepared {
   const slot = m as StreamMessage & { [PREPARED]?: Prepared };
   return (slot[PREPARED] ??= preparePayload(m.payload));
+}
+
+/**
+ * Drops a message's prepared payload once the fold has it: what the fold keeps of it is in its
+ * rows, and the parsed and decoded trees would otherwise live, and be copied by every young
+ * collection, until the batch is committed. A refold prepares it again.
+ */
+function forgetPrepared(m: StreamMessage): void {
+  (m as StreamMessage & { [PREPARED]?: Prepared })[PREPARED] = undefined;
 }
 
 /** Ids a batch touches, so the store can load just their current state. */

@@ -46,11 +46,31 @@ function chunks<T>(rows: T[], cols: number): T[][] {
   return out;
 }
 
-/** Runs a compiled query and gives its rows: through Kysely, or on a transaction's pg client. */
-type Exec = <R = Record<string, unknown>>(q: CompiledQuery) => Promise<R[]>;
+/**
+ * Runs a compiled query and gives its rows: through Kysely, or on a transaction's pg client.
+ * With `prepared`, as a statement Postgres parses and plans once per connection (preparedAs).
+ */
+type Exec = <R = Record<string, unknown>>(q: CompiledQuery, prepared?: boolean) => Promise<R[]>;
+
+/** Names of prepared statements by their text (the text of each depends only on the schema). */
+const statementNames = new Map<string, string>();
+
+/**
+ * The query as a named statement: Postgres parses and plans it once per connection instead of
+ * for every batch. Only for statements whose text does not depend on the batch.
+ */
+export function preparedAs(q: CompiledQuery): pg.QueryConfig {
+  let name = statementNames.get(q.sql);
+  if (name === undefined) {
+    name = `claimtrail_${sha256Hex(q.sql).slice(0, 24)}`;
+    statementNames.set(q.sql, name);
+  }
+  return { name, text: q.sql, values: q.parameters as unknown[] };
+}
 
 function clientExec(client: pg.PoolClient): Exec {
-  return async <R>(q: CompiledQuery) => (await client.query(q.sql, q.parameters as unknown[])).rows as R[];
+  return async <R>(q: CompiledQuery, prepared = false) =>
+    (await (prepared ? client.query(preparedAs(q)) : client.query(q.sql, q.parameters as unknown[]))).rows as R[];
 }
 
 // The columns each COPY writes, in the order of the text it sends (names of the fold's row fields).
@@ -180,7 +200,8 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
   const oneStatementEvents = o.oneStatementEvents ?? ONE_STATEMENT_EVENTS;
   /** Commits so far by path (for tests and for the record). */
   const commits = { oneStatement: 0, copy: 0 };
-  const dbExec: Exec = async <R>(q: CompiledQuery) => (await db.executeQuery<R>(q)).rows;
+  const dbExec: Exec = async <R>(q: CompiledQuery, prepared = false) =>
+    prepared ? ((await pool.query(preparedAs(q))).rows as R[]) : (await db.executeQuery<R>(q)).rows;
   const t = (name: string) => sql.table(`${schema}.${name}`);
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
     const row = await trx
@@ -200,7 +221,10 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * A claim's current version is its newest (highest seq_from), found per claim id on the primary
    * key: `claim_id = any(…) and seq_to is null` let the planner, with the statistics of a table
    * still filling up, scan the whole partial index claim_versions_current (or the table) for
-   * every batch, so catch-up slowed down as the read models grew.
+   * every batch, so catch-up slowed down as the read models grew. The statement is prepared:
+   * planned for each batch, with a thousand ids in its arrays, it took 29-36 ms a batch; its
+   * generic plan (the same index scans) 19-21 ms (psql, 900 claims and 1,000 event ids, 50,000
+   * events folded).
    */
   async function loadInput(exec: Exec, messages: readonly StreamMessage[]): Promise<FoldInput> {
     const ids = idsOfBatch(messages);
@@ -235,6 +259,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
           where e.event_id = any(${eventIds}::uuid[])) as seen,
         (select coalesce(json_agg(r.report_id), '[]') from ${t('reports')} r
           where r.report_id = any(${[...ids.reportIds]}::text[])) as reports`.compile(db),
+        true,
       )
     )[0]!;
     const cp = row.checkpoint;
@@ -416,6 +441,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
           where c.last_seq = ${prev.lastSeq} and c.chain_hash = ${prev.chainHash}
         returning 1)
       select count(*)::int as moved from checkpoint`.compile(db),
+      true,
     );
     // The checkpoint is not where this batch was folded from (a write whose outcome was lost, or
     // another writer): roll back; the caller refolds from what is stored.
@@ -432,7 +458,6 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * the same batch; JSON costs Postgres more per row than COPY, so large batches keep COPY.
    * The caller waits for the batch before to be committed first: the closes change its rows.
    */
-  let oneStatement = { sql: '', name: '' };
   async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
     const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
     const q = sql<{ moved: number }>`
@@ -479,15 +504,8 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
                known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)
          where exists (select from checkpoint))
       select count(*)::int as moved from checkpoint`.compile(db);
-    // Prepared under a name derived from its text, which depends only on the schema: Postgres
-    // parses and plans it once per connection. The name is hashed once, not for every batch.
-    if (q.sql !== oneStatement.sql)
-      oneStatement = { sql: q.sql, name: `claimtrail_write_${sha256Hex(q.sql).slice(0, 16)}` };
-    const r = await pool.query<{ moved: number }>({
-      name: oneStatement.name,
-      text: q.sql,
-      values: q.parameters as unknown[],
-    });
+    // Prepared: its text depends only on the schema.
+    const r = await pool.query<{ moved: number }>(preparedAs(q));
     if (r.rows[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }
 

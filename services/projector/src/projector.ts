@@ -271,7 +271,10 @@ export function createProjector(deps: ProjectorDeps) {
     // abort_on_missing_resource: if the consumer (or the stream) is deleted under it, the
     // iterator fails and run() rebuilds the consumer from the checkpoint; nats.js would otherwise
     // wait for someone else to recreate it, and the projector would stop folding without a word.
-    messages = await consumer.consume({ max_messages: settings.batchSize * 4, abort_on_missing_resource: true });
+    // Two batches of messages pulled ahead keep the fold fed (delivery ran at 100,000 messages/s
+    // here, the catch-up at 7,000-12,000); four made more of the heap live at every young
+    // collection, which then copied it.
+    messages = await consumer.consume({ max_messages: settings.batchSize * 2, abort_on_missing_resource: true });
     // A stop or a promotion that came while this was starting: leave at once. `close()` on a
     // consumer that has not pulled yet can wait for ever (seen on nats-server 2.9), so stop the
     // iterator without waiting for the server.
