@@ -11,7 +11,7 @@ ensureHeapLimits(httpHeapFlags);
 // Everything else is imported only now: a static import would load every module once before the
 // re-exec and again after it.
 const { createLogger, loadConfigOrExit, onShutdown, startOrExit } = await import('@claimtrail/shared');
-const { connectNats, openBuckets, provisionStream } = await import('@claimtrail/shared/nats');
+const { coalesceWrites, connectNats, openBuckets, provisionStream } = await import('@claimtrail/shared/nats');
 const { createIngestApp } = await import('./ingest.app.ts');
 const { ingestSettingsOf, loadIngestConfig } = await import('./config.ts');
 const { createKvTokenStore } = await import('./token-store.ts');
@@ -19,6 +19,7 @@ const { createKvTokenStore } = await import('./token-store.ts');
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
 const logger = createLogger('ingest', config.LOG_LEVEL);
 const nc = await startOrExit('ingest', () => connectNats(config.NATS_URL, 'claimtrail-ingest'));
+if (!coalesceWrites(nc)) logger.warn('this nats.js has no socket to cork; NATS gets a write per request');
 const buckets = await startOrExit(
   'ingest',
   async () => {

@@ -9,3 +9,4 @@ export {
   type StreamSettings,
 } from './stream.ts';
 export { atLeast, featuresOf, parseVersion, type ServerFeatures } from './server-features.ts';
+export { coalesceWrites } from './coalesce.ts';

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
-import { openBuckets } from '@claimtrail/shared/nats';
+import { coalesceWrites, openBuckets } from '@claimtrail/shared/nats';
 import { tokenHash } from '@claimtrail/shared/identity';
 import { createIngestApp, createKvTokenStore, ingestSettingsOf } from '@claimtrail/ingest';
 import { createPgTokenStore, createQueryApp, querySettingsOf } from '@claimtrail/query';
@@ -68,6 +68,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   const logger = createLogger('claimtrail', config.LOG_LEVEL);
   const { db, created } = await openDatabase(config, { create: true, max: 20 });
   const nc = await openNats(config, 'claimtrail-serve');
+  if (!coalesceWrites(nc)) logger.warn('this nats.js has no socket to cork; NATS gets a write per request');
   const m = await migrateEverything(config, db, nc);
   o.out(
     `database ${created ? 'created and ' : ''}migrated; stream ${config.CLAIMTRAIL_STREAM} ${m.streamCreated ? 'created' : 'ready'} on NATS ${m.serverVersion}`,

@@ -1,0 +1,71 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+
+/** What coalesceWrites needs of nats.js's internals (feature-detected, never assumed). */
+interface CorkableSocket {
+  cork(): void;
+  uncork(): void;
+  destroyed?: boolean;
+}
+interface PatchableTransport {
+  socket?: CorkableSocket;
+  send(frame: Uint8Array): void;
+  [COALESCING]?: true;
+}
+const COALESCING = Symbol('claimtrail.coalescing');
+
+function transportOf(nc: NatsConnection): PatchableTransport | undefined {
+  const t = (nc as unknown as { protocol?: { transport?: unknown } }).protocol?.transport as
+    PatchableTransport | undefined;
+  const s = t?.socket;
+  if (!t || typeof t.send !== 'function' || !s || typeof s.cork !== 'function' || typeof s.uncork !== 'function')
+    return undefined;
+  return t;
+}
+
+function patch(t: PatchableTransport): void {
+  if (t[COALESCING]) return;
+  const send = t.send.bind(t);
+  let corked: CorkableSocket | undefined;
+  t.send = (frame: Uint8Array) => {
+    const s = t.socket;
+    if (s && corked === undefined) {
+      corked = s;
+      s.cork();
+      setImmediate(() => {
+        corked = undefined;
+        if (!s.destroyed) s.uncork();
+      });
+    }
+    send(frame);
+  };
+  t[COALESCING] = true;
+}
+
+/**
+ * Writes to NATS once per turn of the event loop instead of once per request. nats.js flushes
+ * its outgoing buffer at the end of each task's microtasks, so a service answering many HTTP
+ * requests (each read from its own socket, each its own task) writes to NATS once for every
+ * request, and NATS reads once for every write. Here the connection's socket is corked at the
+ * first write of a turn and uncorked when the turn's I/O callbacks are done (setImmediate), so
+ * the turn's publishes leave in one write. Measured on ingest (bench, `--quick`, five A/B pairs):
+ * NATS CPU 57-64 → 41-48 µs an event, ingest's own 117-139 → 111-135, events/s +9 % (median).
+ * A publish waits at most for the rest of its turn, which it shared with the requests beside it.
+ *
+ * Reaches into nats.js (`protocol.transport.socket`); when that is not there (another version or
+ * transport) it does nothing and says so by returning false. A reconnect makes a new transport,
+ * which is patched when the connection reports it.
+ */
+export function coalesceWrites(nc: NatsConnection): boolean {
+  const t = transportOf(nc);
+  if (!t) return false;
+  patch(t);
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'reconnect') {
+        const next = transportOf(nc);
+        if (next) patch(next);
+      }
+    }
+  })().catch(() => undefined);
+  return true;
+}
