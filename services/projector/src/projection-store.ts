@@ -46,20 +46,18 @@ function chunks<T>(rows: T[], cols: number): T[][] {
   return out;
 }
 
-/**
- * Runs a compiled query and gives its rows: through Kysely, or on a transaction's pg client.
- * With `prepared`, as a statement Postgres parses and plans once per connection (preparedAs).
- */
-type Exec = <R = Record<string, unknown>>(q: CompiledQuery, prepared?: boolean) => Promise<R[]>;
+/** Runs a compiled query and gives its rows: through Kysely, or on a transaction's pg client. */
+type Exec = <R = Record<string, unknown>>(q: CompiledQuery) => Promise<R[]>;
 
 /** Names of prepared statements by their text (the text of each depends only on the schema). */
 const statementNames = new Map<string, string>();
 
 /**
  * The query as a named statement: Postgres parses and plans it once per connection instead of
- * for every batch. Only for statements whose text does not depend on the batch.
+ * for every batch. Only for statements whose text does not depend on the batch, and whose plan
+ * does not depend on the size of the tables (see loadInput).
  */
-export function preparedAs(q: CompiledQuery): pg.QueryConfig {
+function preparedAs(q: CompiledQuery): pg.QueryConfig {
   let name = statementNames.get(q.sql);
   if (name === undefined) {
     name = `claimtrail_${sha256Hex(q.sql).slice(0, 24)}`;
@@ -69,8 +67,7 @@ export function preparedAs(q: CompiledQuery): pg.QueryConfig {
 }
 
 function clientExec(client: pg.PoolClient): Exec {
-  return async <R>(q: CompiledQuery, prepared = false) =>
-    (await (prepared ? client.query(preparedAs(q)) : client.query(q.sql, q.parameters as unknown[]))).rows as R[];
+  return async <R>(q: CompiledQuery) => (await client.query(q.sql, q.parameters as unknown[])).rows as R[];
 }
 
 // The columns each COPY writes, in the order of the text it sends (names of the fold's row fields).
@@ -200,8 +197,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
   const oneStatementEvents = o.oneStatementEvents ?? ONE_STATEMENT_EVENTS;
   /** Commits so far by path (for tests and for the record). */
   const commits = { oneStatement: 0, copy: 0 };
-  const dbExec: Exec = async <R>(q: CompiledQuery, prepared = false) =>
-    prepared ? ((await pool.query(preparedAs(q))).rows as R[]) : (await db.executeQuery<R>(q)).rows;
+  const dbExec: Exec = async <R>(q: CompiledQuery) => (await db.executeQuery<R>(q)).rows;
   const t = (name: string) => sql.table(`${schema}.${name}`);
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
     const row = await trx
@@ -221,10 +217,14 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * A claim's current version is its newest (highest seq_from), found per claim id on the primary
    * key: `claim_id = any(…) and seq_to is null` let the planner, with the statistics of a table
    * still filling up, scan the whole partial index claim_versions_current (or the table) for
-   * every batch, so catch-up slowed down as the read models grew. The statement is prepared:
-   * planned for each batch, with a thousand ids in its arrays, it took 29-36 ms a batch; its
-   * generic plan (the same index scans) 19-21 ms (psql, 900 claims and 1,000 event ids, 50,000
-   * events folded).
+   * every batch, so catch-up slowed down as the read models grew. It is planned for every
+   * batch, not prepared: a generic plan is made once, from the statistics of the moment, and the
+   * read models start empty. Prepared (tried in the seventh session), the plan made while
+   * `reports` was small scanned the whole table for every batch (609 sequential scans reading
+   * 20.5 million rows during a 1M catch-up, 123 million of claim_versions by the closes of
+   * write()), and Postgres took 107-114 µs an event instead of 80-92. Planned each time it
+   * moves to the indexes as the tables grow (autovacuum, off on the bench machine, would also
+   * re-plan prepared statements as it analyzes).
    */
   async function loadInput(exec: Exec, messages: readonly StreamMessage[]): Promise<FoldInput> {
     const ids = idsOfBatch(messages);
@@ -259,7 +259,6 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
           where e.event_id = any(${eventIds}::uuid[])) as seen,
         (select coalesce(json_agg(r.report_id), '[]') from ${t('reports')} r
           where r.report_id = any(${[...ids.reportIds]}::text[])) as reports`.compile(db),
-        true,
       )
     )[0]!;
     const cp = row.checkpoint;
@@ -441,7 +440,6 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
           where c.last_seq = ${prev.lastSeq} and c.chain_hash = ${prev.chainHash}
         returning 1)
       select count(*)::int as moved from checkpoint`.compile(db),
-      true,
     );
     // The checkpoint is not where this batch was folded from (a write whose outcome was lost, or
     // another writer): roll back; the caller refolds from what is stored.
