@@ -49,23 +49,6 @@ function chunks<T>(rows: T[], cols: number): T[][] {
 /** Runs a compiled query and gives its rows: through Kysely, or on a transaction's pg client. */
 type Exec = <R = Record<string, unknown>>(q: CompiledQuery) => Promise<R[]>;
 
-/** Names of prepared statements by their text (the text of each depends only on the schema). */
-const statementNames = new Map<string, string>();
-
-/**
- * The query as a named statement: Postgres parses and plans it once per connection instead of
- * for every batch. Only for statements whose text does not depend on the batch, and whose plan
- * does not depend on the size of the tables (see loadInput).
- */
-function preparedAs(q: CompiledQuery): pg.QueryConfig {
-  let name = statementNames.get(q.sql);
-  if (name === undefined) {
-    name = `claimtrail_${sha256Hex(q.sql).slice(0, 24)}`;
-    statementNames.set(q.sql, name);
-  }
-  return { name, text: q.sql, values: q.parameters as unknown[] };
-}
-
 function clientExec(client: pg.PoolClient): Exec {
   return async <R>(q: CompiledQuery) => (await client.query(q.sql, q.parameters as unknown[])).rows as R[];
 }
@@ -456,6 +439,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * the same batch; JSON costs Postgres more per row than COPY, so large batches keep COPY.
    * The caller waits for the batch before to be committed first: the closes change its rows.
    */
+  let oneStatement = { sql: '', name: '' };
   async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
     const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
     const q = sql<{ moved: number }>`
@@ -502,8 +486,15 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
                known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)
          where exists (select from checkpoint))
       select count(*)::int as moved from checkpoint`.compile(db);
-    // Prepared: its text depends only on the schema.
-    const r = await pool.query<{ moved: number }>(preparedAs(q));
+    // Prepared under a name derived from its text, which depends only on the schema: Postgres
+    // parses and plans it once per connection. The name is hashed once, not for every batch.
+    if (q.sql !== oneStatement.sql)
+      oneStatement = { sql: q.sql, name: `claimtrail_write_${sha256Hex(q.sql).slice(0, 16)}` };
+    const r = await pool.query<{ moved: number }>({
+      name: oneStatement.name,
+      text: q.sql,
+      values: q.parameters as unknown[],
+    });
     if (r.rows[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }
 

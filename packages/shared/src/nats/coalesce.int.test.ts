@@ -69,6 +69,27 @@ describe('coalesceWrites', () => {
     expect(got).toEqual([...want, ...want]);
   });
 
+  it('keeps coalescing after a reconnect, on the new socket', async () => {
+    const nc = await connectNats(urls.natsUrl, 'coalesce-reconnect');
+    open.push(nc);
+    expect(coalesceWrites(nc)).toBe(true);
+    const transport = () =>
+      (nc as unknown as { protocol: { transport: { socket: { destroy(): void } } } }).protocol.transport;
+    const first = transport();
+    const reconnected = (async () => {
+      for await (const s of nc.status()) if (s.type === 'reconnect') return;
+    })();
+    first.socket.destroy();
+    await reconnected;
+    // The status listener patches the new transport when the reconnect is reported.
+    await new Promise((r) => setImmediate(r));
+    expect(transport()).not.toBe(first);
+    const writes = countWrites(nc);
+    await publishFromTasks(nc, `coalesce.test.reconnect.${process.pid}`, 20);
+    await nc.flush();
+    expect(writes.calls).toBeLessThanOrEqual(2);
+  });
+
   it('does nothing, and says so, on a connection with no socket to cork', () => {
     const fake = { protocol: { transport: { send: () => undefined } } } as unknown as NatsConnection;
     expect(coalesceWrites(fake)).toBe(false);
