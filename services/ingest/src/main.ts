@@ -19,7 +19,7 @@ const { createKvTokenStore } = await import('./token-store.ts');
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
 const logger = createLogger('ingest', config.LOG_LEVEL);
 const nc = await startOrExit('ingest', () => connectNats(config.NATS_URL, 'claimtrail-ingest'));
-if (!coalesceWrites(nc)) logger.warn('this nats.js has no socket to cork; NATS gets a write per request');
+coalesceWrites(nc, logger);
 const buckets = await startOrExit(
   'ingest',
   async () => {

@@ -1,4 +1,5 @@
 import type { NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../logger.ts';
 
 /** What coalesceWrites needs of nats.js's internals (feature-detected, never assumed). */
 interface CorkableSocket {
@@ -52,12 +53,15 @@ function patch(t: PatchableTransport): void {
  * A publish waits at most for the rest of its turn, which it shared with the requests beside it.
  *
  * Reaches into nats.js (`protocol.transport.socket`); when that is not there (another version or
- * transport) it does nothing and says so by returning false. A reconnect makes a new transport,
- * which is patched when the connection reports it.
+ * transport) it does nothing, warns on `logger` and returns false. A reconnect makes a new
+ * transport, which is patched when the connection reports it.
  */
-export function coalesceWrites(nc: NatsConnection): boolean {
+export function coalesceWrites(nc: NatsConnection, logger?: Pick<Logger, 'warn'>): boolean {
   const t = transportOf(nc);
-  if (!t) return false;
+  if (!t) {
+    logger?.warn('this nats.js has no socket to cork; NATS gets a write per request');
+    return false;
+  }
   patch(t);
   void (async () => {
     for await (const s of nc.status()) {

@@ -68,7 +68,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   const logger = createLogger('claimtrail', config.LOG_LEVEL);
   const { db, created } = await openDatabase(config, { create: true, max: 20 });
   const nc = await openNats(config, 'claimtrail-serve');
-  if (!coalesceWrites(nc)) logger.warn('this nats.js has no socket to cork; NATS gets a write per request');
+  coalesceWrites(nc, logger);
   const m = await migrateEverything(config, db, nc);
   o.out(
     `database ${created ? 'created and ' : ''}migrated; stream ${config.CLAIMTRAIL_STREAM} ${m.streamCreated ? 'created' : 'ready'} on NATS ${m.serverVersion}`,
