@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, newToken } from '@claimtrail/shared/identity';
 import { createToken, loadCliConfig } from '@claimtrail/cli';
+import { createPool } from '@claimtrail/shared/db';
 import { startProduct, type Product } from './helpers/product.ts';
 
 let p: Product;
@@ -209,6 +210,37 @@ describe('a claim', () => {
     expect(then.body.revisions.map((r: { type: string }) => r.type)).toEqual(['ClaimRecorded', 'ClaimCited']);
     expect(then.body.reports).toMatchObject(reports);
 
+    // The history of the same metric: each point with its citing reports in seq order, one
+    // statement's rows grouped per point (x has two citations; y, retracted, only with includeRetracted).
+    const hist = await p.get(`/v1/topics/story-topic/metrics/killed/history?minSeq=${retr.body.seq}`);
+    expect(hist.status).toBe(200);
+    const points = hist.body.series[0].points;
+    expect(points.map((q: { claimId: string; status: string }) => [q.claimId, q.status])).toEqual([[x, 'corrected']]);
+    expect(points[0].reports).toEqual(
+      reports.map(({ echo: _e, quote: _q, ...r }) => ({ reportId: expect.any(String), ...r })),
+    );
+    expect(points[0].recordedAt).toBe(now.body.claim.recordedAt);
+    expect(points[0].recordedAt).toMatch(iso);
+    const withRetracted = await p.get(`/v1/topics/story-topic/metrics/killed/history?includeRetracted=true`);
+    expect(
+      withRetracted.body.series[0].points.map((q: { claimId: string; status: string }) => [q.claimId, q.status]),
+    ).toEqual([
+      [x, 'corrected'],
+      [y, 'retracted'],
+    ]);
+    // Before the correction and retraction: x superseded by y, both cited as they were then.
+    const histThen = await p.get(`/v1/topics/story-topic/metrics/killed/history?knownAt=${before}`);
+    expect(
+      histThen.body.series[0].points.map((q: { claimId: string; status: string; reports: unknown[] }) => [
+        q.claimId,
+        q.status,
+        q.reports.length,
+      ]),
+    ).toEqual([
+      [x, 'superseded', 2],
+      [y, 'active', 1],
+    ]);
+
     const retracted = await p.get(`/v1/claims/${y}`);
     expect(retracted.body.claim.status).toBe('retracted');
     expect(retracted.body.revisions.at(-1)).toMatchObject({
@@ -216,6 +248,18 @@ describe('a claim', () => {
       reason: 'withdrawn',
       by: 'source',
     });
+  });
+});
+
+describe("the query service's connections", () => {
+  it('are read-only and sort a large answer in memory (work_mem 16MB)', async () => {
+    const pool = createPool({ url: p.env.env.DATABASE_URL!, max: 1, readOnly: true });
+    try {
+      expect((await pool.query('show work_mem')).rows[0].work_mem).toBe('16MB');
+      await expect(pool.query('create table not_here (x int)')).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await pool.end();
+    }
   });
 });
 

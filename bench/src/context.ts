@@ -114,8 +114,8 @@ export class BenchContext {
   }
 
   /** A pool on this run's database, closed at cleanup. */
-  async pool(max = 4): Promise<pg.Pool> {
-    const pool = new pg.Pool({ connectionString: await this.databaseUrl(), max });
+  async pool(max = 4, options?: string): Promise<pg.Pool> {
+    const pool = new pg.Pool({ connectionString: await this.databaseUrl(), max, ...(options ? { options } : {}) });
     pool.on('error', () => {}); // idle-client errors during a forced drop
     this.pools.push(pool);
     return pool;

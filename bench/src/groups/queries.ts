@@ -4,6 +4,7 @@
 // in a child process, load from another child) at 1 and 32 concurrent clients, and beside it the
 // raw SQL that reads the same claim-version rows (one statement, node-postgres, no HTTP).
 import type pg from 'pg';
+import { READ_SESSION_OPTIONS } from '@claimtrail/shared/db';
 import type { BenchContext } from '../context.ts';
 import { percentile } from '../harness.ts';
 import { addFigure, freePort, QUERY_MAIN, runLoad, startChild } from '../product.ts';
@@ -74,7 +75,9 @@ export async function runQueries(ctx: BenchContext): Promise<void> {
     if (server.proc.exitCode !== null || i > 300) throw new Error(`query service did not start: ${server.stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const pool = await ctx.pool(32);
+  // The raw SQL runs with the query service's session settings (work_mem), so that the ratio
+  // compares the service's work with the same statement's, not two Postgres configurations.
+  const pool = await ctx.pool(32, READ_SESSION_OPTIONS);
   const path = `/v1/topics/${FOCUS_TOPIC}/metrics/${FOCUS_METRIC}/history`;
   const dataset = `${sizeLabel(large)}-event read models (${FOCUS_TOPIC}/${FOCUS_METRIC}: 20 sources × ${large / 1000} points)`;
 

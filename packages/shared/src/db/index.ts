@@ -9,6 +9,7 @@ export {
   migrateAll,
   migrateReadModel,
   quoteIdent,
+  READ_SESSION_OPTIONS,
   type CreateDbOptions,
   type MigrateOutcome,
 } from './database.ts';
