@@ -20,11 +20,12 @@ export function claimIdentity(c: {
   value: ClaimValue;
 }): string {
   const stated = mustParseFuzzyDate(c.statedAt);
+  // Keys in sorted order, so that canonicalJson writes it with one JSON.stringify.
   return canonicalJson({
-    topic: c.topic,
     metric: c.metric,
     source: c.sourceId,
-    statedAt: { precision: stated.precision, from: stated.from },
+    statedAt: { from: stated.from, precision: stated.precision },
+    topic: c.topic,
     value: c.value,
   });
 }
