@@ -30,14 +30,26 @@ export interface EventStore {
 }
 
 /** What JetStream answers a publish: a PubAck, or an API error. */
-interface PubAckReply {
+export interface PubAckReply {
   stream?: string;
   seq?: number;
   duplicate?: boolean;
   error?: { code: number; err_code?: number; description?: string };
 }
 
-class PublishFailure extends Error {}
+export class PublishFailure extends Error {}
+
+/** JetStream publishes with acknowledgements, for the events and the idempotency records. */
+export interface JetStreamPublisher {
+  /**
+   * Publishes `data` and gives JetStream's answer: a PubAck or an API error (`{ error: { code:
+   * 503 } }` when no stream takes the subject). Rejects with a PublishFailure when no answer
+   * comes within the timeout or the connection fails.
+   */
+  publish(subject: string, data: string, hdrs?: MsgHdrs): Promise<PubAckReply>;
+  /** Stops the reply subscription and the timer; pending publishes fail. */
+  close(): void;
+}
 
 /**
  * JetStream publishes as plain NATS publishes with a reply subject on one wildcard subscription of
@@ -47,10 +59,11 @@ class PublishFailure extends Error {}
  * CPU in a profile of the ingest bench. Here a publish is one map entry; one timer, four times
  * within the timeout, fails those past their deadline (they were inserted in deadline order).
  */
-function createPublisher(nc: NatsConnection, timeoutMs: number) {
+export function createJetStreamPublisher(nc: NatsConnection, timeoutMs: number): JetStreamPublisher {
   const prefix = createInbox();
   const waiting = new Map<string, { resolve: (m: Msg) => void; reject: (e: Error) => void; deadline: number }>();
   let counter = 0;
+  let closed = false;
   const sub = nc.subscribe(`${prefix}.*`, {
     callback: (err, msg) => {
       if (err) {
@@ -78,19 +91,22 @@ function createPublisher(nc: NatsConnection, timeoutMs: number) {
   );
   sweep.unref();
   return {
-    request(subject: string, data: string, hdrs: MsgHdrs): Promise<Msg> {
+    async publish(subject, data, hdrs) {
+      if (closed) throw new PublishFailure('the publisher was closed');
       const token = (counter++).toString(36);
-      return new Promise<Msg>((resolve, reject) => {
+      const m = await new Promise<Msg>((resolve, reject) => {
         waiting.set(token, { resolve, reject, deadline: Date.now() + timeoutMs });
         try {
-          nc.publish(subject, data, { reply: `${prefix}.${token}`, headers: hdrs });
+          nc.publish(subject, data, { reply: `${prefix}.${token}`, ...(hdrs ? { headers: hdrs } : {}) });
         } catch (err) {
           waiting.delete(token);
           reject(err instanceof Error ? err : new PublishFailure(String(err)));
         }
       });
+      return m.headers?.code === 503 ? { error: { code: 503 } } : m.json<PubAckReply>();
     },
     close(): void {
+      closed = true;
       clearInterval(sweep);
       sub.unsubscribe();
       for (const w of waiting.values()) w.reject(new PublishFailure('the publisher was closed'));
@@ -102,10 +118,11 @@ function createPublisher(nc: NatsConnection, timeoutMs: number) {
 export async function createEventStore(
   nc: NatsConnection,
   o: { stream: string; subjectPrefix: string; publishTimeoutMs: number },
+  /** The store's own by default; closed with the store either way. */
+  publisher: JetStreamPublisher = createJetStreamPublisher(nc, o.publishTimeoutMs),
 ): Promise<EventStore> {
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const subjects = createSubjects(o.subjectPrefix);
-  const publisher = createPublisher(nc, o.publishTimeoutMs);
   return {
     subjects,
     async publish(r) {
@@ -116,8 +133,7 @@ export async function createEventStore(
       h.set('Claimtrail-Type', r.event.type);
       let ack: PubAckReply;
       try {
-        const m = await publisher.request(r.subject, canonicalJson(r.event), h);
-        ack = m.headers?.code === 503 ? { error: { code: 503 } } : m.json<PubAckReply>();
+        ack = await publisher.publish(r.subject, canonicalJson(r.event), h);
       } catch (err) {
         throw new UnavailableError(
           'the event stream did not acknowledge in time; retry with the same Idempotency-Key',

@@ -17,8 +17,8 @@ import { cachedTokenStore, createHttpApp, principalOf, type TokenStore } from '@
 import { messageIdOf, uuidv7, bodyHashOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
-import { createEventStore } from './event-store.ts';
-import { createIdempotency } from './idempotency.ts';
+import { createEventStore, createJetStreamPublisher } from './event-store.ts';
+import { createIdempotency, kvRecordWriter } from './idempotency.ts';
 import { submitReport, type RequestContext } from './report-submission.ts';
 import { correctClaim, retractClaim } from './claim-mutations.ts';
 
@@ -53,8 +53,14 @@ const errorResponses = {
 
 /** The ingest HTTP service: validates, derives ids, publishes, answers with seqs. */
 export async function createIngestApp(deps: IngestDeps) {
-  const store = await createEventStore(deps.nc, deps.settings);
-  const idem = createIdempotency<PostReportResponse>(deps.idempotencyKv, 'report');
+  const publisher = createJetStreamPublisher(deps.nc, deps.settings.publishTimeoutMs);
+  const store = await createEventStore(deps.nc, deps.settings, publisher);
+  const records = kvRecordWriter(deps.idempotencyKv, publisher);
+  if (records.via !== 'publisher')
+    deps.logger.warn(
+      'idempotency records are written through nats.js KV (this nats.js has no subjectForKey): slower, still correct',
+    );
+  const idem = createIdempotency<PostReportResponse>(deps.idempotencyKv, 'report', records.write);
   const tokens = cachedTokenStore(deps.tokens);
   const clock = deps.clock ?? (() => new Date());
   const { app, registry } = await createHttpApp({
