@@ -37,7 +37,7 @@ export interface PubAckReply {
   error?: { code: number; err_code?: number; description?: string };
 }
 
-export class PublishFailure extends Error {}
+class PublishFailure extends Error {}
 
 /** JetStream publishes with acknowledgements, for the events and the idempotency records. */
 export interface JetStreamPublisher {

@@ -54,7 +54,10 @@ const errorResponses = {
 /** The ingest HTTP service: validates, derives ids, publishes, answers with seqs. */
 export async function createIngestApp(deps: IngestDeps) {
   const publisher = createJetStreamPublisher(deps.nc, deps.settings.publishTimeoutMs);
-  const store = await createEventStore(deps.nc, deps.settings, publisher);
+  const store = await createEventStore(deps.nc, deps.settings, publisher).catch((err: unknown) => {
+    publisher.close();
+    throw err;
+  });
   const records = kvRecordWriter(deps.idempotencyKv, publisher);
   if (records.via !== 'publisher')
     deps.logger.warn(
