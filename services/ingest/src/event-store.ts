@@ -97,7 +97,13 @@ export function createJetStreamPublisher(nc: NatsConnection, timeoutMs: number):
       const m = await new Promise<Msg>((resolve, reject) => {
         waiting.set(token, { resolve, reject, deadline: Date.now() + timeoutMs });
         try {
-          nc.publish(subject, data, { reply: `${prefix}.${token}`, ...(hdrs ? { headers: hdrs } : {}) });
+          // Encoded here: nats.js encodes a string with a TextEncoder, which allocates a new
+          // buffer each time (2.1 µs for a 510-byte event, against 0.2-0.4 for Buffer.from,
+          // which slices small ones from a pool).
+          nc.publish(subject, Buffer.from(data, 'utf8'), {
+            reply: `${prefix}.${token}`,
+            ...(hdrs ? { headers: hdrs } : {}),
+          });
         } catch (err) {
           waiting.delete(token);
           reject(err instanceof Error ? err : new PublishFailure(String(err)));

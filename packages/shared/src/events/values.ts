@@ -5,7 +5,8 @@ const amount = z
   .finite()
   .min(0, 'must be non-negative')
   .max(1e15, 'must be at most 1e15')
-  .refine((n) => Number(n.toFixed(6)) === n, { message: 'must have at most 6 decimal places' });
+  // Integers first: toFixed formats a string, and most figures are whole numbers.
+  .refine((n) => Number.isInteger(n) || Number(n.toFixed(6)) === n, { message: 'must have at most 6 decimal places' });
 
 /** A figure as stated: its kind says how the source qualified it. */
 export const claimValue = z
