@@ -159,7 +159,7 @@ export function createReadModels(db: Kysely<Database>) {
       for (const r of rows.rows) {
         if (point?.claimId !== r.claim_id) {
           unit ??= r.unit;
-          point = toPoint(r, []);
+          point = toPoint(r);
           let series = bySource.get(r.source_id);
           if (!series) bySource.set(r.source_id, (series = { source: sourceRef(r), points: [] }));
           series.points.push(point);
@@ -261,7 +261,7 @@ export function createReadModels(db: Kysely<Database>) {
       const r = rows.rows[0];
       if (!r) return undefined;
       const cites = r.citations.map(citationOf);
-      const point = toPoint(r, cites);
+      const point = toPoint(r);
       // Superseded is relative to the same source's other figures for the metric at that instant.
       const status: ClaimStatus = point.status !== 'retracted' && r.newer > 0 ? 'superseded' : point.status;
       return {
@@ -325,7 +325,7 @@ export function createReadModels(db: Kysely<Database>) {
     },
   };
 
-  function toPoint(r: PointFields, cites: ReportRef[]) {
+  function toPoint(r: PointFields) {
     return {
       claimId: r.claim_id,
       statedAt: r.stated_at,
@@ -341,13 +341,8 @@ export function createReadModels(db: Kysely<Database>) {
       seq: Number(r.first_seq),
       ...(r.quote === null ? {} : { quote: r.quote }),
       via: r.via,
-      reports: cites.map((c) => ({
-        reportId: c.reportId,
-        url: c.url,
-        publisher: c.publisher,
-        publishedAt: c.publishedAt,
-        ...(c.title === undefined ? {} : { title: c.title }),
-      })),
+      // The history fills them in from its rows; a claim's answer lists its citations apart.
+      reports: [] as ReportRef[],
     };
   }
 }
