@@ -124,8 +124,8 @@ export function createJetStreamPublisher(nc: NatsConnection, timeoutMs: number):
 export async function createEventStore(
   nc: NatsConnection,
   o: { stream: string; subjectPrefix: string; publishTimeoutMs: number },
-  /** The store's own by default; closed with the store either way. */
-  publisher: JetStreamPublisher = createJetStreamPublisher(nc, o.publishTimeoutMs),
+  /** Shared with the idempotency records; closed with the store. */
+  publisher: JetStreamPublisher,
 ): Promise<EventStore> {
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const subjects = createSubjects(o.subjectPrefix);

@@ -45,7 +45,7 @@ describe.each(['publisher', 'kv'] as const)('idempotency records written through
     const retry = await idem.claim('k1', fresh('h1', '2025-06-01T00:00:00.000Z'));
     expect(retry).toMatchObject({ kind: 'proceed', record: { recordedAt: '2025-01-01T00:00:00.000Z' } });
     if (first.kind !== 'proceed') throw new Error('unreachable');
-    await idem.complete('k1', first.record, { n: 1 });
+    await first.complete({ n: 1 });
     expect(await idem.claim('k1', fresh('h1', '2025-07-01T00:00:00.000Z'))).toEqual({
       kind: 'done',
       response: { n: 1 },
@@ -71,7 +71,7 @@ describe.each(['publisher', 'kv'] as const)('idempotency records written through
   it('writes a record again over a delete marker', async () => {
     const first = await idem.claim('k4', fresh('h4', '2025-01-01T00:00:00.000Z'));
     if (first.kind !== 'proceed') throw new Error('unreachable');
-    await idem.complete('k4', first.record, { n: 4 });
+    await first.complete({ n: 4 });
     await kv.delete(`${scope}.${sha256Hex('k4')}`);
     const again = await idem.claim('k4', fresh('h4', '2025-02-01T00:00:00.000Z'));
     expect(again).toMatchObject({ kind: 'proceed', record: { recordedAt: '2025-02-01T00:00:00.000Z' } });

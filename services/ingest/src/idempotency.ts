@@ -14,7 +14,14 @@ export interface IdempotencyRecord<R> {
   response?: R;
 }
 
-export type Claimed<R> = { kind: 'done'; response: R } | { kind: 'proceed'; record: IdempotencyRecord<R> };
+export type Claimed<R> =
+  | { kind: 'done'; response: R }
+  | {
+      kind: 'proceed';
+      record: IdempotencyRecord<R>;
+      /** Stores the answer: the key then answers it to every later request. */
+      complete(response: R): Promise<void>;
+    };
 
 /**
  * Writes `value` under `key`; with `expectRevision`, only when that is the key's last revision
@@ -78,17 +85,23 @@ export function kvRecordWriter(
  * that did not finish: the retry redoes it with the same recordedAt and event ids. A key whose
  * record was deleted (by hand: nothing here deletes) is written again over the delete marker.
  */
-export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite = kvRecordWriter(kv).write) {
-  const keyOf = (k: string) => `${scope}.${sha256Hex(k)}`;
+export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite) {
   return {
     async claim(key: string, fresh: Omit<IdempotencyRecord<R>, 'state'>): Promise<Claimed<R>> {
-      const k = keyOf(key);
+      const k = `${scope}.${sha256Hex(key)}`;
+      const proceed = (record: IdempotencyRecord<R>): Claimed<R> => ({
+        kind: 'proceed',
+        record,
+        complete: async (response) => {
+          await write(k, JSON.stringify({ ...record, state: 'done', response }));
+        },
+      });
       try {
         let expectRevision = 0;
         for (let attempt = 0; attempt < 3; attempt += 1) {
           // A new key is the common case: try to create first, and read only when it exists.
           const record: IdempotencyRecord<R> = { ...fresh, state: 'pending' };
-          if (await write(k, JSON.stringify(record), expectRevision)) return { kind: 'proceed', record };
+          if (await write(k, JSON.stringify(record), expectRevision)) return proceed(record);
           // The key exists (or another request of the same key won the race): read it.
           const e = await kv.get(k);
           if (e && e.operation === 'PUT') {
@@ -97,7 +110,7 @@ export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite =
               throw new ConflictError('this Idempotency-Key was used before with a different body');
             }
             if (rec.state === 'done' && rec.response !== undefined) return { kind: 'done', response: rec.response };
-            return { kind: 'proceed', record: rec };
+            return proceed(rec);
           }
           // Deleted or purged: write over the marker.
           expectRevision = e ? e.revision : 0;
@@ -107,9 +120,6 @@ export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite =
         throw new UnavailableError('the idempotency store is unavailable; retry', 2, err);
       }
       throw new UnavailableError('the idempotency store is contended; retry', 1);
-    },
-    async complete(key: string, record: IdempotencyRecord<R>, response: R): Promise<void> {
-      await write(keyOf(key), JSON.stringify({ ...record, state: 'done', response }));
     },
   };
 }

@@ -177,7 +177,7 @@ export async function submitReport(
   const [others, claims] = await Promise.all([Promise.all(pending), Promise.all(claimResults)]);
   const lastSeq = Math.max(...others.map((o) => o.seq), ...claims.map((c) => c.seq));
   const response: PostReportResponse = { reportId, duplicate: false, lastSeq, claims };
-  await idem.complete(key, rec, response).catch(() => {
+  await claimed.complete(response).catch(() => {
     // Every event is stored; a retry would find the same msgIDs and the same answer.
   });
   return { response, duplicate: false };
