@@ -530,6 +530,14 @@ function forgetPrepared(m: StreamMessage): void {
   (m as StreamMessage & { [PREPARED]?: Prepared })[PREPARED] = undefined;
 }
 
+/**
+ * Prepares the payloads of messages[from, to) now, so that idsOfBatch and the fold find them
+ * prepared (the pipeline does a batch a slice at a time, between turns of the event loop).
+ */
+export function prepareMessages(messages: readonly StreamMessage[], from: number, to: number): void {
+  for (let i = from; i < to; i += 1) preparedOf(messages[i]!);
+}
+
 /** Ids a batch touches, so the store can load just their current state. */
 export function idsOfBatch(messages: readonly StreamMessage[]) {
   const claimIds = new Set<string>();

@@ -1,7 +1,5 @@
-import { finished } from 'node:stream/promises';
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { poolOf, quoteIdent, type Database } from '@claimtrail/shared/db';
 import { copyBuffer } from './copy-text.ts';
 import { GENESIS_HASH, sha256Hex } from '@claimtrail/shared/identity';
@@ -44,6 +42,80 @@ function chunks<T>(rows: T[], cols: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
+}
+
+/** A protocol message's type byte and length (which counts itself and `bodyLength` bytes). */
+function messageHeader(type: number, bodyLength: number): Buffer {
+  const b = Buffer.allocUnsafe(5);
+  b[0] = type;
+  b.writeInt32BE(bodyLength + 4, 1);
+  return b;
+}
+
+/**
+ * Several statements, COPY … FROM STDIN among them, sent as one simple query together with the
+ * data of every COPY, in order, without waiting for the server to ask for it. Postgres runs the
+ * statements one after the other and reads each COPY's data as it comes to it: the whole batch
+ * goes in with one round trip, where a COPY at a time took two each (the server's request for the
+ * data, then its answer), every one of them waiting for this thread to be free.
+ *
+ * When a statement fails, Postgres skips the rest of the message and drops the COPY data that
+ * follows (the protocol says so for data sent after a failed COPY). The caller rolls back.
+ * Handed to `client.query` (a pg Submittable: the client routes the server's messages to it).
+ */
+export class CopyStatements implements pg.Submittable {
+  /** Settles when the server has run every statement (or the first failed). */
+  readonly done: Promise<void>;
+  readonly text: string;
+  readonly data: readonly Buffer[];
+  private settle!: (err?: Error) => void;
+
+  constructor(text: string, data: readonly Buffer[]) {
+    this.text = text;
+    this.data = data;
+    this.done = new Promise<void>((resolve, reject) => {
+      this.settle = (err) => (err ? reject(err) : resolve());
+    });
+  }
+
+  /** Query, then CopyData and CopyDone for each COPY: the frontend messages, written at once. */
+  submit(connection: pg.Connection): void {
+    const socket = connection.stream;
+    const text = Buffer.from(`${this.text}\0`, 'utf8');
+    socket.cork();
+    socket.write(messageHeader(0x51 /* Q */, text.length));
+    socket.write(text);
+    for (const d of this.data) {
+      if (d.length > 0) {
+        socket.write(messageHeader(0x64 /* d */, d.length));
+        socket.write(d);
+      }
+      socket.write(messageHeader(0x63 /* c */, 0));
+    }
+    socket.uncork();
+  }
+
+  /**
+   * A failed statement, or a lost connection. The client stops routing the server's messages to
+   * this on an error (the ReadyForQuery that follows a failed statement goes to no one), so the
+   * error settles it.
+   */
+  handleError(err: Error): void {
+    this.settle(err);
+  }
+
+  handleReadyForQuery(): void {
+    this.settle();
+  }
+
+  // The data went with the query; what the server says about each statement needs no answer.
+  handleCopyInResponse(): void {}
+  handleCommandComplete(): void {}
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handlePortalSuspended(): void {}
+  handleCopyData(): void {}
 }
 
 /** Runs a compiled query and gives its rows: through Kysely, or on a transaction's pg client. */
@@ -353,44 +425,48 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     );
   }
 
-  /** Rows into a table with COPY … FROM STDIN (text format), on the transaction's client. */
-  async function copyRows<R extends object>(
-    client: pg.PoolClient,
-    table: string,
-    columns: readonly (keyof R & string)[],
-    rows: R[],
-  ) {
-    if (rows.length === 0) return;
-    const stream = client.query(
-      copyFrom(`copy ${quoteIdent(schema)}.${quoteIdent(table)} (${columns.join(', ')}) from stdin`),
-    );
-    stream.end(copyBuffer(rows, columns));
-    await finished(stream);
+  /**
+   * The COPY statements of a batch's new rows (tables with none are left out), and their data.
+   * `begin` puts BEGIN first, so that the transaction needs no round trip of its own.
+   */
+  function copiesOf(out: FoldOutput, begin: boolean): CopyStatements {
+    const statements: string[] = begin ? ['begin'] : [];
+    const data: Buffer[] = [];
+    const add = <R extends object>(table: string, columns: readonly (keyof R & string)[], rows: R[]) => {
+      if (rows.length === 0) return;
+      statements.push(`copy ${quoteIdent(schema)}.${quoteIdent(table)} (${columns.join(', ')}) from stdin`);
+      data.push(copyBuffer(rows, columns));
+    };
+    add('event_ledger', LEDGER_COLUMNS, out.ledger);
+    add('reports', REPORT_COLUMNS, out.reports);
+    add('claim_versions', CLAIM_VERSION_COLUMNS, out.claimVersions);
+    add('claim_citations', CITATION_COLUMNS, out.citations);
+    add('claim_revisions', REVISION_COLUMNS, out.revisions);
+    return new CopyStatements(statements.join(';\n'), data);
   }
 
   /**
-   * Writes a batch on one client, inside its transaction. The tables every batch fills (ledger,
-   * reports, claim versions, citations, revisions) go in with COPY: Postgres spent half of a
-   * batch's write turning JSON into rows when they went in through json_to_recordset. Closes of
-   * claim versions and the checkpoint go in one statement after them; the rare tables (repeats,
-   * dead letters, sources, metrics) keep plain inserts, run only when the batch has rows for them.
+   * Writes a batch on one client, inside its transaction (`begin`: this write begins it). The
+   * tables every batch fills (ledger, reports, claim versions, citations, revisions) go in with
+   * COPY: Postgres spent half of a batch's write turning JSON into rows when they went in
+   * through json_to_recordset. Their COPY statements go in one message with all their data, in
+   * one round trip (CopyStatements). Closes of claim versions and the checkpoint go in one
+   * statement after them; the rare tables (repeats, dead letters, sources, metrics) keep plain
+   * inserts, run only when the batch has rows for them.
    */
   async function write(
     client: pg.PoolClient,
     out: FoldOutput,
     prev: Checkpoint,
-    after?: Promise<unknown>,
+    after: Promise<unknown> | undefined,
+    begin: boolean,
   ): Promise<void> {
     const exec = clientExec(client);
+    await client.query(copiesOf(out, begin)).done;
     await insert(exec, 'event_repeats', out.repeats);
     await insert(exec, 'dead_letters', out.deadLetters);
     await insert(exec, 'sources', out.sourceVersions);
     await insert(exec, 'metrics', out.metricVersions);
-    await copyRows(client, 'event_ledger', LEDGER_COLUMNS, out.ledger);
-    await copyRows(client, 'reports', REPORT_COLUMNS, out.reports);
-    await copyRows(client, 'claim_versions', CLAIM_VERSION_COLUMNS, out.claimVersions);
-    await copyRows(client, 'claim_citations', CITATION_COLUMNS, out.citations);
-    await copyRows(client, 'claim_revisions', REVISION_COLUMNS, out.revisions);
     // Everything above is new rows, which no other batch's transaction touches. What follows
     // reads and changes rows that the batch before may have written, so it waits for that batch
     // to be committed: this statement's snapshot then holds its rows, and its checkpoint is prev.
@@ -498,12 +574,15 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     if (r.rows[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }
 
-  /** Runs `work` in a transaction on a client of its own (COPY needs the client itself). */
-  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a transaction on a client of its own (COPY needs the client itself). With
+   * `begins`, the first statement `work` sends is BEGIN (see write), else it is sent here first.
+   */
+  async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>, begins = false): Promise<T> {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      await client.query('begin');
+      if (!begins) await client.query('begin');
       const result = await work(client);
       await client.query('commit');
       return result;
@@ -528,7 +607,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
       return inTransaction(async (client) => {
         const input = await loadInput(clientExec(client), messages);
         const out = fold(input);
-        if (out.lastSeq > input.lastSeq) await write(client, out, input);
+        if (out.lastSeq > input.lastSeq) await write(client, out, input, undefined, false);
         return out;
       });
     },
@@ -554,7 +633,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
         commits.oneStatement += 1;
         return;
       }
-      await inTransaction((client) => write(client, out, prev, after));
+      await inTransaction((client) => write(client, out, prev, after, true), true);
       commits.copy += 1;
     },
   };
