@@ -7,7 +7,7 @@ import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { copyBuffer, copyField } from './copy-text.ts';
 import { foldBatch, type StreamMessage } from './fold.ts';
 import { poolOf } from '@claimtrail/shared/db';
-import { CopyStatements, createProjectionStore } from './projection-store.ts';
+import { arrayLiteral, CopyStatements, createProjectionStore } from './projection-store.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
@@ -235,5 +235,24 @@ describe('CopyStatements (several COPYs and their data in one message)', () => {
       client.release(broken);
     }
     expect((await stored('a')).some((r) => r.n === 40)).toBe(false);
+  });
+});
+
+describe('arrayLiteral', () => {
+  it('gives Postgres back exactly the strings it was given, quotes and backslashes too', async () => {
+    const pool = poolOf(env.db);
+    const roundTrip = async (items: string[]) =>
+      (await pool.query<{ a: string[] }>('select $1::text[] as a', [arrayLiteral(items)])).rows[0]!.a;
+    const plain = ['clm_000000000000000000000001', 'source-1', '', 'NULL', 'null', ' spaced ', 'a,b', '{x}', 'é 😀'];
+    expect(arrayLiteral(plain)).toBe(`{"${plain.join('","')}"}`);
+    expect(await roundTrip(plain)).toEqual(plain);
+    const special = ['a"b', 'c\\d', '\\"', '"', 'x'];
+    expect(await roundTrip(special)).toEqual(special);
+    expect(await roundTrip([])).toEqual([]);
+    expect(arrayLiteral(new Set(['a', 'b']))).toBe('{"a","b"}');
+    const uuids = ['0190a0b0-0000-7000-8000-000000000001'];
+    expect((await pool.query<{ a: string[] }>('select $1::uuid[] as a', [arrayLiteral(uuids)])).rows[0]!.a).toEqual(
+      uuids,
+    );
   });
 });

@@ -37,6 +37,22 @@ function num(v: string | number | null): number | null {
   return v === null ? null : Number(v);
 }
 
+const ARRAY_SPECIAL = /["\\]/;
+
+/**
+ * A Postgres array literal of `items`, every element quoted (so an empty string or "NULL" stays
+ * a string): what node-postgres would send for a JS array, built with one join when no element
+ * holds a quote or a backslash. node-postgres quotes and escapes element by element, and the
+ * state read of a batch of 1,000 events sends about 2,000 ids: 5.5 % of what the projector
+ * allocated during a catch-up (heap sampling), each string for the young collector to sweep.
+ */
+export function arrayLiteral(items: Iterable<string>): string {
+  const list = Array.isArray(items) ? (items as string[]) : [...items];
+  if (list.length === 0) return '{}';
+  if (!list.some((s) => ARRAY_SPECIAL.test(s))) return `{"${list.join('","')}"}`;
+  return `{${list.map((s) => `"${s.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
 function chunks<T>(rows: T[], cols: number): T[][] {
   const size = Math.max(1, Math.floor(MAX_PARAMS / Math.max(1, cols)));
   const out: T[][] = [];
@@ -283,8 +299,8 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    */
   async function loadInput(exec: Exec, messages: readonly StreamMessage[]): Promise<FoldInput> {
     const ids = idsOfBatch(messages);
-    const claimIds = [...ids.claimIds];
-    const eventIds = [...ids.eventIds].filter((id) => UUID.test(id));
+    const claimIds = arrayLiteral(ids.claimIds);
+    const eventIds = arrayLiteral([...ids.eventIds].filter((id) => UUID.test(id)));
     const t = (name: string) => sql.table(`${schema}.${name}`);
     const row = (
       await exec<{
@@ -307,13 +323,13 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
            from (select claim_id, min(seq) as seq from ${t('dead_letters')}
                   where claim_id = any(${claimIds}::text[]) group by claim_id) d) as parked,
         (select coalesce(json_agg(s), '[]') from ${t('sources')} s
-          where s.source_id = any(${[...ids.sourceIds]}::text[]) and s.seq_to is null) as sources,
+          where s.source_id = any(${arrayLiteral(ids.sourceIds)}::text[]) and s.seq_to is null) as sources,
         (select coalesce(json_agg(m), '[]') from ${t('metrics')} m
-          where m.metric = any(${[...ids.metricNames]}::text[]) and m.seq_to is null) as metrics,
+          where m.metric = any(${arrayLiteral(ids.metricNames)}::text[]) and m.seq_to is null) as metrics,
         (select coalesce(json_agg(json_build_object('event_id', e.event_id, 'seq', e.seq)), '[]') from ${t('event_ledger')} e
           where e.event_id = any(${eventIds}::uuid[])) as seen,
         (select coalesce(json_agg(r.report_id), '[]') from ${t('reports')} r
-          where r.report_id = any(${[...ids.reportIds]}::text[])) as reports`.compile(db),
+          where r.report_id = any(${arrayLiteral(ids.reportIds)}::text[])) as reports`.compile(db),
       )
     )[0]!;
     const cp = row.checkpoint;

@@ -126,7 +126,11 @@ function stringifiesCanonically(value: unknown): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return false;
   let prev: string | undefined;
-  for (const k of Object.keys(value)) {
+  // for…in, not Object.keys: no array of keys for every object of every payload (Object.keys was
+  // 3 % of what the projector allocated). The prototype is Object's or null, so the keys are the
+  // own ones, in the same order; an enumerable key added to Object.prototype would fail the
+  // checks here and take the key-by-key path, which reads own keys only.
+  for (const k in value) {
     if (prev !== undefined && !(prev < k)) return false;
     prev = k;
     const v = (value as Record<string, unknown>)[k];
