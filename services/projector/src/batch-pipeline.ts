@@ -1,5 +1,12 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import { idsOfBatch, prepareMessages, type FoldInput, type FoldOutput, type StreamMessage } from './fold.ts';
+import {
+  idsOfBatch,
+  prepareMessages,
+  type BatchIds,
+  type FoldInput,
+  type FoldOutput,
+  type StreamMessage,
+} from './fold.ts';
 import type { Checkpoint, Pending, ProjectionStore } from './projection-store.ts';
 
 export interface BatchPipelineOptions {
@@ -19,17 +26,12 @@ export interface Submitted {
 
 /**
  * The input as it is after `pendings` (folded batches, oldest first, that may be missing from
- * what was read): their checkpoint, and for every key of the batch the state the newest of them
- * has. Only the batch's keys are taken, so state does not pile up from batch to batch.
+ * what was read): their checkpoint, and for every key of the batch (`ids`) the state the newest
+ * of them has. Only the batch's keys are taken, so state does not pile up from batch to batch.
  */
-export function overlayPending(
-  input: FoldInput,
-  messages: readonly StreamMessage[],
-  pendings: readonly Pending[],
-): FoldInput {
+export function overlayPending(input: FoldInput, ids: BatchIds, pendings: readonly Pending[]): FoldInput {
   const last = pendings[pendings.length - 1];
   if (!last) return input;
-  const ids = idsOfBatch(messages);
   for (const { state: s } of pendings) {
     for (const k of ids.claimIds) {
       const v = s.claims.get(k);
@@ -115,11 +117,13 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     await sleep(wait);
   }
 
-  async function load(batch: readonly StreamMessage[]): Promise<FoldInput> {
+  /** The batch's stored state, and its ids (worked out once: the read and the overlay use them). */
+  async function load(batch: readonly StreamMessage[]): Promise<{ stored: FoldInput; ids: BatchIds }> {
     await prepareInSlices(batch);
+    const ids = idsOfBatch(batch);
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await o.store.loadInput(batch);
+        return { stored: await o.store.loadInput(batch, ids), ids };
       } catch (err) {
         await retrying(attempt, err);
       }
@@ -160,15 +164,15 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
   async function foldAndWrite(
     index: number,
     batch: readonly StreamMessage[],
-    stored: Promise<FoldInput>,
+    loaded: Promise<{ stored: FoldInput; ids: BatchIds }>,
   ): Promise<{ committed: Promise<FoldOutput> }> {
-    const base = await stored;
+    const { stored: base, ids } = await loaded;
     const pendings: Pending[] = [];
     for (let i = watermarks.get(index)!; i < index; i += 1) {
       const s = states.get(i);
       if (s) pendings.push(s);
     }
-    const input = overlayPending(base, batch, pendings);
+    const input = overlayPending(base, ids, pendings);
     const out = o.fold(input, batch);
     states.set(index, { lastSeq: out.lastSeq, chainHash: out.chainHash, knownAt: out.knownAt, state: out.after });
     watermarks.delete(index);
@@ -190,9 +194,9 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
   function submit(batch: readonly StreamMessage[]): Submitted {
     const index = submitted++;
     watermarks.set(index, committed);
-    const stored = load(batch);
-    stored.catch(() => undefined);
-    const step = folding.then(() => foldAndWrite(index, batch, stored));
+    const loaded = load(batch);
+    loaded.catch(() => undefined);
+    const step = folding.then(() => foldAndWrite(index, batch, loaded));
     folding = step;
     const result: Submitted = {
       folded: step.then(() => undefined),

@@ -538,6 +538,9 @@ export function prepareMessages(messages: readonly StreamMessage[], from: number
   for (let i = from; i < to; i += 1) preparedOf(messages[i]!);
 }
 
+/** The ids a batch touches (idsOfBatch). */
+export type BatchIds = ReturnType<typeof idsOfBatch>;
+
 /** Ids a batch touches, so the store can load just their current state. */
 export function idsOfBatch(messages: readonly StreamMessage[]) {
   const claimIds = new Set<string>();

@@ -5,6 +5,7 @@ import { copyBuffer } from './copy-text.ts';
 import { GENESIS_HASH, sha256Hex } from '@claimtrail/shared/identity';
 import {
   idsOfBatch,
+  type BatchIds,
   type ClaimVersion,
   type FoldInput,
   type FoldOutput,
@@ -297,8 +298,11 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * moves to the indexes as the tables grow (autovacuum, off on the bench machine, would also
    * re-plan prepared statements as it analyzes).
    */
-  async function loadInput(exec: Exec, messages: readonly StreamMessage[]): Promise<FoldInput> {
-    const ids = idsOfBatch(messages);
+  async function loadInput(
+    exec: Exec,
+    messages: readonly StreamMessage[],
+    ids: BatchIds = idsOfBatch(messages),
+  ): Promise<FoldInput> {
     const claimIds = arrayLiteral(ids.claimIds);
     const eventIds = arrayLiteral([...ids.eventIds].filter((id) => UUID.test(id)));
     const t = (name: string) => sql.table(`${schema}.${name}`);
@@ -631,7 +635,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
      * The input of a batch as stored, read outside any transaction (batches folded but not yet
      * committed are laid over it by the caller: overlayPending in batch-pipeline.ts).
      */
-    loadInput: (messages: readonly StreamMessage[]) => loadInput(dbExec, messages),
+    loadInput: (messages: readonly StreamMessage[], ids?: BatchIds) => loadInput(dbExec, messages, ids),
     /**
      * Writes a folded batch in one transaction, if the checkpoint is still `prev` (else
      * StaleCheckpointError). With `after` (the commit of the batch before), its new rows go in at

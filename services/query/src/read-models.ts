@@ -39,13 +39,23 @@ interface CitationRow {
 }
 type Citation = ReportRef & { seq: number; echo: boolean; quote: string | null };
 
-function citationOf(r: CitationRow): Citation {
+/** A citation's report as the answers give it, from a row's report columns. */
+function reportRefOf(
+  reportId: string,
+  r: { url: string; publisher: string; published_at: string; title: string | null },
+): ReportRef {
   return {
-    reportId: r.report_id,
+    reportId,
     url: r.url,
     publisher: r.publisher,
     publishedAt: r.published_at,
     ...(r.title === null ? {} : { title: r.title }),
+  };
+}
+
+function citationOf(r: CitationRow): Citation {
+  return {
+    ...reportRefOf(r.report_id, r),
     seq: Number(r.seq),
     echo: r.echo,
     quote: r.quote,
@@ -95,16 +105,6 @@ type HistoryRow = PointFields &
     published_at: string;
     title: string | null;
   };
-
-function reportRefOf(reportId: string, r: Pick<HistoryRow, 'url' | 'publisher' | 'published_at' | 'title'>): ReportRef {
-  return {
-    reportId,
-    url: r.url,
-    publisher: r.publisher,
-    publishedAt: r.published_at,
-    ...(r.title === null ? {} : { title: r.title }),
-  };
-}
 
 function sourceRef(r: {
   source_id: string;
