@@ -240,8 +240,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     progress(`claimtrail bench (${values.quick ? 'quick' : 'full'}, run ${ctx.runId}, ${ctx.reps} reps)`);
     machine = await machineInfo(ctx);
-    for (const group of selected) {
+    for (const [i, group] of selected.entries()) {
       ctx.group = group.name;
+      if (i > 0) await ctx.settle();
       const t0 = performance.now();
       try {
         await group.run(ctx);
