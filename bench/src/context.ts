@@ -128,16 +128,16 @@ export class BenchContext {
    * its pages unflushed; the checkpoint after it takes about a second). Errors are logged, not
    * fatal: a role without the right to CHECKPOINT still gets its figures.
    */
-  async settle(): Promise<void> {
+  async settle(before = 'the group'): Promise<void> {
     if (this.databaseCreated) {
       const t0 = performance.now();
       const admin = new pg.Client({ connectionString: this.config.databaseUrl });
       try {
         await admin.connect();
         await admin.query('CHECKPOINT');
-        this.log(`before the group: Postgres checkpoint ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+        this.log(`before ${before}: Postgres checkpoint ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       } catch (err) {
-        this.log(`before the group: Postgres checkpoint failed (${(err as Error).message}); going on`);
+        this.log(`before ${before}: Postgres checkpoint failed (${(err as Error).message}); going on`);
       } finally {
         await admin.end().catch(() => undefined);
       }
@@ -145,8 +145,8 @@ export class BenchContext {
     const t1 = performance.now();
     const r = spawnSync('sync', { stdio: 'ignore' });
     if (r.error || r.status !== 0)
-      this.log(`before the group: sync failed (${r.error?.message ?? `exit ${r.status}`}); going on`);
-    else this.log(`before the group: sync ${((performance.now() - t1) / 1000).toFixed(1)} s`);
+      this.log(`before ${before}: sync failed (${r.error?.message ?? `exit ${r.status}`}); going on`);
+    else this.log(`before ${before}: sync ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   }
 
   private async dropDatabase(): Promise<void> {

@@ -57,6 +57,8 @@ export function filledStream(ctx: BenchContext, count: number): Promise<ProductE
       const s = (performance.now() - t0) / 1000;
       ctx.log(`pre-filled in ${s.toFixed(1)} s: ${JSON.stringify(types)}`);
       ctx.results.notes.push(`projector: ${sizeLabel(count)} stream = ${JSON.stringify(types)}`);
+      // The stream's files are written out now, not during the first catch-up that reads them.
+      await ctx.settle('the catch-ups');
       return env;
     })();
     streams.set(count, p);
