@@ -78,15 +78,20 @@ function groupDelta(before: ProcStat[], after: ProcStat[], g: ProcessGroup): num
   return sum;
 }
 
-function machineTicks(): { busy: number; total: number } {
+/**
+ * The machine's ticks from /proc/stat: busy, all, and of the busy ones those in the kernel
+ * (system, irq, softirq), where page faults and system calls go.
+ */
+function machineTicks(): { busy: number; total: number; kernel: number } {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
     const v = line.trim().split(/\s+/).slice(1).map(Number);
     const idle = (v[3] ?? 0) + (v[4] ?? 0);
     const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - idle, total };
+    const kernel = (v[2] ?? 0) + (v[5] ?? 0) + (v[6] ?? 0);
+    return { busy: total - idle, total, kernel };
   } catch {
-    return { busy: 0, total: 0 };
+    return { busy: 0, total: 0, kernel: 0 };
   }
 }
 
@@ -97,6 +102,8 @@ export interface CpuReading {
   /** Cores the whole machine kept busy, and how many it has. */
   machineCores: number;
   capacity: number;
+  /** The share of the machine's busy time spent in the kernel (0–1). */
+  kernelShare: number;
 }
 
 /** Starts measuring; `stop()` gives the cores each group used since. */
@@ -113,11 +120,13 @@ export function startCpuMeter(groups: Record<string, ProcessGroup>): { stop(): C
       for (const [k, g] of Object.entries(groups)) cores[k] = groupDelta(s0, s1, g) / TICKS_PER_S / seconds;
       const capacity = availableParallelism();
       const total = m1.total - m0.total;
+      const busy = m1.busy - m0.busy;
       return {
         seconds,
         cores,
-        machineCores: total > 0 ? ((m1.busy - m0.busy) / total) * capacity : 0,
+        machineCores: total > 0 ? (busy / total) * capacity : 0,
         capacity,
+        kernelShare: busy > 0 ? (m1.kernel - m0.kernel) / busy : 0,
       };
     },
   };
@@ -133,7 +142,8 @@ export function cpuPerEvent(r: CpuReading, eventsPerSecond: number): Record<stri
 
 /**
  * Adds `<name>.cpu.<group>` figures in CPU µs per event (one sample a repetition), plus
- * `<name>.cpu.machine`: the whole machine's busy time per event.
+ * `<name>.cpu.machine`: the whole machine's busy time per event, and `<name>.cpu.machine.kernel`:
+ * the share of it in the kernel (a machine whose page faults or system calls are dear shows here).
  */
 export function addCpuFigures(
   ctx: BenchContext,
@@ -153,4 +163,11 @@ export function addCpuFigures(
         ? `busy CPU time of the whole machine (${reps[0]!.reading.capacity} cores) per event; ${note}`
         : `CPU time of ${k} per event; ${note}`,
     );
+  addFigure(
+    ctx,
+    `${name}.cpu.machine.kernel`,
+    '%',
+    reps.map((r) => r.reading.kernelShare * 100),
+    `share of the machine's busy time spent in the kernel (system, irq, softirq in /proc/stat); ${note}`,
+  );
 }

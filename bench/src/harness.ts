@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Unit of a figure. Rates are "higher is better", times, latencies and memory "lower is better". */
-export type Unit = 'events/s' | 'reports/s' | 'rows/s' | 'ms' | 's' | 'MB' | 'µs/event' | 'cores';
+export type Unit = 'events/s' | 'reports/s' | 'rows/s' | 'ms' | 's' | 'MB' | 'µs/event' | 'cores' | '%';
 
 export interface Figure {
   name: string;
