@@ -284,6 +284,21 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
   }
 
   /**
+   * An array parameter for `= any(…)` that the planner cannot see into: `(select $1::text[])::text[]`
+   * is worked out once when the statement runs (an InitPlan), so the planner takes it for an array
+   * of unknown length. Given the array itself, it estimated each of up to 1,000 elements against
+   * the column's statistics (1.5-2.4 ms of planning for the state read's three large arrays, in
+   * EXPLAIN on a 50k catch-up's read models, against 0.24-0.37), and with statistics it took 1,000
+   * ids for a reason to read all of `reports` and `dead_letters` (execution 18-29 ms against
+   * 4.7-6.0 with index scans). Its plan no longer depends on the batch's size. In a 50k
+   * catch-up's statement log the state read went from 5.9 ms of bind and 11.1 of execution a
+   * batch to 3.4 and 7.0.
+   */
+  function anyOf(literal: string, type: 'text' | 'uuid') {
+    return sql`(select ${literal}::${sql.raw(type)}[])::${sql.raw(type)}[]`;
+  }
+
+  /**
    * The state a batch needs, in one round trip: the checkpoint, the current version of each
    * claim it touches, parked claims, sources, metrics, event ids already in the ledger, reports.
    * A claim's current version is its newest (highest seq_from), found per claim id on the primary
@@ -325,15 +340,15 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
                                order by v.seq_from desc limit 1) cv) as claims,
         (select coalesce(json_agg(json_build_object('claim_id', d.claim_id, 'seq', d.seq)), '[]')
            from (select claim_id, min(seq) as seq from ${t('dead_letters')}
-                  where claim_id = any(${claimIds}::text[]) group by claim_id) d) as parked,
+                  where claim_id = any(${anyOf(claimIds, 'text')}) group by claim_id) d) as parked,
         (select coalesce(json_agg(s), '[]') from ${t('sources')} s
-          where s.source_id = any(${arrayLiteral(ids.sourceIds)}::text[]) and s.seq_to is null) as sources,
+          where s.source_id = any(${anyOf(arrayLiteral(ids.sourceIds), 'text')}) and s.seq_to is null) as sources,
         (select coalesce(json_agg(m), '[]') from ${t('metrics')} m
-          where m.metric = any(${arrayLiteral(ids.metricNames)}::text[]) and m.seq_to is null) as metrics,
+          where m.metric = any(${anyOf(arrayLiteral(ids.metricNames), 'text')}) and m.seq_to is null) as metrics,
         (select coalesce(json_agg(json_build_object('event_id', e.event_id, 'seq', e.seq)), '[]') from ${t('event_ledger')} e
-          where e.event_id = any(${eventIds}::uuid[])) as seen,
+          where e.event_id = any(${anyOf(eventIds, 'uuid')})) as seen,
         (select coalesce(json_agg(r.report_id), '[]') from ${t('reports')} r
-          where r.report_id = any(${arrayLiteral(ids.reportIds)}::text[])) as reports`.compile(db),
+          where r.report_id = any(${anyOf(arrayLiteral(ids.reportIds), 'text')})) as reports`.compile(db),
       )
     )[0]!;
     const cp = row.checkpoint;
