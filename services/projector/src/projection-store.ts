@@ -288,9 +288,9 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * is worked out once when the statement runs (an InitPlan), so the planner takes it for an array
    * of unknown length. Given the array itself, it estimated each of up to 1,000 elements against
    * the column's statistics (1.5-2.4 ms of planning for the state read's three large arrays, in
-   * EXPLAIN on a 50k catch-up's read models, against 0.24-0.37), and with statistics it took 1,000
-   * ids for a reason to read all of `reports` and `dead_letters` (execution 18-29 ms against
-   * 4.7-6.0 with index scans). Its plan no longer depends on the batch's size. In a 50k
+   * EXPLAIN on a 50k catch-up's read models, against 0.24-0.37), and it chose to read all of
+   * `reports` and `dead_letters` for a batch's ids (execution 18-29 ms against 4.7-6.0 with index
+   * scans). Its plan no longer depends on the batch's size. In a 50k
    * catch-up's statement log the state read went from 5.9 ms of bind and 11.1 of execution a
    * batch to 3.4 and 7.0.
    */
