@@ -4,11 +4,14 @@
 //
 // Measured over 1,000,000 events (README, performance): V8's defaults let the process sit at
 // 350-370 MB; 192 MB old space with 8 MB semi-spaces held it at 157-172 MB but made the collector
-// run often enough to cost ~10 % of the catch-up's CPU. 32 MB semi-spaces (16 before) let most
-// of a batch die young while five batches are in flight: projector CPU -7 %, peak ~215 MB. With
-// the old space starting at 96 MB, V8 stops running a full collection every second scavenge
-// (~35 MB live, the default limit just above it): CPU -10 %, catch-up +6 %, peak ~235 MB.
-const heap = { maxOldSpaceMb: 384, semiSpaceMb: 32, initialOldSpaceMb: 96 };
+// run often enough to cost ~10 % of the catch-up's CPU. V8 starts marking the old space once the
+// room left under its limit is less than the young generation can promote, and about 40 MB stays
+// live while batches are in flight. With 96 MB of old space and 32 MB semi-spaces that room was
+// gone as soon as a mark-compact ended, so marking ran back to back: 15 mark-compacts in a 100k
+// catch-up, a third of the projector's CPU on its main and helper threads together. 128 MB of old
+// space and 16 MB semi-spaces: 6-7 of them (scavenges double, each cheaper), projector CPU -10 to
+// -18 % per event, peak ~255 MB (A/B on the eleventh session's machine; README, performance).
+const heap = { maxOldSpaceMb: 384, semiSpaceMb: 16, initialOldSpaceMb: 128 };
 
 /** The node flags of the projector process. */
 export const projectorHeapFlags = [
