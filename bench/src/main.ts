@@ -153,7 +153,8 @@ and deletes its own streams). Table on stdout, progress on stderr, every figure 
 bench/results/<timestamp>.json and bench/results/latest.json.
 For investigating: BENCH_PROFILE_DIR=<dir> (a CPU profile of every product process),
 BENCH_KEEP_DATABASE=1 (keep the run's database), BENCH_PROJECTOR_NODE_ARGS (node flags of the
-catch-up projector), BENCH_FRESHNESS_RATE=<events/s> (offer another load than the goal's 1,000).
+catch-up projector), BENCH_FRESHNESS_RATE=<events/s> (offer another load than the goal's 1,000);
+npm run bench:ab -- --help (an A/B of projector variants over one pre-filled stream).
 `;
 
 type MachineInfo = Record<string, string | number | undefined>;

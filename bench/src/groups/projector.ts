@@ -26,6 +26,8 @@ export interface CaughtUp {
   peakRssMb: number;
   /** Cores each process group used during the catch-up. */
   cpu: CpuReading;
+  /** What the projector printed on stdout (its log, and the collector's with --trace-gc flags). */
+  stdout: string;
 }
 
 /** Prepared streams by size, and the last read models folded from each (for the queries group). */
@@ -117,7 +119,7 @@ export async function catchUp(ctx: BenchContext, count: number, base: string): P
     );
     const dl = await pool.query<{ n: string }>(`select count(*) as n from "${base}_rm".dead_letters`);
     if (Number(dl.rows[0]?.n) > 0) throw new Error(`${dl.rows[0]?.n} events were parked in ${base}_rm.dead_letters`);
-    const caught = { p, count, seconds, peakRssMb: peakRss, cpu };
+    const caught = { p, count, seconds, peakRssMb: peakRss, cpu, stdout: child.stdout };
     folded.set(count, caught);
     return caught;
   } finally {
