@@ -13,11 +13,18 @@
 // -18 % per event, peak ~255 MB (A/B on the eleventh session's machine; README, performance).
 const heap = { maxOldSpaceMb: 384, semiSpaceMb: 16, initialOldSpaceMb: 128 };
 
-/** The node flags of the projector process. */
+/**
+ * The node flags of the projector process. `--no-parallel-scavenge`: a young collection runs on
+ * the main thread alone. On two cores shared with Postgres, the helper threads of a parallel one
+ * took CPU from Postgres and waited for each other; alone, the machine did ~3 % less work an
+ * event and the catch-up won 8 of 9 A/B rounds (README, performance: eleventh session). A flag of
+ * the whole process, so `claimtrail serve`, whose projector is a thread, keeps V8's default.
+ */
 export const projectorHeapFlags = [
   `--max-old-space-size=${heap.maxOldSpaceMb}`,
   `--max-semi-space-size=${heap.semiSpaceMb}`,
   `--initial-old-space-size=${heap.initialOldSpaceMb}`,
+  '--no-parallel-scavenge',
 ];
 
 /**
