@@ -41,7 +41,7 @@ export function gcSummary(stdout: string): string {
       scavenges += 1;
       promoted += field(line, 'promoted');
       survived += field(line, 'new_space_survived');
-    } else if (kind === 'mc' || kind === 'ms') {
+    } else if (kind === 'mc') {
       markCompacts += 1;
       live += field(line, 'end_object_size');
     }

@@ -9,8 +9,8 @@
 // live while batches are in flight. With 96 MB of old space and 32 MB semi-spaces that room was
 // gone as soon as a mark-compact ended, so marking ran back to back: 15 mark-compacts in a 100k
 // catch-up, a third of the projector's CPU on its main and helper threads together. 128 MB of old
-// space and 16 MB semi-spaces: 6-7 of them (scavenges double, each cheaper), projector CPU -10 to
-// -18 % per event, peak ~255 MB (A/B on the eleventh session's machine; README, performance).
+// space and 16 MB semi-spaces: 6-7 of them (scavenges double, each cheaper), projector CPU -9 % per
+// event over 6 alternating A/B rounds, peak RSS 250-268 MB (eleventh session; README, performance).
 const heap = { maxOldSpaceMb: 384, semiSpaceMb: 16, initialOldSpaceMb: 128 };
 
 /**
