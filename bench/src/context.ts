@@ -79,6 +79,27 @@ export class BenchContext {
     this.cleanups.push({ label, fn });
   }
 
+  /** Registers a cleanup step that runs after every other (the run's shared connections). */
+  private onCleanupLast(label: string, fn: () => Promise<void> | void): void {
+    this.cleanups.unshift({ label, fn });
+  }
+
+  /**
+   * On SIGINT or SIGTERM: runs the cleanup (the run's database and streams go), then exits 130;
+   * a second signal exits at once.
+   */
+  cleanUpOnSignals(): void {
+    let interrupted = false;
+    const onSignal = (sig: string) => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      progress(`${sig}: cleaning up`);
+      void this.cleanup().finally(() => process.exit(130));
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  }
+
   /** Measures and records a figure of the current group. */
   async measure(
     name: string,
@@ -107,8 +128,8 @@ export class BenchContext {
         await admin.end();
       }
       this.log(`created database ${this.database}`);
-      // Registered first, so it runs after every pool has been closed.
-      this.cleanups.unshift({ label: `drop database ${this.database}`, fn: () => this.dropDatabase() });
+      // Runs after every pool has been closed.
+      this.onCleanupLast(`drop database ${this.database}`, () => this.dropDatabase());
       return withDatabase(this.config.databaseUrl, this.database);
     })();
     return this.databaseCreated;
@@ -171,14 +192,11 @@ export class BenchContext {
   nats(): Promise<NatsConnection> {
     this.natsConn ??= (async () => {
       const nc = await connect({ servers: this.config.natsUrl, noAsyncTraces: true });
-      // Registered first, so it runs after every step that deletes a stream through it, whenever
-      // the connection was first asked for (a product stream's step can come before that: with
-      // --only projector or npm run bench:ab, the streams of 100k-1M events were left behind).
-      this.cleanups.unshift({
-        label: 'close NATS connection',
-        fn: async () => {
-          await nc.drain().catch(() => nc.close());
-        },
+      // Runs after every step that deletes a stream through it, whenever the connection was first
+      // asked for (a product stream's step can come before that: with --only projector or
+      // npm run bench:ab, the streams of 100k-1M events were left behind).
+      this.onCleanupLast('close NATS connection', async () => {
+        await nc.drain().catch(() => nc.close());
       });
       return nc;
     })();

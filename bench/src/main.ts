@@ -226,15 +226,7 @@ export async function main(argv: string[]): Promise<number> {
   const results = new Results();
   const ctx = new BenchContext(readConfig(values.quick, reps), results);
   const startedAt = new Date().toISOString();
-  let interrupted = false;
-  const onSignal = (sig: string) => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
-    progress(`${sig}: cleaning up`);
-    void ctx.cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  ctx.cleanUpOnSignals();
 
   let failed = 0;
   let machine: MachineInfo = {};
