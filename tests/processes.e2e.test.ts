@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
@@ -64,6 +65,41 @@ function nodeFlagsOf(pid: number): string[] {
   return args.slice(0, script);
 }
 
+/** The pids of a process's children (Linux: /proc). */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A GET on a connection of its own (no keep-alive pool); resolves to the status. */
+function getOnNewConnection(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+  });
+}
+
 beforeAll(async () => {
   env = await createTestEnv('processes');
 });
@@ -118,6 +154,46 @@ describe('each process on its own', () => {
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
   });
+
+  it.runIf(process.platform === 'linux')(
+    'ingest with INGEST_PROCESSES=2: two processes on one port, /metrics sums them, SIGTERM stops both',
+    async () => {
+      const s = start([root('services/ingest/src/main.ts')], {
+        INGEST_PORT: '0',
+        INGEST_PROCESSES: '2',
+        LOG_LEVEL: 'info',
+      });
+      await s.waitFor(/ingest running in 2 processes/);
+      const port = (await s.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1]!;
+      const workers = childrenOf(s.child.pid!);
+      expect(workers).toHaveLength(2);
+      // Six requests on six connections: the primary hands connections to the workers in turn, so
+      // each worker counts three, and only the sum over both says six.
+      for (let i = 0; i < 6; i += 1) expect(await getOnNewConnection(Number(port), '/readyz')).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/readyz",status="200"\} 6$/m);
+      s.child.kill('SIGTERM');
+      expect(await s.exit()).toEqual({ code: 0, signal: null });
+      for (const pid of workers) expect(isRunning(pid)).toBe(false);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'ingest with INGEST_PROCESSES=2 stops the other process and exits 1 when one dies',
+    async () => {
+      const s = start([root('services/ingest/src/main.ts')], {
+        INGEST_PORT: '0',
+        INGEST_PROCESSES: '2',
+        LOG_LEVEL: 'info',
+      });
+      await s.waitFor(/ingest running in 2 processes/);
+      const [first, second] = childrenOf(s.child.pid!);
+      process.kill(first!, 'SIGKILL');
+      expect(await s.exit()).toEqual({ code: 1, signal: null });
+      expect(s.out.join('')).toMatch(/an ingest process exited; stopping the others/);
+      expect(isRunning(second!)).toBe(false);
+    },
+  );
 
   it('refuses to start with a bad setting, naming the variable', async () => {
     const s = start([root('services/query/src/main.ts')], { QUERY_PORT: '99999' });

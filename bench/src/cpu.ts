@@ -66,6 +66,13 @@ function members(stats: ProcStat[], g: ProcessGroup): ProcStat[] {
   return stats.filter((s) => pids.has(s.pid));
 }
 
+/** The pids of a process's children now (Linux; elsewhere none). */
+export function childPids(pid: number): number[] {
+  return allStats()
+    .filter((s) => s.ppid === pid)
+    .map((s) => s.pid);
+}
+
 /**
  * CPU ticks a group used between two readings, process by process: a process that started in
  * between counts from zero, one that ended in between is left out (its last ticks are lost, which

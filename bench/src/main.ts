@@ -46,7 +46,7 @@ export const groups: Group[] = [
   {
     name: 'freshness',
     description:
-      'p50/p99 from ingest 202 to visible through the query API at 1,000 events/s, claimtrail serve and three processes',
+      'p50/p99 from ingest 202 to visible through the query API at 1,000 events/s, claimtrail serve and three services',
     run: runFreshness,
   },
   {
@@ -113,7 +113,7 @@ export function goalsFor(quick: boolean): Goal[] {
       goal: 250,
     },
     {
-      name: `freshness p99 ≤ 250 ms at ${rate} (three processes, as deployed; not a goal of its own)`,
+      name: `freshness p99 ≤ 250 ms at ${rate} (three services, as deployed; not a goal of its own)`,
       numerator: 'freshness.split.p99',
       op: '<=',
       goal: 250,

@@ -4,7 +4,7 @@
 // query waits until the projection reached it) and times 202 → 200. Measured twice:
 // - `freshness.*`: `claimtrail serve` (ingest, projector and query in one process, as the demo
 //   runs). The goal is on this one.
-// - `freshness.split.*`: ingest, projector and query as three processes, as docker-compose deploys
+// - `freshness.split.*`: ingest, projector and query as three services, as docker-compose deploys
 //   them. On a slow machine one event loop cannot do all three at 1,000 events/s; the CPU figures
 //   of both say how much of a core each process needed.
 import type { BenchContext } from '../context.ts';

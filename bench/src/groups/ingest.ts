@@ -1,9 +1,10 @@
-// Item 2 of issue 5: events/s through POST /v1/reports. The ingest service runs alone in a child
-// process (`node services/ingest/src/main.ts`, as in docker-compose), the load comes from another
+// Item 2 of issue 5: events/s through POST /v1/reports. The ingest service runs alone as a child
+// (`node services/ingest/src/main.ts`, as in docker-compose, with its default INGEST_PROCESSES=auto:
+// one process a core up to 4, behind one port; services/ingest/src/cluster.ts), the load comes from another
 // child process (bench/src/load/http-load.ts): 64 closed-loop keep-alive clients, each report new
 // (unique body, so a fresh idempotency key), answered 202 only once JetStream acked every event.
 import type { BenchContext } from '../context.ts';
-import { addCpuFigures, startCpuMeter, type CpuReading } from '../cpu.ts';
+import { addCpuFigures, childPids, startCpuMeter, type CpuReading } from '../cpu.ts';
 import { percentile } from '../harness.ts';
 import {
   addFigure,
@@ -44,6 +45,10 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
   const startupWarmupMs = ctx.quick ? 1_000 : 3_000;
   ctx.log(`warming the service up for ${startupWarmupMs / 1000} s`);
   await load(10, startupWarmupMs, 0, 'ingest-startup');
+  // Several processes: the primary (which only watches) and its workers; one: the process itself.
+  const workers = childPids(server.pid).length;
+  const serving = workers > 0 ? `${workers} processes (INGEST_PROCESSES=auto) behind one port` : 'one process';
+  ctx.log(`ingest serves from ${serving}`);
 
   for (const claims of [10, 1]) {
     const label = claims === 10 ? 'reports10' : 'reports1';
@@ -70,7 +75,7 @@ export async function runIngest(ctx: BenchContext): Promise<void> {
         return { events: r.events, seconds: r.seconds };
       },
       {
-        note: `POST /v1/reports, ${claims} claim(s) a report = ${claims + 1} events (ReportSubmitted + ClaimRecorded each), ${CLIENTS} keep-alive clients in a separate process, ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up a rep (and one ${startupWarmupMs / 1000} s warm-up load when the service started); ingest alone in its own process (no projector running)`,
+        note: `POST /v1/reports, ${claims} claim(s) a report = ${claims + 1} events (ReportSubmitted + ClaimRecorded each), ${CLIENTS} keep-alive clients in a separate process, ${durationMs / 1000} s after ${warmupMs / 1000} s warm-up a rep (and one ${startupWarmupMs / 1000} s warm-up load when the service started); ingest alone (no projector running), in ${serving}`,
       },
     );
     addFigure(

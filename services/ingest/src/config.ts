@@ -4,6 +4,7 @@ import { readSettings } from '@claimtrail/shared/config';
 export const settingNames = [
   'NATS_URL',
   'INGEST_PORT',
+  'INGEST_PROCESSES',
   'HOST',
   'CLAIMTRAIL_STREAM',
   'CLAIMTRAIL_SUBJECT_PREFIX',

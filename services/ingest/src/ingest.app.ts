@@ -28,6 +28,8 @@ export interface IngestDeps {
   tokens: TokenStore;
   logger: Logger;
   clock?: () => Date;
+  /** The text of GET /metrics (default: this process's registry; several processes: their sum). */
+  metricsText?: (registry: import('prom-client').Registry) => Promise<string>;
   settings: {
     stream: string;
     subjectPrefix: string;
@@ -73,6 +75,7 @@ export async function createIngestApp(deps: IngestDeps) {
     readiness: () => store.ready(),
     ratePerMinute: deps.settings.ratePerMinute,
     tokens,
+    ...(deps.metricsText ? { metricsText: deps.metricsText } : {}),
   });
 
   const context = (req: import('fastify').FastifyRequest): RequestContext => {

@@ -6,42 +6,58 @@ import { httpHeapFlags } from './heap.ts';
 // The compiled code of the modules imported below is kept on disk (see services/cli/bin/claimtrail.js).
 enableCompileCache();
 
-// The young generation's size and why: heap.ts.
+// The young generation's size and why: heap.ts. Workers are forked with this process's flags.
 ensureHeapLimits(httpHeapFlags);
 // Everything else is imported only now: a static import would load every module once before the
 // re-exec and again after it.
+const { default: cluster } = await import('node:cluster');
 const { createLogger, loadConfigOrExit, onShutdown, startOrExit } = await import('@claimtrail/shared');
-const { coalesceWrites, connectNats, openBuckets, provisionStream } = await import('@claimtrail/shared/nats');
-const { createIngestApp } = await import('./ingest.app.ts');
 const { ingestSettingsOf, loadIngestConfig } = await import('./config.ts');
-const { createKvTokenStore } = await import('./token-store.ts');
+const { clusterMetrics, ingestProcessCount, runIngestPrimary } = await import('./cluster.ts');
 
 const config = loadConfigOrExit('ingest', () => loadIngestConfig(process.env));
-const logger = createLogger('ingest', config.LOG_LEVEL);
-const nc = await startOrExit('ingest', () => connectNats(config.NATS_URL, 'claimtrail-ingest'));
-coalesceWrites(nc, logger);
-const buckets = await startOrExit(
-  'ingest',
-  async () => {
-    await provisionStream(nc, {
-      stream: config.CLAIMTRAIL_STREAM,
-      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-      duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
-    });
-    return openBuckets(nc, config.CLAIMTRAIL_STREAM);
-  },
-  `cannot provision stream ${config.CLAIMTRAIL_STREAM}`,
-);
-const ingest = await createIngestApp({
-  nc,
-  idempotencyKv: buckets.idempotency,
-  tokens: createKvTokenStore(buckets.tokens),
-  logger,
-  settings: ingestSettingsOf(config),
-});
-await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
+const processes = ingestProcessCount(config.INGEST_PROCESSES);
+const logger = cluster.isWorker
+  ? createLogger('ingest', config.LOG_LEVEL).child({ process: cluster.worker?.id })
+  : createLogger('ingest', config.LOG_LEVEL);
 
-onShutdown(logger, async () => {
-  await ingest.close();
-  await nc.drain();
-});
+if (cluster.isPrimary && processes > 1) {
+  // INGEST_PROCESSES (cluster.ts): this process only starts, watches and stops the workers.
+  await runIngestPrimary({ processes, logger });
+} else {
+  const { coalesceWrites, connectNats, openBuckets, provisionStream } = await import('@claimtrail/shared/nats');
+  const { createIngestApp } = await import('./ingest.app.ts');
+  const { createKvTokenStore } = await import('./token-store.ts');
+
+  const nc = await startOrExit('ingest', () => connectNats(config.NATS_URL, 'claimtrail-ingest'));
+  coalesceWrites(nc, logger);
+  const buckets = await startOrExit(
+    'ingest',
+    async () => {
+      await provisionStream(nc, {
+        stream: config.CLAIMTRAIL_STREAM,
+        subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+        duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+      });
+      return openBuckets(nc, config.CLAIMTRAIL_STREAM);
+    },
+    `cannot provision stream ${config.CLAIMTRAIL_STREAM}`,
+  );
+  // In a worker, GET /metrics answers the sum over every worker (cluster.ts).
+  let clusterText: (() => Promise<string>) | undefined;
+  const ingest = await createIngestApp({
+    nc,
+    idempotencyKv: buckets.idempotency,
+    tokens: createKvTokenStore(buckets.tokens),
+    logger,
+    settings: ingestSettingsOf(config),
+    metricsText: (registry) => (clusterText ? clusterText() : registry.metrics()),
+  });
+  if (cluster.isWorker) clusterText = clusterMetrics(ingest.registry);
+  await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
+
+  onShutdown(logger, async () => {
+    await ingest.close();
+    await nc.drain();
+  });
+}

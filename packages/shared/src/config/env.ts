@@ -24,6 +24,12 @@ export const settingsSchemas = {
     )
     .default('nats://127.0.0.1:4222'),
   INGEST_PORT: port.default(8081),
+  /** Ingest processes behind INGEST_PORT (node:cluster): `auto` is one a core, at most 4. */
+  INGEST_PROCESSES: z
+    .union([z.literal('auto'), z.coerce.number().int().min(1).max(64)], {
+      error: 'must be auto or a whole number 1..64',
+    })
+    .default('auto'),
   QUERY_PORT: port.default(8080),
   PROJECTOR_PORT: port.default(8082),
   HOST: z.string().min(1).default('127.0.0.1'),
