@@ -237,6 +237,12 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
   const closeClaim = (prev: ClaimVersion, seq: number, knownAt: string) =>
     closeVersion(prev, seq, knownAt, (c) => out.claimCloses.push({ claim_id: prev.claim_id, ...c }));
 
+  // A report's events share one recordedAt: normalise it once, not once an event.
+  let recordedIn: string | undefined;
+  let recordedOut = '';
+  const isoOf = (s: string) =>
+    s === recordedIn ? recordedOut : ((recordedIn = s), (recordedOut = new Date(s).toISOString()));
+
   for (const m of messages) {
     if (m.seq <= out.lastSeq) continue;
     const { decoded, canonical, loose } = preparedOf(m);
@@ -253,7 +259,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
       seen.set(decoded.event.eventId, m.seq);
     }
 
-    const recordedAt = decoded.ok ? new Date(decoded.event.recordedAt).toISOString() : m.time;
+    const recordedAt = decoded.ok ? isoOf(decoded.event.recordedAt) : m.time;
     // Transaction time never runs backwards, even when ingest clocks disagree.
     const knownAt = out.knownAt !== null && out.knownAt > recordedAt ? out.knownAt : recordedAt;
     out.knownAt = knownAt;
@@ -265,7 +271,8 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
     out.ledger.push({
       seq: m.seq,
       subject: m.subject,
-      event_id: eventId !== null && /^[0-9a-f-]{36}$/i.test(eventId) ? eventId : null,
+      // A decoded event's id passed the schema's UUID check; a loose one's is kept only if it looks like one.
+      event_id: decoded.ok ? eventId : eventId !== null && /^[0-9a-f-]{36}$/i.test(eventId) ? eventId : null,
       type: decoded.ok ? decoded.event.type : null,
       version: decoded.ok ? decoded.event.version : null,
       recorded_at: decoded.ok ? recordedAt : null,
