@@ -10,14 +10,14 @@
 // gone as soon as a mark-compact ended, so marking ran back to back: 15 mark-compacts in a 100k
 // catch-up, a third of the projector's CPU on its main and helper threads together. 128 MB of old
 // space and 16 MB semi-spaces: 6-7 of them (scavenges double, each cheaper), projector CPU -9 % per
-// event over 6 alternating A/B rounds, peak RSS 250-268 MB (eleventh session; README, performance).
+// event over 6 alternating A/B rounds, peak RSS 250-268 MB (eleventh session; bench/HISTORY.md).
 const heap = { maxOldSpaceMb: 384, semiSpaceMb: 16, initialOldSpaceMb: 128 };
 
 /**
  * The node flags of the projector process. `--no-parallel-scavenge`: a young collection runs on
  * the main thread alone. On two cores shared with Postgres, the helper threads of a parallel one
  * took CPU from Postgres and waited for each other; alone, the machine did ~3 % less work an
- * event and the catch-up won 8 of 9 A/B rounds (README, performance: eleventh session). A flag of
+ * event and the catch-up won 8 of 9 A/B rounds (bench/HISTORY.md: eleventh session). A flag of
  * the whole process, so `claimtrail serve`, whose projector is a thread, keeps V8's default.
  */
 export const projectorHeapFlags = [
