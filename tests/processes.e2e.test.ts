@@ -172,8 +172,27 @@ describe('each process on its own', () => {
       for (let i = 0; i < 6; i += 1) expect(await getOnNewConnection(Number(port), '/readyz')).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toMatch(/^http_requests_total\{method="GET",route="\/readyz",status="200"\} 6$/m);
+      expect(metrics).not.toMatch(/did not answer|metrics only/);
       s.child.kill('SIGTERM');
       expect(await s.exit()).toEqual({ code: 0, signal: null });
+      for (const pid of workers) expect(isRunning(pid)).toBe(false);
+    },
+  );
+
+  it.runIf(process.platform === 'linux')(
+    'ingest with INGEST_PROCESSES=3 stopped by SIGTERM while its later processes start exits 0, none left',
+    async () => {
+      const s = start([root('services/ingest/src/main.ts')], {
+        INGEST_PORT: '0',
+        INGEST_PROCESSES: '3',
+        LOG_LEVEL: 'info',
+      });
+      await s.waitFor(/Server listening at/);
+      const workers = childrenOf(s.child.pid!);
+      expect(workers.length).toBeGreaterThanOrEqual(1);
+      s.child.kill('SIGTERM');
+      expect(await s.exit()).toEqual({ code: 0, signal: null });
+      expect(s.out.join('')).not.toMatch(/ingest running in 3 processes/);
       for (const pid of workers) expect(isRunning(pid)).toBe(false);
     },
   );

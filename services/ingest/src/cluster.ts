@@ -17,14 +17,56 @@ export function ingestProcessCount(setting: 'auto' | number, cores = availablePa
 
 const METRICS_REQ = 'claimtrail:cluster-metrics-req';
 const METRICS_RES = 'claimtrail:cluster-metrics-res';
-/** How long a worker waits for the primary's sum of every worker's metrics. */
+const COLLECT_REQ = 'claimtrail:cluster-collect-req';
+const COLLECT_RES = 'claimtrail:cluster-collect-res';
+/** How long the primary waits for each worker's metrics, and a worker for the primary's sum. */
+const COLLECT_TIMEOUT_MS = 2_000;
 const METRICS_TIMEOUT_MS = 5_000;
+
+let collects = 0;
+
+type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 
 interface MetricsResponse {
   type: typeof METRICS_RES;
   id: number;
   text?: string;
   error?: string;
+}
+
+/**
+ * The sum of the metrics of the `workers` that listen (a worker still starting has no registry
+ * yet, and waiting for it would hold GET /metrics up): each sends its registry as JSON, and
+ * prom-client adds them up (counters and histograms summed; its default process metrics as it
+ * aggregates each). Workers that do not answer within COLLECT_TIMEOUT_MS are left out, and a
+ * comment line says how many.
+ */
+function collectMetrics(workers: Worker[]): Promise<string> {
+  return new Promise((resolve) => {
+    const id = collects++;
+    const got: MetricsJson[] = [];
+    let pending = workers.length;
+    const finish = () => {
+      clearTimeout(timer);
+      cluster.off('message', onMessage);
+      const missing = workers.length - got.length;
+      const note = missing > 0 ? `# ${missing} of ${workers.length} ingest processes did not answer in time\n` : '';
+      Promise.resolve(AggregatorRegistry.aggregate(got).metrics()).then(
+        (text) => resolve(note + text),
+        (err: unknown) => resolve(`# the metrics could not be summed: ${String(err)}\n`),
+      );
+    };
+    const onMessage = (_w: Worker, msg: unknown) => {
+      const m = msg as { type?: unknown; id?: unknown; metrics?: MetricsJson };
+      if (m?.type !== COLLECT_RES || m.id !== id || !Array.isArray(m.metrics)) return;
+      got.push(m.metrics);
+      if (--pending === 0) finish();
+    };
+    const timer = setTimeout(finish, COLLECT_TIMEOUT_MS);
+    cluster.on('message', onMessage);
+    if (pending === 0) finish();
+    for (const w of workers) w.send({ type: COLLECT_REQ, id });
+  });
 }
 
 /**
@@ -37,15 +79,13 @@ interface MetricsResponse {
  */
 export async function runIngestPrimary(o: { processes: number; logger: Logger }): Promise<void> {
   const { logger } = o;
-  const aggregator = new AggregatorRegistry();
+  const listening = new Set<Worker>();
   cluster.on('message', (worker: Worker, msg: unknown) => {
     const m = msg as { type?: unknown; id?: unknown };
     if (m?.type !== METRICS_REQ || typeof m.id !== 'number') return;
     const id = m.id;
-    aggregator.clusterMetrics().then(
+    void collectMetrics([...listening].filter((w) => w.isConnected())).then(
       (text) => worker.isConnected() && worker.send({ type: METRICS_RES, id, text } satisfies MetricsResponse),
-      (err: unknown) =>
-        worker.isConnected() && worker.send({ type: METRICS_RES, id, error: String(err) } satisfies MetricsResponse),
     );
   });
 
@@ -53,12 +93,20 @@ export async function runIngestPrimary(o: { processes: number; logger: Logger })
   const exits = new Map<number, Promise<number>>();
   const start = (): Promise<Worker> => {
     const worker = cluster.fork();
+    // A worker stopped by the signal this process sends it before it set up its own handler (it
+    // was still starting) had nothing to drain: a clean stop.
     const exited = new Promise<number>((resolve) =>
-      worker.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))),
+      worker.once('exit', (code, signal) =>
+        resolve(code ?? (stopping && (signal === 'SIGTERM' || signal === 'SIGINT') ? 0 : 1)),
+      ),
     );
     exits.set(worker.id, exited);
     return new Promise<Worker>((resolve, reject) => {
-      worker.once('listening', () => resolve(worker));
+      worker.once('listening', () => {
+        listening.add(worker);
+        resolve(worker);
+      });
+      worker.once('exit', () => listening.delete(worker));
       void exited.then((code) => reject(Object.assign(new Error('exited'), { code })));
     });
   };
@@ -85,6 +133,7 @@ export async function runIngestPrimary(o: { processes: number; logger: Logger })
   // A worker that cannot start has printed why (its stderr is this process's).
   try {
     await start();
+    if (stopping) return;
     await Promise.all(Array.from({ length: o.processes - 1 }, start));
   } catch (err) {
     if (stopping) return;
@@ -100,21 +149,24 @@ export async function runIngestPrimary(o: { processes: number; logger: Logger })
 }
 
 /**
- * In a worker: reports `registry` to the primary when it sums the workers' metrics, and gives the
- * text of GET /metrics: the sum over every worker (counters and histograms added; the process
- * metrics of prom-client's defaults as it aggregates them), asked of the primary. If the primary
- * does not answer in time, this worker's own metrics, with a comment saying so.
+ * In a worker: sends `registry` to the primary when it sums the workers' metrics, and gives the
+ * text of GET /metrics: that sum over every listening worker, asked of the primary. If the
+ * primary does not answer in time, this worker's own metrics, with a comment saying so.
  */
 export function clusterMetrics(registry: Registry): () => Promise<string> {
-  // Constructing one installs prom-client's listener that answers the primary's requests.
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([registry]);
   let counter = 0;
   const waiting = new Map<number, (r: MetricsResponse | undefined) => void>();
   process.on('message', (msg: unknown) => {
-    const m = msg as Partial<MetricsResponse>;
-    if (m?.type !== METRICS_RES || typeof m.id !== 'number') return;
-    waiting.get(m.id)?.(m as MetricsResponse);
+    const m = msg as { type?: unknown; id?: unknown };
+    if (typeof m?.id !== 'number') return;
+    if (m.type === METRICS_RES) waiting.get(m.id)?.(m as MetricsResponse);
+    else if (m.type === COLLECT_REQ) {
+      const id = m.id;
+      registry.getMetricsAsJSON().then(
+        (metrics) => process.send?.({ type: COLLECT_RES, id, metrics }),
+        () => undefined,
+      );
+    }
   });
   return async () => {
     const id = counter++;
