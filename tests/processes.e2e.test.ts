@@ -89,6 +89,15 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** The ingest service in `processes` processes on any free port. */
+function startIngest(processes: number): Running {
+  return start([root('services/ingest/src/main.ts')], {
+    INGEST_PORT: '0',
+    INGEST_PROCESSES: String(processes),
+    LOG_LEVEL: 'info',
+  });
+}
+
 /** A GET on a connection of its own (no keep-alive pool); resolves to the status. */
 function getOnNewConnection(port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -158,11 +167,7 @@ describe('each process on its own', () => {
   it.runIf(process.platform === 'linux')(
     'ingest with INGEST_PROCESSES=2: two processes on one port, /metrics sums them, SIGTERM stops both',
     async () => {
-      const s = start([root('services/ingest/src/main.ts')], {
-        INGEST_PORT: '0',
-        INGEST_PROCESSES: '2',
-        LOG_LEVEL: 'info',
-      });
+      const s = startIngest(2);
       await s.waitFor(/ingest running in 2 processes/);
       const port = (await s.waitFor(/Server listening at http:\/\/127\.0\.0\.1:(\d+)/))[1]!;
       const workers = childrenOf(s.child.pid!);
@@ -182,11 +187,7 @@ describe('each process on its own', () => {
   it.runIf(process.platform === 'linux')(
     'ingest with INGEST_PROCESSES=3 stopped by SIGTERM while its later processes start exits 0, none left',
     async () => {
-      const s = start([root('services/ingest/src/main.ts')], {
-        INGEST_PORT: '0',
-        INGEST_PROCESSES: '3',
-        LOG_LEVEL: 'info',
-      });
+      const s = startIngest(3);
       await s.waitFor(/Server listening at/);
       const workers = childrenOf(s.child.pid!);
       expect(workers.length).toBeGreaterThanOrEqual(1);
@@ -200,11 +201,7 @@ describe('each process on its own', () => {
   it.runIf(process.platform === 'linux')(
     'ingest with INGEST_PROCESSES=2 stops the other process and exits 1 when one dies',
     async () => {
-      const s = start([root('services/ingest/src/main.ts')], {
-        INGEST_PORT: '0',
-        INGEST_PROCESSES: '2',
-        LOG_LEVEL: 'info',
-      });
+      const s = startIngest(2);
       await s.waitFor(/ingest running in 2 processes/);
       const [first, second] = childrenOf(s.child.pid!);
       process.kill(first!, 'SIGKILL');
