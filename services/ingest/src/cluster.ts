@@ -30,8 +30,7 @@ type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
 interface MetricsResponse {
   type: typeof METRICS_RES;
   id: number;
-  text?: string;
-  error?: string;
+  text: string;
 }
 
 /**
@@ -51,10 +50,14 @@ function collectMetrics(workers: Worker[]): Promise<string> {
       cluster.off('message', onMessage);
       const missing = workers.length - got.length;
       const note = missing > 0 ? `# ${missing} of ${workers.length} ingest processes did not answer in time\n` : '';
-      Promise.resolve(AggregatorRegistry.aggregate(got).metrics()).then(
-        (text) => resolve(note + text),
-        (err: unknown) => resolve(`# the metrics could not be summed: ${String(err)}\n`),
-      );
+      const failed = (err: unknown) => resolve(`# the metrics could not be summed: ${String(err)}\n`);
+      try {
+        AggregatorRegistry.aggregate(got)
+          .metrics()
+          .then((text) => resolve(note + text), failed);
+      } catch (err) {
+        failed(err);
+      }
     };
     const onMessage = (_w: Worker, msg: unknown) => {
       const m = msg as { type?: unknown; id?: unknown; metrics?: MetricsJson };
@@ -180,8 +183,7 @@ export function clusterMetrics(registry: Registry): () => Promise<string> {
       waiting.set(id, finish);
       process.send?.({ type: METRICS_REQ, id }, undefined, {}, (err) => err && finish(undefined));
     });
-    if (r?.text !== undefined) return r.text;
-    const why = r?.error ?? `no answer from the primary within ${METRICS_TIMEOUT_MS} ms`;
-    return `# this process's metrics only (of several ingest processes): ${why.replace(/\n/g, ' ')}\n${await registry.metrics()}`;
+    if (r) return r.text;
+    return `# this process's metrics only (of several ingest processes): no answer from the primary within ${METRICS_TIMEOUT_MS} ms\n${await registry.metrics()}`;
   };
 }
