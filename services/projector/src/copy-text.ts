@@ -14,7 +14,7 @@
  * micro-benchmark) and the catch-up less (bench/HISTORY.md: seventh session).
  */
 export function copyBuffer<R extends object>(rows: readonly R[], columns: readonly (keyof R & string)[]): Buffer {
-  const w = new CopyWriter(rows.length * (bytesPerRow.get(columns) ?? 0));
+  const w = new CopyWriter(Math.min(rows.length * (bytesPerRow.get(columns) ?? 0), MAX_START_BYTES));
   for (const row of rows) {
     for (let i = 0; i < columns.length; i += 1) {
       if (i > 0) w.byte(TAB);
@@ -33,6 +33,11 @@ export function copyBuffer<R extends object>(rows: readonly R[], columns: readon
  * four times over.
  */
 const bytesPerRow = new WeakMap<readonly string[], number>();
+/**
+ * The most a buffer starts at (a batch's ledger is about 1 MB): one batch of a few very large rows
+ * (a quote can be most of a 1 MiB report) must not make the next batch start at a gigabyte.
+ */
+const MAX_START_BYTES = 4 * 1024 * 1024;
 
 const TAB = 9;
 const NEWLINE = 10;
