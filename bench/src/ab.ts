@@ -59,15 +59,7 @@ async function main(): Promise<void> {
     let k = 0;
     for (let round = 0; round < rounds; round += 1) {
       for (const v of round % 2 === 0 ? variants : [...variants].reverse()) {
-        // The projector child inherits process.env (startChild); it is put back after each catch-up.
-        const settings = { ...v.env, BENCH_PROJECTOR_NODE_ARGS: v.nodeArgs.join(' ') };
-        const before = Object.keys(settings).map((key) => [key, process.env[key]] as const);
-        Object.assign(process.env, settings);
-        const c = await catchUp(ctx, count, `ab_${k++}`).finally(() => {
-          for (const [key, value] of before)
-            if (value === undefined) delete process.env[key];
-            else process.env[key] = value;
-        });
+        const c = await catchUp(ctx, count, `ab_${k++}`, v);
         const rate = count / c.seconds;
         const cpu = cpuPerEvent(c.cpu, rate);
         const s = seen.get(v.name) ?? { rate: [], cpu: [] };

@@ -73,22 +73,30 @@ async function streamLastSeq(ctx: BenchContext, stream: string): Promise<number>
   return (await jsm.streams.info(stream)).state.last_seq;
 }
 
-/** Folds the whole stream of `count` events into a fresh schema with a projector child. */
-export async function catchUp(ctx: BenchContext, count: number, base: string): Promise<CaughtUp> {
+/**
+ * Folds the whole stream of `count` events into a fresh schema with a projector child.
+ * `variant`: node flags and environment of that child (npm run bench:ab); by default
+ * BENCH_PROJECTOR_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the projector.
+ */
+export async function catchUp(
+  ctx: BenchContext,
+  count: number,
+  base: string,
+  variant: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+): Promise<CaughtUp> {
   const stream = await filledStream(ctx, count);
   const p = withBase(stream, base);
   await runCli(ctx, ['migrate'], p.env);
   const lastSeq = await streamLastSeq(ctx, p.stream);
   const pool = await ctx.pool(1);
   const port = await freePort();
-  // BENCH_PROJECTOR_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", to profile the projector.
-  const nodeArgs = (process.env.BENCH_PROJECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = variant.nodeArgs ?? (process.env.BENCH_PROJECTOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = startChild(
     ctx,
     `projector ${base}`,
     PROJECTOR_MAIN,
     [],
-    { ...p.env, PROJECTOR_PORT: String(port) },
+    { ...p.env, ...variant.env, PROJECTOR_PORT: String(port) },
     nodeArgs,
   );
   try {

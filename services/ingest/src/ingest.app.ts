@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
+import type { Registry } from 'prom-client';
 import {
   claimSeqResponse,
   postCorrectionRequest,
@@ -28,8 +29,10 @@ export interface IngestDeps {
   tokens: TokenStore;
   logger: Logger;
   clock?: () => Date;
-  /** The text of GET /metrics (default: this process's registry; several processes: their sum). */
-  metricsText?: (registry: import('prom-client').Registry) => Promise<string>;
+  /** Where the app's metrics are registered (default: a registry of its own). */
+  registry?: Registry;
+  /** The text of GET /metrics (default: the registry's; several processes: their sum, cluster.ts). */
+  metricsText?: () => Promise<string>;
   settings: {
     stream: string;
     subjectPrefix: string;
@@ -75,6 +78,7 @@ export async function createIngestApp(deps: IngestDeps) {
     readiness: () => store.ready(),
     ratePerMinute: deps.settings.ratePerMinute,
     tokens,
+    ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.metricsText ? { metricsText: deps.metricsText } : {}),
   });
 

@@ -44,16 +44,17 @@ if (cluster.isPrimary && processes > 1) {
     `cannot provision stream ${config.CLAIMTRAIL_STREAM}`,
   );
   // In a worker, GET /metrics answers the sum over every worker (cluster.ts).
-  let clusterText: (() => Promise<string>) | undefined;
+  const { Registry } = await import('prom-client');
+  const registry = new Registry();
   const ingest = await createIngestApp({
     nc,
     idempotencyKv: buckets.idempotency,
     tokens: createKvTokenStore(buckets.tokens),
     logger,
     settings: ingestSettingsOf(config),
-    metricsText: (registry) => (clusterText ? clusterText() : registry.metrics()),
+    registry,
+    ...(cluster.isWorker ? { metricsText: clusterMetrics(registry) } : {}),
   });
-  if (cluster.isWorker) clusterText = clusterMetrics(ingest.registry);
   await ingest.app.listen({ host: config.HOST, port: config.INGEST_PORT });
 
   onShutdown(logger, async () => {

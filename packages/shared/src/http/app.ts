@@ -24,8 +24,8 @@ export interface HttpAppOptions {
   registry?: Registry;
   /** Where bearer tokens are checked for routes that declare `config: { scope }`. */
   tokens?: TokenStore;
-  /** The text of GET /metrics, given the app's registry (default: the registry's metrics). */
-  metricsText?: (registry: Registry) => Promise<string>;
+  /** The text of GET /metrics (default: the registry's metrics). */
+  metricsText?: () => Promise<string>;
 }
 
 declare module 'fastify' {
@@ -139,7 +139,7 @@ export async function createHttpApp(o: HttpAppOptions) {
   });
   app.get('/metrics', { schema: { hide: true } }, (_req, reply) => {
     void reply.type(registry.contentType);
-    return o.metricsText ? o.metricsText(registry) : registry.metrics();
+    return o.metricsText ? o.metricsText() : registry.metrics();
   });
   app.get('/openapi.json', { schema: { hide: true } }, () => Promise.resolve(app.swagger()));
   return { app, registry };
