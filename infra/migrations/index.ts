@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely';
 import * as meta0001 from './0001-meta.ts';
 import * as rm0001 from './0001-read-models.ts';
+import * as rm0002 from './0002-projector-lease.ts';
 
 export type SchemaMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
 
@@ -13,4 +14,5 @@ export const metaMigrations: Record<string, SchemaMigration> = {
 /** Tables of one read-model schema (the live one, or a replay target). */
 export const readModelMigrations: Record<string, SchemaMigration> = {
   '0001-read-models': rm0001,
+  '0002-projector-lease': rm0002,
 };

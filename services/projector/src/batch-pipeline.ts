@@ -16,6 +16,8 @@ export interface BatchPipelineOptions {
   onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
   /** True once the owner is stopping: a batch then gives up after a few retries instead of retrying for ever. */
   stopping?: () => boolean;
+  /** Failures that no retry can mend (a lost lead, missing messages): the batch fails at once. */
+  isFinal?: (err: unknown) => boolean;
 }
 
 /** What `submit` gives back: when the batch is folded (its write started), and when it is committed. */
@@ -111,6 +113,7 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
   let last: Submitted | undefined;
 
   async function retrying(attempt: number, err: unknown): Promise<void> {
+    if (o.isFinal?.(err)) throw err;
     if (o.stopping?.() && attempt > 2) throw err;
     const wait = Math.min(5000, 100 * 2 ** attempt);
     o.onRetry?.(err, attempt, wait);

@@ -183,10 +183,32 @@ export function bounds(rule: NormalisationRule, value: ClaimValue) {
 }
 
 /**
+ * A message came that is not the one after the last applied, on a stream where every seq is an
+ * event of ours: something between the stream and this fold dropped messages (a consumer shared
+ * with another projector, say). Folding on would skip them for ever.
+ */
+export class SeqGapError extends Error {
+  constructor(expected: number, got: number) {
+    super(`expected stream seq ${expected} next, got ${got}: messages are missing`);
+    this.name = 'SeqGapError';
+  }
+}
+
+export interface FoldOptions {
+  /** Every stream seq is an event of ours (the stream holds only our subjects): a gap is an error. */
+  contiguous?: boolean;
+}
+
+/**
  * Folds a batch of stream messages into row changes. Pure: the same input always gives the same
  * output, so the live projector, a replay and a crash-restarted projector agree row for row.
  */
-export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], ruleId: string): FoldOutput {
+export function foldBatch(
+  input: FoldInput,
+  messages: readonly StreamMessage[],
+  ruleId: string,
+  o: FoldOptions = {},
+): FoldOutput {
   const rule = getNormalisationRule(ruleId);
   if (!rule) throw new Error(`unknown normalisation rule ${ruleId}`);
   const out: Omit<FoldOutput, 'after'> = {
@@ -245,6 +267,7 @@ export function foldBatch(input: FoldInput, messages: readonly StreamMessage[], 
 
   for (const m of messages) {
     if (m.seq <= out.lastSeq) continue;
+    if (o.contiguous && m.seq !== out.lastSeq + 1) throw new SeqGapError(out.lastSeq + 1, m.seq);
     const { decoded, canonical, loose } = preparedOf(m);
     forgetPrepared(m);
     const eventId = decoded.ok ? decoded.event.eventId : (loose.eventId ?? null);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '@claimtrail/shared/events';
 import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
-import { foldBatch, type FoldInput, type StreamMessage } from './fold.ts';
+import { foldBatch, SeqGapError, type FoldInput, type StreamMessage } from './fold.ts';
 
 let n = 0;
 function msg(
@@ -155,6 +155,19 @@ describe('folding a batch', () => {
     const skipped = foldBatch({ ...empty(), lastSeq: 2 }, [a, repeat], 'approx-5pct@1');
     expect(skipped.ledger).toHaveLength(0);
     expect(skipped.lastSeq).toBe(2);
+  });
+
+  it('refuses a gap in the seqs when told every seq is an event, and folds nothing of the batch', () => {
+    const a = msg(1, 'ClaimRecorded', recorded());
+    const c = msg(3, 'ClaimRecorded', recorded('clm_000000000000000000000003'));
+    expect(() => foldBatch(empty(), [a, c], 'approx-5pct@1', { contiguous: true })).toThrow(SeqGapError);
+    expect(() => foldBatch({ ...empty(), lastSeq: 1 }, [c], 'approx-5pct@1', { contiguous: true })).toThrow(
+      /expected stream seq 2 next, got 3/,
+    );
+    // Redelivered seqs at or below the checkpoint are no gap.
+    expect(foldBatch({ ...empty(), lastSeq: 2 }, [a, c], 'approx-5pct@1', { contiguous: true }).lastSeq).toBe(3);
+    // A filtered stream has seqs of other subjects between ours.
+    expect(foldBatch(empty(), [a, c], 'approx-5pct@1').lastSeq).toBe(3);
   });
 
   it('keeps transaction time monotonic when ingest clocks disagree', () => {

@@ -17,7 +17,7 @@ const { loadProjectorConfig } = await import('./config.ts');
 const { createProjectorDb, startProjectorService } = await import('./projector.app.ts');
 const config = loadConfigOrExit('projector', () => loadProjectorConfig(process.env));
 const logger = createLogger('projector', config.LOG_LEVEL);
-const db = createProjectorDb(config.DATABASE_URL);
+const db = createProjectorDb(config.DATABASE_URL, logger);
 const schema =
   (await startOrExit(
     'projector',

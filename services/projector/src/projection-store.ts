@@ -16,6 +16,8 @@ import {
 } from './fold.ts';
 
 const CHECKPOINT = 'projector';
+/** The name of the projector's row in `projector_lease`. */
+const LEASE = 'projector';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Rows as row_to_json gives them: timestamps as text, numerics as numbers. */
@@ -263,6 +265,17 @@ export interface Pending extends Checkpoint {
 /** The checkpoint moved under a write (not the one its batch was folded on); the batch is refolded. */
 export class StaleCheckpointError extends Error {}
 
+/**
+ * Another projector took the lead of the schema (the lease's epoch is not this store's): nothing
+ * this store writes can commit any more, and retrying is pointless.
+ */
+export class FencedError extends Error {
+  constructor(schema: string, mine: number, current: number | null) {
+    super(`projector lease of ${schema} is at epoch ${current ?? 'none'}, not ${mine}: another projector leads`);
+    this.name = 'FencedError';
+  }
+}
+
 /** Reads and writes one read-model schema. */
 export function createProjectionStore(db: Kysely<Database>, schema: string, o: ProjectionStoreOptions = {}) {
   const pool = poolOf(db);
@@ -271,6 +284,24 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
   const commits = { oneStatement: 0, copy: 0 };
   const dbExec: Exec = async <R>(q: CompiledQuery) => (await db.executeQuery<R>(q)).rows;
   const t = (name: string) => sql.table(`${schema}.${name}`);
+  /** The lease epoch this store writes under; undefined: unfenced (a replay into a schema of its own). */
+  let epoch: number | undefined;
+  /**
+   * True while this store's epoch is the lease's. The share lock makes a projector taking the lead
+   * (which updates the row) wait for a commit already checking it, and a commit after that update
+   * find the new epoch: a commit either precedes the new leader's first read or fails.
+   */
+  const fence = () =>
+    sql`(${epoch ?? null}::bigint is null or exists (select from ${t('projector_lease')} l
+      where l.name = ${LEASE} and l.epoch = ${epoch ?? null}::bigint for share of l))`;
+  /** Moves the checkpoint from `prev` to `out`'s, under the fence; returns 1 row when it moved. */
+  const moveCheckpoint = (out: FoldOutput, prev: Checkpoint) => sql`
+        insert into ${t('checkpoint')} as c (name, last_seq, chain_hash, known_at)
+        select ${CHECKPOINT}, ${out.lastSeq}::bigint, ${out.chainHash}::text, ${out.knownAt}::timestamptz where ${fence()}
+        on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
+          known_at = excluded.known_at, updated_at = now()
+          where c.last_seq = ${prev.lastSeq}::bigint and c.chain_hash = ${prev.chainHash}::text
+        returning 1 as moved`;
   async function readCheckpoint(trx: Kysely<Database> = db): Promise<Checkpoint> {
     const row = await trx
       .withSchema(schema)
@@ -323,6 +354,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     const row = (
       await exec<{
         checkpoint: { last_seq: number; chain_hash: string; known_at: string | null } | null;
+        epoch: number | null;
         claims: Record<string, unknown>[];
         parked: { claim_id: string; seq: number }[];
         sources: Record<string, unknown>[];
@@ -333,6 +365,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
         sql`
       select
         (select row_to_json(c) from ${t('checkpoint')} c where c.name = ${CHECKPOINT}) as checkpoint,
+        (select l.epoch from ${t('projector_lease')} l where l.name = ${LEASE}) as epoch,
         (select coalesce(json_agg(cv) filter (where cv.seq_to is null), '[]')
            from unnest(${claimIds}::text[]) as k(id)
           cross join lateral (select * from ${t('claim_versions')} v where v.claim_id = k.id
@@ -350,6 +383,8 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
           where r.report_id = any(${anyOf(arrayLiteral(ids.reportIds), 'text')})) as reports`.compile(db),
       )
     )[0]!;
+    if (epoch !== undefined && (row.epoch === null ? null : Number(row.epoch)) !== epoch)
+      throw new FencedError(schema, epoch, row.epoch === null ? null : Number(row.epoch));
     const cp = row.checkpoint;
     const claims = new Map<string, ClaimVersion>();
     for (const r of row.claims as unknown as ClaimRow[]) {
@@ -525,17 +560,12 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
         update ${t('claim_versions')} as cv set seq_to = x.seq_to, known_to = x.known_to
           from json_to_recordset(${JSON.stringify(out.claimCloses)}::json) as x(claim_id text, seq_from bigint, seq_to bigint, known_to timestamptz)
          where cv.claim_id = x.claim_id and cv.seq_from = x.seq_from),
-      checkpoint as (
-        insert into ${t('checkpoint')} as c (name, last_seq, chain_hash, known_at)
-        values (${CHECKPOINT}, ${out.lastSeq}, ${out.chainHash}, ${out.knownAt}::timestamptz)
-        on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
-          known_at = excluded.known_at, updated_at = now()
-          where c.last_seq = ${prev.lastSeq} and c.chain_hash = ${prev.chainHash}
-        returning 1)
+      checkpoint as (${moveCheckpoint(out, prev)})
       select count(*)::int as moved from checkpoint`.compile(db),
     );
     // The checkpoint is not where this batch was folded from (a write whose outcome was lost, or
-    // another writer): roll back; the caller refolds from what is stored.
+    // another writer), or the lease is another projector's: roll back; the caller refolds from
+    // what is stored, and loadInput tells a lost lease apart.
     if (moved[0]?.moved !== 1) throw new StaleCheckpointError(`checkpoint of ${schema} is not at seq ${prev.lastSeq}`);
   }
 
@@ -554,13 +584,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
     const q = sql<{ moved: number }>`
       with
-      checkpoint as (
-        insert into ${t('checkpoint')} as c (name, last_seq, chain_hash, known_at)
-        values (${CHECKPOINT}, ${out.lastSeq}::bigint, ${out.chainHash}::text, ${out.knownAt}::timestamptz)
-        on conflict (name) do update set last_seq = excluded.last_seq, chain_hash = excluded.chain_hash,
-          known_at = excluded.known_at, updated_at = now()
-          where c.last_seq = ${prev.lastSeq}::bigint and c.chain_hash = ${prev.chainHash}::text
-        returning 1 as moved),
+      checkpoint as (${moveCheckpoint(out, prev)}),
       ledger as (
         insert into ${t('event_ledger')} (seq, subject, event_id, type, version, recorded_at, known_at, actor, claim_id, topic, payload, chain_hash)
         select x.* from json_to_recordset(${json(out.ledger)}::json) as x(seq bigint, subject text, event_id uuid, type text, version int,
@@ -633,6 +657,24 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     schema,
     commits,
     readCheckpoint: () => readCheckpoint(),
+    /**
+     * Takes the lead of the schema: moves the lease to a new epoch, which fences every projector
+     * (this process's earlier runs included) that wrote under an older one. From here on every
+     * commit of this store checks the epoch, and every read of a batch's input fails with
+     * FencedError once another projector took the lead. The caller holds the election lock.
+     */
+    async takeLead(holder: string): Promise<number> {
+      const r = await sql<{ epoch: number }>`
+        insert into ${t('projector_lease')} as l (name, epoch, holder) values (${LEASE}, 1, ${holder})
+        on conflict (name) do update set epoch = l.epoch + 1, holder = excluded.holder, taken_at = now()
+        returning epoch`.execute(db);
+      epoch = Number(r.rows[0]!.epoch);
+      return epoch;
+    },
+    /** The epoch this store writes under (undefined until takeLead). */
+    get epoch() {
+      return epoch;
+    },
     /**
      * Applies a batch in one transaction: read models, verbatim ledger rows with their chain
      * hashes, and the checkpoint. Messages at or below the checkpoint are skipped.

@@ -9,8 +9,13 @@ import { projectorSettingsOf, type ProjectorConfig } from './config.ts';
 import { createProjector, type ProjectorDeps } from './projector.ts';
 
 /** The projector's Postgres pool (its process and `claimtrail serve`'s projector thread). */
-export function createProjectorDb(url: string): Kysely<Database> {
-  return createDb({ url, max: 6, applicationName: 'claimtrail-projector' }).db;
+export function createProjectorDb(url: string, logger?: Logger): Kysely<Database> {
+  return createDb({
+    url,
+    max: 6,
+    applicationName: 'claimtrail-projector',
+    onIdleError: (err) => logger?.warn({ err }, 'an idle Postgres connection failed'),
+  }).db;
 }
 
 /** The projector with its small HTTP face: /livez, /readyz, /metrics. */

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -15,8 +16,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { getActiveSchema, type Database } from '@claimtrail/shared/db';
 import { eventFilterOf, isApiError } from '@claimtrail/shared/nats';
 import type { Logger } from '@claimtrail/shared';
-import { foldBatch, type StreamMessage } from './fold.ts';
-import { createProjectionStore, type ProjectionStore } from './projection-store.ts';
+import { foldBatch, SeqGapError, type StreamMessage } from './fold.ts';
+import { createProjectionStore, FencedError, type ProjectionStore } from './projection-store.ts';
 import { createBatchPipeline, type BatchPipeline } from './batch-pipeline.ts';
 
 export interface ProjectorDeps {
@@ -53,6 +54,22 @@ export function toStreamMessage(m: JsMsg): StreamMessage {
 
 /** The longest a partial batch waits for more messages before it is committed. */
 const MAX_LINGER_MS = 20;
+
+/** The longest pause between two starts after failures (Postgres or NATS away): resumes soon after they return. */
+const MAX_RESTART_WAIT_MS = 5000;
+
+/** The election lock's connection ended while this projector led: it stops leading at once. */
+export class LeadershipLostError extends Error {
+  constructor(schema: string, cause?: unknown) {
+    super(`lost the projector lock of ${schema} (its connection ended); standing down`, { cause });
+    this.name = 'LeadershipLostError';
+  }
+}
+
+/** Failures a batch retry cannot mend: the run ends and starts again from the checkpoint, re-elected. */
+function isFinal(err: unknown): boolean {
+  return err instanceof FencedError || err instanceof SeqGapError || err instanceof LeadershipLostError;
+}
 
 export function consumerNameOf(schema: string): string {
   return `projector_${schema}`;
@@ -99,24 +116,54 @@ export function createProjector(deps: ProjectorDeps) {
   let active = false;
   let done: Promise<void> | undefined;
   let lockClient: pg.Client | undefined;
+  /** Set when the lock's connection ends while leading; the run in progress ends on it. */
+  let lost: LeadershipLostError | undefined;
   let switchTo: string | undefined;
   let follower: NodeJS.Timeout | undefined;
+  /** Every stream seq is an event (no subject filter): the fold refuses gaps. */
+  let contiguous = false;
+  const holder = `${hostname()}:${process.pid}`;
+
+  /** Read through a function: TypeScript narrows the variable to undefined after runOn resets it. */
+  const lostLead = (): LeadershipLostError | undefined => lost;
+
+  /** The lock connection is gone: a leader stands down at once (its commits are fenced anyway). */
+  function lockConnectionEnded(client: pg.Client, err?: unknown) {
+    if (lockClient !== client) return;
+    lockClient = undefined;
+    client.end().catch(() => undefined);
+    if (!active || stopping) return;
+    active = false;
+    lost = new LeadershipLostError(schema, err);
+    logger.error({ err, schema }, 'lock connection lost; standing down and re-electing');
+    messages?.stop();
+  }
 
   async function acquireLock(): Promise<boolean> {
-    // A session-level lock on a connection of its own, kept for the process lifetime: it is
-    // released by Postgres the moment this process dies, so a standby takes over.
-    if (!lockClient) {
-      lockClient = new pg.Client({
+    // A session-level lock on a connection of its own: it is released by Postgres the moment this
+    // process dies or the connection drops, so a standby takes over. Losing it ends the lead
+    // (lockConnectionEnded); the lease epoch (takeLead) fences whatever was still in flight.
+    let client = lockClient;
+    if (!client) {
+      const c = new pg.Client({
         connectionString: settings.databaseUrl,
         application_name: `claimtrail-projector-lock`,
       });
-      lockClient.on('error', (err) => logger.error({ err }, 'lock connection failed'));
-      await lockClient.connect();
+      client = c;
+      c.on('error', (err) => lockConnectionEnded(c, err));
+      c.on('end', () => lockConnectionEnded(c));
+      try {
+        await c.connect();
+      } catch (err) {
+        await c.end().catch(() => undefined);
+        throw err;
+      }
+      lockClient = c;
     }
     let announced = false;
     for (;;) {
       if (stopping) return false;
-      const r = await lockClient.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [
+      const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock(hashtext($1)) as ok', [
         `claimtrail-projector:${schema}`,
       ]);
       if (r.rows[0]?.ok) return true;
@@ -164,15 +211,10 @@ export function createProjector(deps: ProjectorDeps) {
     // The checkpoint in Postgres is the truth; the consumer is rebuilt to start right after it,
     // and when it was made with other limits (by an older version, or another batch size).
     const filter = await eventFilterOf(jsm, settings.stream, settings.subjectPrefix);
+    contiguous = filter === undefined;
+    // Made anew at every start: a projector that lost the lead may still have pulls waiting on
+    // the old consumer, and would take messages from under the new leader. Deleting it ends them.
     try {
-      const info = await jsm.consumers.info(settings.stream, durable);
-      if (
-        info.ack_floor.stream_seq === startSeq - 1 &&
-        info.delivered.stream_seq === startSeq - 1 &&
-        info.config.max_ack_pending === maxAckPending &&
-        (info.config.filter_subject || undefined) === filter
-      )
-        return;
       await jsm.consumers.delete(settings.stream, durable);
     } catch (err) {
       if (!isApiError(err, JetStreamApiCodes.ConsumerNotFound)) throw err;
@@ -193,8 +235,9 @@ export function createProjector(deps: ProjectorDeps) {
   function pipelineOf(target: ProjectionStore): BatchPipeline {
     return createBatchPipeline({
       store: target,
-      fold: (input, batch) => foldBatch(input, batch, settings.rule),
-      stopping: () => stopping,
+      fold: (input, batch) => foldBatch(input, batch, settings.rule, { contiguous }),
+      stopping: () => stopping || lost !== undefined,
+      isFinal,
       onRetry: (err, attempt, waitMs) => logger.error({ err, attempt, waitMs }, 'batch failed; retrying'),
     });
   }
@@ -232,8 +275,10 @@ export function createProjector(deps: ProjectorDeps) {
         // NATS or Postgres failed under it (the stream not there yet, a timeout, a lost
         // connection): start again from the checkpoint after a pause, rather than die.
         if (stopping) return;
+        active = false;
         failures += 1;
-        const waitMs = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+        // A lost lead is re-contested at once; other failures back off.
+        const waitMs = isFinal(err) ? 0 : Math.min(MAX_RESTART_WAIT_MS, 250 * 2 ** Math.min(failures - 1, 6));
         logger.error({ err, failures, waitMs }, 'projector failed; starting again from the checkpoint');
         messages?.stop();
         messages = undefined;
@@ -259,9 +304,11 @@ export function createProjector(deps: ProjectorDeps) {
   }
 
   async function runOn() {
+    lost = undefined;
     if (!(await acquireLock())) return;
-    active = true;
     if (switchTo !== undefined || stopping) return;
+    const epoch = await store.takeLead(holder);
+    active = true;
     const durable = consumerNameOf(schema);
     const cp = await store.readCheckpoint();
     lastSeqGauge.set(cp.lastSeq);
@@ -282,7 +329,7 @@ export function createProjector(deps: ProjectorDeps) {
       messages.stop();
       return;
     }
-    logger.info({ schema, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
+    logger.info({ schema, epoch, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
     let batch: StreamMessage[] = [];
     let last: JsMsg | undefined;
     // When to commit: a full batch; or nothing more buffered here and the server says nothing is
@@ -332,6 +379,9 @@ export function createProjector(deps: ProjectorDeps) {
         await flush();
       }
     }
+    // The lock went: nothing more of this run may be committed (the lease fences what is in flight).
+    const gone = lostLead();
+    if (gone) throw gone;
     // The iterator ended (stop or promotion): finish what was taken.
     await flush();
     await pipeline.drain();

@@ -14,6 +14,12 @@ export interface ReadModelTables {
     known_at: Timestamp | null;
     updated_at: Generated<Timestamp>;
   };
+  projector_lease: {
+    name: string;
+    epoch: BigSeq;
+    holder: string;
+    taken_at: Generated<Timestamp>;
+  };
   event_ledger: {
     seq: BigSeq;
     subject: string;

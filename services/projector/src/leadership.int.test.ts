@@ -1,0 +1,155 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { migrateReadModel } from '@claimtrail/shared/db';
+import { createLogger } from '@claimtrail/shared';
+import { createTestEnv, publishWorkload, workload, type TestEnv } from '@claimtrail/shared/testing';
+import { foldBatch, type StreamMessage } from './fold.ts';
+import { createProjectionStore, FencedError, StaleCheckpointError } from './projection-store.ts';
+import { createProjectorService } from './projector.app.ts';
+
+let env: TestEnv;
+const RULE = 'approx-5pct@1';
+
+beforeAll(async () => {
+  env = await createTestEnv('leadership');
+});
+afterAll(async () => {
+  await env?.cleanup();
+});
+
+function messagesOf(prefix: string, events: number): StreamMessage[] {
+  return [...workload({ events, prefix, seed: 3 })].map((m, i) => ({
+    seq: i + 1,
+    subject: m.subject,
+    payload: m.payload,
+    time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  }));
+}
+
+async function count(schema: string, table: string): Promise<number> {
+  const r = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(`${schema}.${table}`)}`.execute(env.db);
+  return r.rows[0]!.n;
+}
+
+describe('the projector lease', () => {
+  it.each([
+    ['one statement', 1000],
+    ['COPY', 0],
+  ] as const)(
+    'refuses a commit from a store whose lead was taken, inside its own transaction (%s)',
+    async (_, oneStatementEvents) => {
+      const schema = `lease_${oneStatementEvents}`;
+      await migrateReadModel(env.db, schema);
+      const ms = messagesOf('lease', 40);
+      const old = createProjectionStore(env.db, schema, { oneStatementEvents });
+      expect(await old.takeLead('old')).toBe(1);
+      const first = await old.applyBatch(ms.slice(0, 20), (input) => foldBatch(input, ms.slice(0, 20), RULE));
+      expect(first.lastSeq).toBe(20);
+
+      const next = createProjectionStore(env.db, schema, { oneStatementEvents });
+      expect(await next.takeLead('next')).toBe(2);
+
+      // The old leader folded its next batch before it lost the lead; its commit must write nothing.
+      const input = await next.loadInput(ms.slice(20));
+      const out = foldBatch(input, ms.slice(20), RULE);
+      await expect(old.commit(out, input)).rejects.toBeInstanceOf(StaleCheckpointError);
+      await expect(old.loadInput(ms.slice(20))).rejects.toBeInstanceOf(FencedError);
+      await expect(old.applyBatch(ms.slice(20), (i) => foldBatch(i, ms.slice(20), RULE))).rejects.toBeInstanceOf(
+        FencedError,
+      );
+      expect((await old.readCheckpoint()).lastSeq).toBe(20);
+      expect(await count(schema, 'event_ledger')).toBe(20);
+
+      // The new leader commits the same batch.
+      await next.commit(out, input);
+      expect((await next.readCheckpoint()).lastSeq).toBe(40);
+      expect(await count(schema, 'event_ledger')).toBe(40);
+    },
+  );
+
+  it('makes a leader taking over wait for a commit that already checked the old epoch', async () => {
+    const schema = 'lease_wait';
+    await migrateReadModel(env.db, schema);
+    const ms = messagesOf('lease', 10);
+    const old = createProjectionStore(env.db, schema, { oneStatementEvents: 0 });
+    await old.takeLead('old');
+    const input = await old.loadInput(ms);
+    const out = foldBatch(input, ms, RULE);
+    // Hold a transaction that took the lease's share lock, as a commit in flight does.
+    const client = await (await import('@claimtrail/shared/db')).poolOf(env.db).connect();
+    try {
+      await client.query('begin');
+      await client.query(`select from ${schema}.projector_lease where epoch = 1 for share`);
+      let taken = false;
+      const takeover = createProjectionStore(env.db, schema)
+        .takeLead('next')
+        .then((e) => ((taken = true), e));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(taken).toBe(false);
+      await client.query('commit');
+      expect(await takeover).toBe(2);
+    } finally {
+      client.release();
+    }
+    await expect(old.commit(out, input)).rejects.toBeInstanceOf(StaleCheckpointError);
+    expect(await count(schema, 'event_ledger')).toBe(0);
+  });
+});
+
+describe('two projectors on one schema', () => {
+  it("when the leader's lock connection is terminated, again and again, one leads and every event is folded exactly once", async () => {
+    const logger = createLogger('test', 'silent');
+    const start = async () => {
+      const s = await createProjectorService({
+        nc: env.nc,
+        db: env.db,
+        logger,
+        settings: {
+          stream: env.stream,
+          subjectPrefix: env.subjectPrefix,
+          schema: 'claimtrail_rm',
+          batchSize: 50,
+          rule: RULE,
+          databaseUrl: env.databaseUrl,
+          metaSchema: null,
+        },
+      });
+      s.projector.start();
+      return s;
+    };
+    const a = await start();
+    await expect.poll(() => a.projector.isActive(), { timeout: 10_000 }).toBe(true);
+    const b = await start();
+    try {
+      // The leader's lock connection only: the standby's stays, and takes the lock at once.
+      const terminate = () =>
+        sql`
+        select pg_terminate_backend(l.pid) from pg_locks l join pg_database d on d.oid = l.database
+         where l.locktype = 'advisory' and l.granted and d.datname = current_database()`.execute(env.db);
+      const published = publishWorkload(env.nc, workload({ events: 3000, prefix: env.subjectPrefix, seed: 11 }), 32);
+      for (let i = 0; i < 5; i += 1) {
+        await new Promise((r) => setTimeout(r, 150));
+        await terminate();
+      }
+      const last = await published;
+      await expect
+        .poll(async () => (await createProjectionStore(env.db, 'claimtrail_rm').readCheckpoint()).lastSeq, {
+          timeout: 60_000,
+          interval: 100,
+        })
+        .toBe(last);
+      expect(await count('claimtrail_rm', 'event_ledger')).toBe(last);
+      const seqs = await sql<{ n: number; lo: number; hi: number }>`
+        select count(distinct seq)::int as n, min(seq)::int as lo, max(seq)::int as hi from claimtrail_rm.event_ledger`.execute(
+        env.db,
+      );
+      expect(seqs.rows[0]).toEqual({ n: last, lo: 1, hi: last });
+      expect([a.projector.isActive(), b.projector.isActive()].filter(Boolean)).toHaveLength(1);
+      const lease = await env.db.withSchema('claimtrail_rm').selectFrom('projector_lease').selectAll().execute();
+      expect(Number(lease[0]!.epoch)).toBeGreaterThan(1);
+    } finally {
+      await a.projector.stop();
+      await b.projector.stop();
+    }
+  });
+});
