@@ -6,7 +6,13 @@ import { createPgTokenStore, createQueryApp } from './query.app.ts';
 
 const config = loadConfigOrExit('query', () => loadQueryConfig(process.env));
 const logger = createLogger('query', config.LOG_LEVEL);
-const { db } = createDb({ url: config.DATABASE_URL, max: 16, readOnly: true, applicationName: 'claimtrail-query' });
+const { db } = createDb({
+  url: config.DATABASE_URL,
+  max: 16,
+  readOnly: true,
+  applicationName: 'claimtrail-query',
+  onIdleError: (err) => logger.warn({ err }, 'an idle Postgres connection failed'),
+});
 const metaSchema = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
 const query = await createQueryApp({
   db,

@@ -21,6 +21,8 @@ export interface CreateDbOptions {
   /** Every transaction read-only: the query service's connections. */
   readOnly?: boolean;
   applicationName?: string;
+  /** Told of a connection that failed while idle in the pool (Postgres restarted, say). */
+  onIdleError?: (err: Error) => void;
 }
 
 /**
@@ -34,12 +36,18 @@ export interface CreateDbOptions {
 export const READ_SESSION_OPTIONS = '-c default_transaction_read_only=on -c work_mem=16MB';
 
 export function createPool(o: CreateDbOptions): pg.Pool {
-  return new pg.Pool({
+  const pool = new pg.Pool({
     connectionString: o.url,
     max: o.max ?? 10,
     application_name: o.applicationName ?? 'claimtrail',
     ...(o.readOnly ? { options: READ_SESSION_OPTIONS } : {}),
   });
+  // An idle client whose connection drops (a Postgres restart, a terminated backend) is emitted
+  // as 'error' on the pool, and an 'error' event with no listener ends the process. The pool has
+  // already discarded that client; the next query connects anew or fails, and the caller answers
+  // that failure (503 at the HTTP edge).
+  pool.on('error', (err) => o.onIdleError?.(err));
+  return pool;
 }
 
 const pools = new WeakMap<Kysely<Database>, pg.Pool>();
