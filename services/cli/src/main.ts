@@ -1,6 +1,6 @@
 // The claimtrail CLI: the composition root that may run every service in one process.
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError } from '@claimtrail/shared/errors';
 import { SCOPES, type Scope } from '@claimtrail/shared/identity';
 import { loadCliConfig, type CliConfig } from './config.ts';
@@ -20,6 +20,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerExport } from './commands/export.ts';
 import { registerImport } from './commands/import.ts';
 import { registerVerifyExport } from './commands/verify-export.ts';
+import { usageExit } from './audit/context.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -135,19 +136,52 @@ token
     }
   });
 
+function replicaCount(v: string): number {
+  if (!/^[1-5]$/.test(v))
+    throw new InvalidArgumentError(`--replicas must be a whole number 1..5, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
 program
   .command('migrate')
-  .description('create the database if missing, migrate the schemas, provision the stream and buckets')
-  .action(async () => {
+  .exitOverride(usageExit)
+  .description(
+    'create the database if missing, migrate the schemas, provision the stream and buckets (with $CLAIMTRAIL_REPLICAS replicas when created)',
+  )
+  .option(
+    '--replicas <n>',
+    'change the replica count of the existing stream and both KV buckets to n (1..5, at most the servers of the NATS cluster)',
+    replicaCount,
+  )
+  .action(async (opts: { replicas?: number }) => {
     const c = config();
     const { db, created } = await openDatabase(c, { create: true, max: 2 });
     const nc = await openNats(c, 'claimtrail-migrate');
     try {
-      const m = await migrateEverything(c, db, nc);
+      const m = await migrateEverything(
+        c,
+        db,
+        nc,
+        opts.replicas === undefined ? {} : { changeReplicasTo: opts.replicas },
+      );
       if (created) out('database created');
       for (const o of m.outcomes)
         out(`schema ${o.schema}: ${o.applied.length ? `applied ${o.applied.join(', ')}` : 'up to date'}`);
-      out(`stream ${c.CLAIMTRAIL_STREAM}: ${m.streamCreated ? 'created' : 'up to date'} (NATS ${m.serverVersion})`);
+      const where =
+        m.cluster.name === undefined
+          ? 'a single server'
+          : `cluster ${m.cluster.name} of ${m.cluster.servers ?? 'an unknown number of'} servers`;
+      out(
+        `stream ${c.CLAIMTRAIL_STREAM}: ${m.streamCreated ? 'created' : 'up to date'}, ${m.replicas} replica${m.replicas === 1 ? '' : 's'} (NATS ${m.serverVersion}, ${where})`,
+      );
+      for (const r of m.replicaChanges)
+        out(
+          r.from === r.to ? `replicas of ${r.stream}: ${r.to} already` : `replicas of ${r.stream}: ${r.from} → ${r.to}`,
+        );
+      if (opts.replicas === undefined && m.replicas !== c.CLAIMTRAIL_REPLICAS)
+        out(
+          `note: the stream keeps ${m.replicas} replica${m.replicas === 1 ? '' : 's'} while CLAIMTRAIL_REPLICAS is ${c.CLAIMTRAIL_REPLICAS}; \`claimtrail migrate --replicas ${c.CLAIMTRAIL_REPLICAS}\` changes it`,
+        );
     } finally {
       await nc.close();
       await db.destroy();

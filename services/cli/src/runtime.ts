@@ -8,9 +8,16 @@ import {
   type Database,
   type MigrateOutcome,
 } from '@claimtrail/shared/db';
-import { connectNats, openBuckets, provisionStream } from '@claimtrail/shared/nats';
+import {
+  changeReplicas,
+  clusterOf,
+  connectNats,
+  openBuckets,
+  provisionStream,
+  type ReplicaChange,
+} from '@claimtrail/shared/nats';
 import { newToken, tokenHash, type Scope } from '@claimtrail/shared/identity';
-import { ClaimtrailError } from '@claimtrail/shared/errors';
+import { ClaimtrailError, ValidationError } from '@claimtrail/shared/errors';
 import { redactUrl } from '@claimtrail/shared';
 import type { CliConfig } from './config.ts';
 
@@ -60,25 +67,72 @@ export async function openNats(config: CliConfig, name: string): Promise<NatsCon
   }
 }
 
-/** Creates the database if missing, migrates it, and provisions the stream and buckets. */
+/** A refusal from NATS (a replica count the cluster cannot place) as a usage error: exit code 2, one line. */
+async function asCliError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ValidationError) throw new CliError(err.message, 2);
+    throw err;
+  }
+}
+
+/** The ingest buckets, created with `CLAIMTRAIL_REPLICAS` replicas when missing. */
+export function openCliBuckets(config: CliConfig, nc: NatsConnection) {
+  return asCliError(() => openBuckets(nc, config.CLAIMTRAIL_STREAM, { replicas: config.CLAIMTRAIL_REPLICAS }));
+}
+
+/**
+ * Creates the database if missing, migrates it, and provisions the stream and buckets (with
+ * `replicas`, default `CLAIMTRAIL_REPLICAS`, when they are created). Existing ones keep their replica
+ * count unless `changeReplicasTo` is given.
+ */
 export async function migrateEverything(
   config: CliConfig,
   db: Kysely<Database>,
   nc: NatsConnection,
-): Promise<{ outcomes: MigrateOutcome[]; streamCreated: boolean; serverVersion: string }> {
+  o: { changeReplicasTo?: number } = {},
+): Promise<{
+  outcomes: MigrateOutcome[];
+  streamCreated: boolean;
+  serverVersion: string;
+  /** The stream's replica count after provisioning (and the change, if any). */
+  replicas: number;
+  replicaChanges: ReplicaChange[];
+  cluster: { name: string | undefined; servers: number | undefined };
+}> {
   const outcomes = await migrateAll(db, config.CLAIMTRAIL_SCHEMA);
   const failed = outcomes.find((o) => o.error !== undefined);
   if (failed)
     throw new CliError(
       `migration of schema ${failed.schema} failed: ${String((failed.error as Error)?.message ?? failed.error)}`,
     );
-  const { created, features } = await provisionStream(nc, {
-    stream: config.CLAIMTRAIL_STREAM,
-    subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-    duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
-  });
-  await openBuckets(nc, config.CLAIMTRAIL_STREAM);
-  return { outcomes, streamCreated: created, serverVersion: features.version };
+  const replicas = o.changeReplicasTo ?? config.CLAIMTRAIL_REPLICAS;
+  const {
+    created,
+    features,
+    replicas: had,
+  } = await asCliError(() =>
+    provisionStream(nc, {
+      stream: config.CLAIMTRAIL_STREAM,
+      subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+      duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+      replicas,
+    }),
+  );
+  await asCliError(() => openBuckets(nc, config.CLAIMTRAIL_STREAM, { replicas }));
+  const replicaChanges =
+    o.changeReplicasTo === undefined
+      ? []
+      : await asCliError(() => changeReplicas(nc, config.CLAIMTRAIL_STREAM, o.changeReplicasTo!));
+  return {
+    outcomes,
+    streamCreated: created,
+    serverVersion: features.version,
+    replicas: o.changeReplicasTo ?? had,
+    replicaChanges,
+    cluster: clusterOf(nc),
+  };
 }
 
 /** Creates a token: its hash goes to NATS KV (for ingest) and Postgres (for the query service). */
@@ -91,7 +145,7 @@ export async function createToken(
 ): Promise<string> {
   const token = newToken();
   const hash = tokenHash(token);
-  const { tokens } = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+  const { tokens } = await openCliBuckets(config, nc);
   await tokens.put(hash, JSON.stringify({ principal: name, scopes, createdAt: new Date().toISOString() }));
   await db
     .withSchema(metaSchemaOf(config.CLAIMTRAIL_SCHEMA))
@@ -166,7 +220,7 @@ export async function revokeToken(
   const meta = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
   const revokedAt = found.revokedAt ?? new Date().toISOString();
   // The KV entry first: ingest is where a stolen token can write.
-  const { tokens } = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+  const { tokens } = await openCliBuckets(config, nc);
   const entry = await tokens.get(hash);
   const stored = entry && entry.operation === 'PUT' ? entry.json<Record<string, unknown>>() : {};
   await tokens.put(

@@ -38,8 +38,9 @@ if (cluster.isPrimary && processes > 1) {
         stream: config.CLAIMTRAIL_STREAM,
         subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
         duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+        replicas: config.CLAIMTRAIL_REPLICAS,
       });
-      return openBuckets(nc, config.CLAIMTRAIL_STREAM);
+      return openBuckets(nc, config.CLAIMTRAIL_STREAM, { replicas: config.CLAIMTRAIL_REPLICAS });
     },
     `cannot provision stream ${config.CLAIMTRAIL_STREAM}`,
   );

@@ -49,6 +49,12 @@ export const settingsSchemas = {
     .min(1)
     .max(7 * 24 * 3600)
     .default(120),
+  /**
+   * Servers that keep a copy of the event stream and the ingest buckets when they are created:
+   * 1 on a single server, 3 on a 3-node cluster. `claimtrail migrate --replicas N` changes
+   * existing ones.
+   */
+  CLAIMTRAIL_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CLAIMTRAIL_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   CLAIMTRAIL_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(6000),
   CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),

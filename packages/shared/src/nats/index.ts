@@ -1,5 +1,6 @@
 export {
   bucketNames,
+  changeReplicas,
   connectNats,
   eventFilterOf,
   isApiError,
@@ -10,3 +11,4 @@ export {
 } from './stream.ts';
 export { atLeast, featuresOf, parseVersion, type ServerFeatures } from './server-features.ts';
 export { coalesceWrites } from './coalesce.ts';
+export { clusterOf, type ClusterShape, type ReplicaChange } from './replicas.ts';

@@ -13,11 +13,17 @@ import {
 import { Kvm, type KV } from '@nats-io/kv';
 import { nanos } from '@nats-io/nats-core';
 import { featuresOf, type ServerFeatures } from './server-features.ts';
+import { assertReplicasFit, explainReplicasError, setStreamReplicas, type ReplicaChange } from './replicas.ts';
 
 export interface StreamSettings {
   stream: string;
   subjectPrefix: string;
   duplicateWindowS: number;
+  /**
+   * Servers that keep a copy of the stream (`CLAIMTRAIL_REPLICAS`, default 1), used only when the
+   * stream is created: an existing stream keeps its count until `changeReplicas` changes it.
+   */
+  replicas?: number;
 }
 
 /** Connects with the fastest client settings; names the connection for the server's monitoring. */
@@ -46,12 +52,15 @@ export function isApiError(err: unknown, code: number): boolean {
 
 /**
  * Creates the event stream, or brings an existing one to the wanted settings. Idempotent: run at
- * every start-up. File storage, no delete, no purge, limits retention with no limits.
+ * every start-up. File storage, no delete, no purge, limits retention with no limits. The replica
+ * count of an existing stream is never changed here, so a process started with another
+ * `CLAIMTRAIL_REPLICAS` does not undo `claimtrail migrate --replicas`.
  */
 export async function provisionStream(
   nc: NatsConnection,
   s: StreamSettings,
-): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean }> {
+): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean; replicas: number }> {
+  const replicas = s.replicas ?? 1;
   const jsm = await jetstreamManager(nc);
   const features = serverFeatures(nc);
   const wanted: Partial<StreamConfig> & { name: string } = {
@@ -65,7 +74,7 @@ export async function provisionStream(
     allow_rollup_hdrs: false,
     allow_direct: true,
     duplicate_window: nanos(s.duplicateWindowS * 1000),
-    num_replicas: 1,
+    num_replicas: replicas,
   };
   if (features.metadata) wanted.metadata = { 'claimtrail.stream': 'events', 'claimtrail.schema': '1' };
   if (features.compression) wanted.compression = StoreCompression.S2;
@@ -86,12 +95,17 @@ export async function provisionStream(
         deny_purge: true,
       });
     }
-    return { jsm, features, created: false };
+    return { jsm, features, created: false, replicas: c.num_replicas };
   } catch (err) {
     if (!isApiError(err, JetStreamApiCodes.StreamNotFound)) throw err;
   }
-  await jsm.streams.add(wanted);
-  return { jsm, features, created: true };
+  assertReplicasFit(nc, replicas, `stream ${s.stream}`);
+  try {
+    await jsm.streams.add(wanted);
+  } catch (err) {
+    throw explainReplicasError(nc, replicas, `stream ${s.stream}`, err);
+  }
+  return { jsm, features, created: true, replicas };
 }
 
 /**
@@ -115,13 +129,35 @@ export function bucketNames(stream: string) {
   return { idempotency: `${stream}_idempotency`, tokens: `${stream}_tokens` };
 }
 
-/** Opens (creating if missing) the KV buckets ingest keeps its memory in. */
-export async function openBuckets(nc: NatsConnection, stream: string): Promise<{ idempotency: KV; tokens: KV }> {
+/**
+ * Opens (creating if missing) the KV buckets ingest keeps its memory in. `replicas` applies only
+ * to a bucket created now; an existing one keeps its count.
+ */
+export async function openBuckets(
+  nc: NatsConnection,
+  stream: string,
+  o: { replicas?: number } = {},
+): Promise<{ idempotency: KV; tokens: KV }> {
   const kvm = new Kvm(nc);
   const names = bucketNames(stream);
-  const [idempotency, tokens] = await Promise.all([
-    kvm.create(names.idempotency, { history: 1, storage: StorageType.File }),
-    kvm.create(names.tokens, { history: 1, storage: StorageType.File }),
-  ]);
+  const replicas = o.replicas ?? 1;
+  const open = async (bucket: string) => {
+    try {
+      return await kvm.create(bucket, { history: 1, storage: StorageType.File, replicas });
+    } catch (err) {
+      throw explainReplicasError(nc, replicas, `bucket ${bucket}`, err);
+    }
+  };
+  const [idempotency, tokens] = await Promise.all([open(names.idempotency), open(names.tokens)]);
   return { idempotency, tokens };
+}
+
+/**
+ * Changes the replica count of the event stream and both buckets (the streams `KV_<bucket>`),
+ * which must exist. A count the cluster cannot place is refused with a ValidationError that
+ * names it and the cluster's size.
+ */
+export async function changeReplicas(nc: NatsConnection, stream: string, replicas: number): Promise<ReplicaChange[]> {
+  const names = bucketNames(stream);
+  return setStreamReplicas(nc, [stream, `KV_${names.idempotency}`, `KV_${names.tokens}`], replicas);
 }

@@ -249,7 +249,7 @@ export interface ImportResult {
  * anything in it.
  */
 export async function runImport(
-  deps: StreamDeps & { duplicateWindowS: number },
+  deps: StreamDeps & { duplicateWindowS: number; replicas?: number },
   file: string,
   o: { progress?: { sink?: ProgressSink; quiet?: boolean } } = {},
 ): Promise<ImportResult> {
@@ -264,6 +264,7 @@ export async function runImport(
     stream: deps.stream,
     subjectPrefix: deps.subjectPrefix,
     duplicateWindowS: deps.duplicateWindowS,
+    ...(deps.replicas === undefined ? {} : { replicas: deps.replicas }),
   });
   const before = await streamBounds(deps.nc, deps.stream);
   if (before.messages > 0 || before.lastSeq > 0)

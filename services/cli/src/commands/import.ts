@@ -23,6 +23,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
             stream: c.CLAIMTRAIL_STREAM,
             subjectPrefix: c.CLAIMTRAIL_SUBJECT_PREFIX,
             duplicateWindowS: c.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+            replicas: c.CLAIMTRAIL_REPLICAS,
           },
           file,
         );

@@ -5,12 +5,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
-import { coalesceWrites, openBuckets } from '@claimtrail/shared/nats';
+import { coalesceWrites } from '@claimtrail/shared/nats';
 import { tokenHash } from '@claimtrail/shared/identity';
 import { createIngestApp, createKvTokenStore, ingestSettingsOf } from '@claimtrail/ingest';
 import { createPgTokenStore, createQueryApp, querySettingsOf } from '@claimtrail/query';
 import type { CliConfig } from '../config.ts';
-import { CliError, createToken, migrateEverything, openDatabase, openNats } from '../runtime.ts';
+import { CliError, createToken, migrateEverything, openCliBuckets, openDatabase, openNats } from '../runtime.ts';
 import { projectorWorkerLimits } from '@claimtrail/projector/heap';
 import type { ProjectorThreadData, ProjectorThreadMessage } from './projector-thread.ts';
 
@@ -75,7 +75,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   );
   const metaSchema = metaSchemaOf(config.CLAIMTRAIL_SCHEMA);
   const schema = (await getActiveSchema(db, metaSchema))!;
-  const buckets = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+  const buckets = await openCliBuckets(config, nc);
   const { db: readDb } = createDb({
     url: config.DATABASE_URL,
     max: 16,
@@ -173,7 +173,7 @@ async function ensureDemoToken(
       .select('token_hash')
       .where('token_hash', '=', tokenHash(saved))
       .executeTakeFirst();
-    const { tokens } = await openBuckets(nc, config.CLAIMTRAIL_STREAM);
+    const { tokens } = await openCliBuckets(config, nc);
     if (row && (await tokens.get(tokenHash(saved)))) return saved;
   } catch {
     // No saved token, or one from another database: make a new one.
