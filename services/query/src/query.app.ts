@@ -33,9 +33,10 @@ function dateBound(name: 'from' | 'to', v: string | undefined): string | undefin
   if (v === undefined) return undefined;
   const d = parseFuzzyDate(v);
   if (!d)
-    throw new ValidationError(`${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time`, [
-      { path: `query:/${name}`, message: 'invalid date' },
-    ]);
+    throw new ValidationError(
+      `${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time, within the years 0001 to 9999`,
+      [{ path: `query:/${name}`, message: 'invalid date' }],
+    );
   // `from` includes the whole period it names; `to` too (its end is exclusive).
   return name === 'from' ? d.from : d.to;
 }

@@ -17,9 +17,32 @@ const MONTH = /^(\d{4})-(\d{2})$/;
 const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
-function iso(y: number, m: number, d: number): string {
-  return new Date(Date.UTC(y, m - 1, d)).toISOString();
+/**
+ * Midnight UTC of a day, month or day may overflow (month 13 is January of the next year).
+ * `Date.UTC` would read years 0-99 as 1900-1999; `setUTCFullYear` does not.
+ */
+function utc(y: number, m: number, d: number): Date {
+  const t = new Date(0);
+  t.setUTCFullYear(y, m - 1, d);
+  return t;
 }
+function iso(y: number, m: number, d: number): string {
+  return utc(y, m, d).toISOString();
+}
+
+/**
+ * The date domain: every instant a date covers lies in years 0001 to 9999 once its offset is
+ * applied. Postgres refuses year 0, and JavaScript writes year 10000 as `+010000`, which Postgres
+ * cannot read; a date outside would pass validation and then halt the projector.
+ */
+const EARLIEST = utc(1, 1, 1).getTime();
+const END = utc(10000, 1, 1).getTime();
+/** The exclusive end of a date's interval lies within the domain. */
+function inDomain(fromMs: number, toMs: number): boolean {
+  return fromMs >= EARLIEST && toMs < END;
+}
+/** What a date outside the domain is told. */
+export const DATE_DOMAIN_MESSAGE = 'must lie within the years 0001 to 9999 (after its offset is applied)';
 
 /**
  * Dates of day precision or coarser, parsed before: events repeat a small set of them (every
@@ -61,14 +84,14 @@ function parseCoarse(input: string): FuzzyDate | undefined {
   let m = YEAR.exec(input);
   if (m) {
     const y = Number(m[1]);
-    if (y < 1) return undefined;
+    if (!inDomain(utc(y, 1, 1).getTime(), utc(y + 1, 1, 1).getTime())) return undefined;
     return Object.freeze({ text: input, precision: 'year', from: iso(y, 1, 1), to: iso(y + 1, 1, 1) });
   }
   m = MONTH.exec(input);
   if (m) {
     const y = Number(m[1]);
     const mo = Number(m[2]);
-    if (y < 1 || mo < 1 || mo > 12) return undefined;
+    if (mo < 1 || mo > 12 || !inDomain(utc(y, mo, 1).getTime(), utc(y, mo + 1, 1).getTime())) return undefined;
     return Object.freeze({ text: input, precision: 'month', from: iso(y, mo, 1), to: iso(y, mo + 1, 1) });
   }
   m = DAY.exec(input);
@@ -76,9 +99,9 @@ function parseCoarse(input: string): FuzzyDate | undefined {
     const y = Number(m[1]);
     const mo = Number(m[2]);
     const d = Number(m[3]);
-    const date = new Date(Date.UTC(y, mo - 1, d));
-    if (y < 1 || date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d)
-      return undefined;
+    const date = utc(y, mo, d);
+    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) return undefined;
+    if (!inDomain(date.getTime(), utc(y, mo, d + 1).getTime())) return undefined;
     return Object.freeze({ text: input, precision: 'day', from: date.toISOString(), to: iso(y, mo, d + 1) });
   }
   return undefined;
@@ -92,8 +115,8 @@ function parseInstant(input: string): FuzzyDate | undefined {
   if (mo < 1 || mo > 12 || d < 1 || d > 31 || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 60)
     return undefined;
   const t = Date.parse(input);
-  if (Number.isNaN(t)) return undefined;
-  const dayCheck = new Date(Date.UTC(Number(m[1]), mo - 1, d));
+  if (Number.isNaN(t) || !inDomain(t, t)) return undefined;
+  const dayCheck = utc(Number(m[1]), mo, d);
   if (dayCheck.getUTCDate() !== d) return undefined;
   const at = new Date(t).toISOString();
   return Object.freeze({ text: input, precision: 'instant', from: at, to: at });
@@ -104,14 +127,16 @@ export const fuzzyDate = z
   .string()
   .max(40)
   .refine((s) => parseFuzzyDate(s) !== undefined, {
-    message: 'must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time with offset',
+    message: `must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time with offset, and ${DATE_DOMAIN_MESSAGE.replace('must ', '')}`,
   });
 
 /** RFC 3339 date-time with offset, as an instant. */
 export const instant = z
   .string()
   .max(40)
-  .refine((s) => parseFuzzyDate(s)?.precision === 'instant', { message: 'must be an RFC 3339 date-time with offset' });
+  .refine((s) => parseFuzzyDate(s)?.precision === 'instant', {
+    message: `must be an RFC 3339 date-time with offset, and ${DATE_DOMAIN_MESSAGE.replace('must ', '')}`,
+  });
 
 /** Parses a date that zod has already validated. */
 export function mustParseFuzzyDate(input: string): FuzzyDate {
