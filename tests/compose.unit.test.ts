@@ -55,7 +55,7 @@ function interpolate(value: string): string {
   });
 }
 
-/** The migrate job is the CLI, which has no config.ts of its own in the brief's list; these are what it reads. */
+/** What the migrate job (the CLI's `migrate`) reads, of the CLI's settings. */
 const migrateSettingNames = [
   'DATABASE_URL',
   'NATS_URL',
@@ -63,7 +63,11 @@ const migrateSettingNames = [
   'CLAIMTRAIL_SUBJECT_PREFIX',
   'CLAIMTRAIL_SCHEMA',
   'CLAIMTRAIL_DUPLICATE_WINDOW_S',
+  'CLAIMTRAIL_REPLICAS',
 ] as const satisfies readonly SettingName[];
+
+/** The JetStream cluster: three nodes, each a service of its own. */
+const natsNodes = ['nats-1', 'nats-2', 'nats-3'] as const;
 
 const nodeServices: Record<string, readonly SettingName[]> = {
   ingest: ingestSettingNames,
@@ -84,14 +88,15 @@ const agreedSettings = [
   'CLAIMTRAIL_SUBJECT_PREFIX',
   'CLAIMTRAIL_SCHEMA',
   'CLAIMTRAIL_DUPLICATE_WINDOW_S',
+  'CLAIMTRAIL_REPLICAS',
 ] as const satisfies readonly SettingName[];
 
 const hasDefault = (name: SettingName): boolean => settingsSchemas[name].safeParse(undefined).success;
 
 describe('docker-compose.yml services', () => {
-  it('defines nats, postgres, migrate, ingest, projector and query, and nothing else', () => {
+  it('defines three NATS nodes, postgres, migrate, ingest, projector and query, and nothing else', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['ingest', 'migrate', 'nats', 'postgres', 'projector', 'query'].sort(),
+      [...natsNodes, 'ingest', 'migrate', 'postgres', 'projector', 'query'].sort(),
     );
   });
 
@@ -145,7 +150,13 @@ describe('docker-compose.yml environment', () => {
 
   it.each(Object.keys(nodeServices))('%s reaches NATS and Postgres by their compose service names', (name) => {
     const natsUrl = env(name).NATS_URL;
-    if (natsUrl !== undefined) expect(new URL(interpolate(natsUrl)).host).toBe('nats:4222');
+    // Every node, so that a client connects while any one of them is down.
+    if (natsUrl !== undefined)
+      expect(
+        interpolate(natsUrl)
+          .split(',')
+          .map((u) => new URL(u).host),
+      ).toEqual(natsNodes.map((n) => `${n}:4222`));
     const databaseUrl = env(name).DATABASE_URL;
     if (databaseUrl !== undefined) {
       const url = new URL(interpolate(databaseUrl));
@@ -205,7 +216,7 @@ describe('docker-compose.yml ports and health', () => {
     expect(service(name).ports).toEqual([`${port}:${port}`]);
   });
 
-  it.each(['nats', 'postgres', 'ingest', 'projector', 'query'])('%s has a healthcheck', (name) => {
+  it.each([...natsNodes, 'postgres', 'ingest', 'projector', 'query'])('%s has a healthcheck', (name) => {
     expect(service(name).healthcheck?.test).toBeDefined();
   });
 
@@ -215,10 +226,12 @@ describe('docker-compose.yml ports and health', () => {
     expect(test?.[3]).toContain(`fetch('http://127.0.0.1:${port}/readyz')`);
   });
 
-  it('nats is healthy when its monitoring port reports JetStream', () => {
-    const test = service('nats').healthcheck?.test;
+  it.each(natsNodes)('%s is healthy when its monitoring port reports JetStream current with a meta leader', (name) => {
+    const test = service(name).healthcheck?.test;
     expect(test?.[0]).toBe('CMD');
-    expect(test).toContainEqual(expect.stringMatching(/^http:\/\/(localhost|127\.0\.0\.1):8222\/healthz\b/));
+    // The full check: `?js-enabled-only=true` is healthy before a meta leader exists, and migrate
+    // would then fail to place three replicas.
+    expect(test).toContainEqual(expect.stringMatching(/^http:\/\/(localhost|127\.0\.0\.1):8222\/healthz$/));
   });
 
   it('postgres is healthy when pg_isready answers over TCP', () => {
@@ -229,10 +242,11 @@ describe('docker-compose.yml ports and health', () => {
 describe('docker-compose.yml start order', () => {
   const healthy = { condition: 'service_healthy' };
   const migrated = { condition: 'service_completed_successfully' };
+  const nats = Object.fromEntries(natsNodes.map((n) => [n, healthy]));
   const expected: Record<string, Record<string, { condition: string }>> = {
-    migrate: { postgres: healthy, nats: healthy },
-    ingest: { migrate: migrated, nats: healthy },
-    projector: { migrate: migrated, nats: healthy, postgres: healthy },
+    migrate: { postgres: healthy, ...nats },
+    ingest: { migrate: migrated, ...nats },
+    projector: { migrate: migrated, ...nats, postgres: healthy },
     query: { migrate: migrated, postgres: healthy },
   };
 
@@ -242,11 +256,11 @@ describe('docker-compose.yml start order', () => {
 
   it.each(Object.entries(nodeServices))('%s waits for every server it reads a URL of', (name, reads) => {
     const dependsOn = service(name).depends_on ?? {};
-    if (reads.includes('NATS_URL')) expect(dependsOn.nats).toEqual(healthy);
+    if (reads.includes('NATS_URL')) for (const n of natsNodes) expect(dependsOn[n], n).toEqual(healthy);
     if (reads.includes('DATABASE_URL')) expect(dependsOn.postgres).toEqual(healthy);
   });
 
-  it.each(['nats', 'postgres'])('%s waits for nothing', (name) => {
+  it.each([...natsNodes, 'postgres'])('%s waits for nothing', (name) => {
     expect(service(name).depends_on).toBeUndefined();
   });
 });
@@ -255,10 +269,14 @@ describe('NATS deployment config', () => {
   const natsConf = readRepoFile('infra/nats/nats.conf').replace(/#.*$/gm, '');
   const jetstreamBlock = /^jetstream\s*\{([^}]*)\}/m.exec(natsConf)?.[1] ?? '';
 
-  it('nats runs nats 2.12 with infra/nats/nats.conf', () => {
-    expect(service('nats').image).toMatch(/^nats:2\.12(\.\d+)?-alpine$/);
-    expect(service('nats').command).toEqual(['-c', '/etc/nats/nats.conf']);
-    expect(service('nats').volumes).toContain('./infra/nats/nats.conf:/etc/nats/nats.conf:ro');
+  const clusterBlock = /^cluster\s*\{([\s\S]*?)^\}/m.exec(natsConf)?.[1] ?? '';
+
+  it.each(natsNodes)('%s runs nats 2.12 with infra/nats/nats.conf, named after its service', (name) => {
+    expect(service(name).image).toMatch(/^nats:2\.12(\.\d+)?-alpine$/);
+    expect(service(name).command).toEqual(['-c', '/etc/nats/nats.conf']);
+    expect(service(name).volumes).toContain('./infra/nats/nats.conf:/etc/nats/nats.conf:ro');
+    expect(env(name)).toEqual({ NATS_SERVER_NAME: name });
+    expect(natsConf).toMatch(/^server_name:\s*\$NATS_SERVER_NAME\s*$/m);
   });
 
   it('enables JetStream with an fsync on every write', () => {
@@ -266,10 +284,24 @@ describe('NATS deployment config', () => {
     expect(jetstreamBlock).toMatch(/^\s*sync_interval:\s*always\s*$/m);
   });
 
-  it('keeps the JetStream store on a volume', () => {
+  it('keeps the JetStream store of each node on a volume of its own', () => {
     const storeDir = /^\s*store_dir:\s*(\S+)\s*$/m.exec(jetstreamBlock)?.[1];
     expect(storeDir).toBe('/data');
-    expect(service('nats').volumes).toContainEqual(expect.stringMatching(/^[\w-]+:\/data$/));
+    const volumes = natsNodes.map((n) => service(n).volumes?.find((v) => v.endsWith(':/data')));
+    for (const v of volumes) expect(v).toMatch(/^[\w-]+:\/data$/);
+    expect(new Set(volumes).size).toBe(natsNodes.length);
+  });
+
+  it('routes every node to every node in one named cluster', () => {
+    expect(clusterBlock).toMatch(/^\s*name:\s*\w[\w-]*\s*$/m);
+    expect(clusterBlock).toMatch(/^\s*listen:\s*0\.0\.0\.0:6222\s*$/m);
+    const routes = [...clusterBlock.matchAll(/nats-route:\/\/([\w-]+):6222/g)].map((m) => m[1]);
+    expect(routes).toEqual([...natsNodes]);
+  });
+
+  it.each(['migrate', 'ingest'])('%s creates the stream and buckets with one replica a node', (name) => {
+    const replicas = env(name).CLAIMTRAIL_REPLICAS;
+    expect(replicas && Number(interpolate(replicas))).toBe(natsNodes.length);
   });
 
   it('listens where the services and the healthcheck look', () => {
