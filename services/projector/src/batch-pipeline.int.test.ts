@@ -192,3 +192,42 @@ describe('pipelined batches', () => {
     },
   );
 });
+
+describe('an event Postgres refuses to store', () => {
+  it.each(paths)(
+    'is found by splitting its batch and parked with the reason; everything else flows ($path)',
+    async ({ oneStatementEvents }) => {
+      const all = messages().slice(0, 100);
+      // A payload with a NUL character, which Postgres text cannot hold: the ledger row is refused.
+      const poisoned = all.map((m) => (m.seq === 37 ? { ...m, payload: `${m.payload.slice(0, 20)}\u0000x` } : m));
+      const schema = `refused_${oneStatementEvents}_rm`;
+      const store = await fresh(schema, { oneStatementEvents });
+      let retries = 0;
+      const p = createBatchPipeline({ store, fold, onRetry: () => (retries += 1) });
+      for (const b of batches(poisoned, 20)) await p.submitInTurn(b);
+      await p.drain();
+      expect(retries).toBeGreaterThan(0);
+      expect((await store.readCheckpoint()).lastSeq).toBe(100);
+      // Every seq is in the ledger but the repeat at seq 46, which is in event_repeats.
+      const ledger = await sql<{
+        n: number;
+      }>`select count(*)::int as n from ${sql.table(`${schema}.event_ledger`)}`.execute(env.db);
+      expect(ledger.rows[0]!.n).toBe(99);
+      const dead = (
+        await sql<{
+          reason: string;
+          payload: string;
+        }>`select reason, payload from ${sql.table(`${schema}.dead_letters`)}
+           where seq = 37`.execute(env.db)
+      ).rows;
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.reason).toMatch(/^Postgres refused to store it \(22021\)/);
+      expect(dead[0]!.payload).toContain('\uFFFD');
+      // The other 99 events are applied as a clean fold of them would apply them.
+      const versions = await sql<{
+        n: number;
+      }>`select count(*)::int as n from ${sql.table(`${schema}.claim_versions`)}`.execute(env.db);
+      expect(versions.rows[0]!.n).toBeGreaterThan(0);
+    },
+  );
+});

@@ -59,6 +59,22 @@ export function overlayPending(input: FoldInput, ids: BatchIds, pendings: readon
 }
 
 /**
+ * Postgres refused the rows themselves (a value out of range, text it cannot hold, a key already
+ * there, a row too large for an index): writing the same rows again fails the same way, so the
+ * event behind them is found and parked instead (SQLSTATE classes 22, 23 and 54).
+ */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+}
+
+/** What a dead letter says of an event Postgres refused. */
+function refusalOf(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return `Postgres refused to store it (${e.code ?? '?'}): ${e.message ?? String(err)}`;
+}
+
+/**
  * How many batches are written at once, each in a transaction of its own. A batch's new rows go
  * in while the one before it is still being written; it moves the checkpoint once that one is
  * committed (`commit` in projection-store.ts). Postgres runs each transaction on one core; two
@@ -133,6 +149,35 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
     }
   }
 
+  /** Events of this pipeline's batches that Postgres refused, by seq: parked by every later fold. */
+  const refused = new Map<number, string>();
+
+  /** Folds and writes `batch` from what is stored, in one transaction. */
+  function apply(batch: readonly StreamMessage[]): Promise<FoldOutput> {
+    return o.store.applyBatch(batch, (input) => o.fold(refused.size > 0 ? { ...input, refused } : input, batch));
+  }
+
+  /**
+   * Applies `batch` in parts when Postgres refuses its rows: halves until the refused event is
+   * alone, which is then parked with Postgres's reason; everything else is written. The outputs
+   * of the parts are summed into one, as if the batch had been written at once.
+   */
+  async function applyIsolating(batch: readonly StreamMessage[]): Promise<FoldOutput> {
+    try {
+      return await apply(batch);
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+      if (batch.length === 1) {
+        refused.set(batch[0]!.seq, refusalOf(err));
+        return await apply(batch);
+      }
+      const mid = Math.ceil(batch.length / 2);
+      const a = await applyIsolating(batch.slice(0, mid));
+      const b = await applyIsolating(batch.slice(mid));
+      return { ...b, applied: a.applied + b.applied, deadLetters: [...a.deadLetters, ...b.deadLetters] };
+    }
+  }
+
   async function commit(
     batch: readonly StreamMessage[],
     out: FoldOutput,
@@ -144,13 +189,13 @@ export function createBatchPipeline(o: BatchPipelineOptions) {
       return out;
     } catch (err) {
       // The batch before failed for good (its error is reported where it is awaited), or it was
-      // committed and this write failed: refold from what is stored, in one transaction, until
-      // it commits.
+      // committed and this write failed, or Postgres refused a row: refold from what is stored,
+      // in one transaction (in parts around a refused event), until it commits.
       await before;
       for (let attempt = 0; ; attempt += 1) {
         await retrying(attempt, err);
         try {
-          return await o.store.applyBatch(batch, (input) => o.fold(input, batch));
+          return await applyIsolating(batch);
         } catch (e) {
           err = e;
         }

@@ -97,6 +97,16 @@ export interface FoldInput extends FoldState {
   lastSeq: number;
   chainHash: string;
   knownAt: string | null;
+  /**
+   * Events Postgres refused to store (by seq, with its reason): each is parked instead of
+   * applied, and its rows hold only what Postgres can store (see createBatchPipeline).
+   */
+  refused?: ReadonlyMap<number, string>;
+}
+
+/** Text Postgres can store: it cannot hold U+0000, which is written as U+FFFD. */
+function storable(s: string): string {
+  return s.includes('\u0000') ? s.replaceAll('\u0000', '\uFFFD') : s;
 }
 
 /** The rows a batch writes. Version rows carry their final `seq_to`; `closes` end rows already stored. */
@@ -291,6 +301,36 @@ export function foldBatch(
     // prepared payload holds (null: the payload itself).
     out.chainHash = chainHashOfCanonical(out.chainHash, canonical ?? m.payload);
     const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : loose.claimId;
+    const refusal = input.refused?.get(m.seq);
+    if (refusal !== undefined) {
+      // Only what the ledger and the dead letters need, and nothing Postgres could refuse again.
+      out.ledger.push({
+        seq: m.seq,
+        subject: storable(m.subject),
+        // A decoded event's id and type passed its schema (a UUID, a known name).
+        event_id: decoded.ok ? decoded.event.eventId : null,
+        type: decoded.ok ? decoded.event.type : null,
+        version: null,
+        recorded_at: null,
+        known_at: knownAt,
+        actor: null,
+        claim_id: claimId ?? null,
+        topic: null,
+        payload: storable(m.payload),
+        chain_hash: out.chainHash,
+      });
+      out.deadLetters.push({
+        seq: m.seq,
+        subject: storable(m.subject),
+        event_id: decoded.ok ? decoded.event.eventId : null,
+        type: decoded.ok ? decoded.event.type : null,
+        claim_id: claimId ?? null,
+        reason: refusal,
+        payload: storable(m.payload),
+      });
+      if (claimId !== undefined && !parked.has(claimId)) parked.set(claimId, m.seq);
+      continue;
+    }
     out.ledger.push({
       seq: m.seq,
       subject: m.subject,

@@ -21,7 +21,13 @@ export interface Prepared {
   };
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+/**
+ * A string field of an event that may not decode, kept only when Postgres can take it as a key
+ * (the state read sends the ids of a batch as arrays: a NUL, which Postgres text cannot hold,
+ * would fail that read for ever).
+ */
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v.length <= 256 && !v.includes('\u0000') ? v : undefined;
 
 export function preparePayload(payload: string): Prepared {
   let raw: unknown;

@@ -31,7 +31,10 @@ export async function createProjectorService(deps: Omit<ProjectorDeps, 'registry
     readiness: async () => {
       const down: string[] = [];
       if (deps.nc.isClosed()) down.push('NATS connection closed');
-      await sql`select 1`.execute(deps.db).catch((err: unknown) => down.push(`Postgres: ${(err as Error).message}`));
+      // What is down, not its error text (which can name hosts and users): the log has that.
+      await sql`select 1`.execute(deps.db).catch(() => down.push('Postgres unreachable'));
+      const stalled = projector.stalled();
+      if (stalled) down.push(stalled);
       return down;
     },
   });

@@ -40,6 +40,8 @@ export interface ProjectorDeps {
     metaSchema?: string | null;
     /** How often the pointer is read (default 250 ms). */
     followMs?: number;
+    /** How long a leader with events waiting may commit nothing before it reports not ready (default STALL_MS). */
+    stallMs?: number;
   };
 }
 
@@ -57,6 +59,16 @@ const MAX_LINGER_MS = 20;
 
 /** The longest pause between two starts after failures (Postgres or NATS away): resumes soon after they return. */
 const MAX_RESTART_WAIT_MS = 5000;
+
+/** A leader with events waiting that has committed nothing for this long reports not ready. */
+export const STALL_MS = 30_000;
+
+/** A failure named for an operator without its text (which may hold data or addresses): its SQLSTATE or class. */
+function failureName(err: unknown): string {
+  const e = err as { code?: unknown; name?: unknown } | null;
+  const name = typeof e?.name === 'string' ? e.name : 'unknown failure';
+  return typeof e?.code === 'string' && e.code !== '' ? `${name} ${e.code}` : name;
+}
 
 /** The election lock's connection ended while this projector led: it stops leading at once. */
 export class LeadershipLostError extends Error {
@@ -123,6 +135,8 @@ export function createProjector(deps: ProjectorDeps) {
   /** Every stream seq is an event (no subject filter): the fold refuses gaps. */
   let contiguous = false;
   const holder = `${hostname()}:${process.pid}`;
+  /** For readiness: the newest seq delivered, the newest committed, when a commit last landed, the last failure. */
+  const progress = { delivered: 0, committed: 0, at: Date.now(), failure: undefined as string | undefined };
 
   /** Read through a function: TypeScript narrows the variable to undefined after runOn resets it. */
   const lostLead = (): LeadershipLostError | undefined => lost;
@@ -238,7 +252,10 @@ export function createProjector(deps: ProjectorDeps) {
       fold: (input, batch) => foldBatch(input, batch, settings.rule, { contiguous }),
       stopping: () => stopping || lost !== undefined,
       isFinal,
-      onRetry: (err, attempt, waitMs) => logger.error({ err, attempt, waitMs }, 'batch failed; retrying'),
+      onRetry: (err, attempt, waitMs) => {
+        progress.failure = failureName(err);
+        logger.error({ err, attempt, waitMs }, 'batch failed; retrying');
+      },
     });
   }
   let pipeline = pipelineOf(store);
@@ -257,6 +274,9 @@ export function createProjector(deps: ProjectorDeps) {
         applied.inc(out.applied);
         parked.inc(out.deadLetters.length);
         lastSeqGauge.set(out.lastSeq);
+        progress.committed = Math.max(progress.committed, out.lastSeq);
+        progress.at = Date.now();
+        progress.failure = undefined;
         if (out.deadLetters.length > 0)
           logger.warn({ parked: out.deadLetters.map((d) => ({ seq: d.seq, reason: d.reason })) }, 'events parked');
       },
@@ -279,6 +299,7 @@ export function createProjector(deps: ProjectorDeps) {
         failures += 1;
         // A lost lead is re-contested at once; other failures back off.
         const waitMs = isFinal(err) ? 0 : Math.min(MAX_RESTART_WAIT_MS, 250 * 2 ** Math.min(failures - 1, 6));
+        progress.failure = failureName(err);
         logger.error({ err, failures, waitMs }, 'projector failed; starting again from the checkpoint');
         messages?.stop();
         messages = undefined;
@@ -312,6 +333,8 @@ export function createProjector(deps: ProjectorDeps) {
     const durable = consumerNameOf(schema);
     const cp = await store.readCheckpoint();
     lastSeqGauge.set(cp.lastSeq);
+    progress.committed = progress.delivered = cp.lastSeq;
+    progress.at = Date.now();
     await ensureConsumer(cp.lastSeq + 1);
     const js = jetstream(nc);
     const consumer = await js.consumers.get(settings.stream, durable);
@@ -370,6 +393,7 @@ export function createProjector(deps: ProjectorDeps) {
       if (batch.length === 0) openedAt = performance.now();
       batch.push(toStreamMessage(m));
       last = m;
+      if (m.seq > progress.delivered) progress.delivered = m.seq;
       pendingGauge.set(m.info.pending);
       const drained = messages.getPending() === 0;
       if (
@@ -405,6 +429,16 @@ export function createProjector(deps: ProjectorDeps) {
       });
     },
     isActive: () => active,
+    /**
+     * Why this projector is not keeping up, or undefined: it leads, events were delivered past
+     * what it committed, and nothing was committed for STALL_MS.
+     */
+    stalled(now = Date.now()): string | undefined {
+      const waiting = progress.delivered - progress.committed;
+      if (!active || waiting <= 0 || now - progress.at < (settings.stallMs ?? STALL_MS)) return undefined;
+      const idle = Math.round((now - progress.at) / 1000);
+      return `projector stalled: ${waiting} delivered events not applied, nothing committed for ${idle} s${progress.failure ? ` (last failure: ${progress.failure})` : ''}`;
+    },
     /** Stops pulling, finishes the batch in hand, and returns. */
     async stop(): Promise<void> {
       stopping = true;

@@ -16,7 +16,7 @@ import {
 import { claimId as claimIdSchema, metricSlug, parseFuzzyDate, topicSlug } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
 import { chainHash } from '@claimtrail/shared/identity';
-import { NotFoundError, ValidationError } from '@claimtrail/shared/errors';
+import { NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { createReadContexts } from './read-context.ts';
 import { createReadModels } from './read-models.ts';
@@ -74,7 +74,9 @@ export async function createQueryApp(deps: QueryDeps) {
         await contexts.resolve({});
         return [];
       } catch (err) {
-        return [`Postgres: ${(err as Error).message}`];
+        // What is down, not its error text (which can name hosts and users): the log has that.
+        deps.logger.warn({ err }, 'not ready');
+        return [err instanceof UnavailableError ? err.message : 'Postgres unreachable'];
       }
     },
   });

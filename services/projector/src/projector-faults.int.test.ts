@@ -11,7 +11,7 @@ let env: TestEnv;
 const RULE = 'approx-5pct@1';
 
 beforeAll(async () => {
-  env = await createTestEnv('leadership');
+  env = await createTestEnv('projector-faults');
 });
 afterAll(async () => {
   await env?.cleanup();
@@ -150,6 +150,53 @@ describe('two projectors on one schema', () => {
     } finally {
       await a.projector.stop();
       await b.projector.stop();
+    }
+  });
+});
+
+describe('readiness of a projector that makes no progress', () => {
+  it('says not ready, naming why, while delivered events wait and nothing commits; ready again after', async () => {
+    const svc = await createProjectorService({
+      nc: env.nc,
+      db: env.db,
+      logger: createLogger('test', 'silent'),
+      settings: {
+        stream: env.stream,
+        subjectPrefix: env.subjectPrefix,
+        schema: 'stall_rm',
+        batchSize: 50,
+        rule: RULE,
+        databaseUrl: env.databaseUrl,
+        metaSchema: null,
+        stallMs: 500,
+      },
+    });
+    await migrateReadModel(env.db, 'stall_rm');
+    svc.projector.start();
+    try {
+      await expect.poll(() => svc.projector.isActive(), { timeout: 10_000 }).toBe(true);
+      const ready = async () => (await svc.app.inject({ method: 'GET', url: '/readyz' })).json<{ detail?: string }>();
+      await expect
+        .poll(async () => (await svc.projector.store.readCheckpoint()).lastSeq, { timeout: 30_000 })
+        .toBeGreaterThan(0);
+      expect(await ready()).toEqual({ status: 'ready' });
+      // Hold the checkpoint so that no commit can land, then give the projector more to do.
+      const holder = await (await import('@claimtrail/shared/db')).poolOf(env.db).connect();
+      try {
+        await holder.query('begin');
+        await holder.query('lock table stall_rm.checkpoint in access exclusive mode');
+        await publishWorkload(env.nc, workload({ events: 20, prefix: env.subjectPrefix, seed: 99 }));
+        await expect
+          .poll(async () => (await ready()).detail ?? '', { timeout: 10_000 })
+          .toMatch(/not ready: projector stalled: \d+ delivered events not applied, nothing committed for \d+ s/);
+        await holder.query('rollback');
+      } finally {
+        holder.release();
+      }
+      await expect.poll(async () => (await ready()).detail ?? 'ready', { timeout: 10_000 }).toBe('ready');
+    } finally {
+      await svc.projector.stop();
+      await svc.app.close();
     }
   });
 });
