@@ -10,13 +10,14 @@ import { Registry } from 'prom-client';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createLogger } from '@claimtrail/shared';
 import { getActiveSchema, type Database } from '@claimtrail/shared/db';
+import { uuidv7 } from '@claimtrail/shared/identity';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { createProjector } from '@claimtrail/projector';
 import { createPgTokenStore, createQueryApp } from '@claimtrail/query';
 import type { Kysely } from 'kysely';
 import { fillStream } from './fill-stream.ts';
 import { promoteSchema, runReplay, type ReplayDeps } from './replay.ts';
-import { runVerify } from './verify.ts';
+import { formatVerifyReport, runVerify } from './verify.ts';
 import { compareTable, READ_MODEL_TABLES } from './read-model-diff.ts';
 import { runExport, runImport, verifyExport } from './export-file.ts';
 import { runAsOf, runClaimStory } from './queries.ts';
@@ -103,6 +104,10 @@ describe('audit verify', () => {
     });
     expect(r.readModels.ok).toBe(true);
     expect(r.ok).toBe(true);
+    expect(r.verdict).toBe('holds');
+    expect(r.parked).toEqual({ ok: true, failOnParked: false, count: 0, events: [] });
+    expect(r.repeats).toEqual({ count: 0, events: [] });
+    expect(formatVerifyReport(r).at(-1)).toBe('audit verify: everything holds');
     expect(r.chain.finalHash).toBe(r.checkpoint.chainHash);
     // The scratch schema is gone.
     const left = await sql<{
@@ -503,6 +508,106 @@ describe('replay --promote with a changed normalisation rule', () => {
     }
     expect(statuses.length).toBeGreaterThan(3);
     expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+});
+
+describe('audit verify with parked events and repeats', () => {
+  let e: TestEnv;
+  let d: ReplayDeps;
+  let schema: string;
+  let recorded: { seq: number; claimId: string };
+  let parkedSeqs: { duplicate: number; garbage: number; behind: number };
+  let repeat: { seq: number; eventId: string; firstSeq: number };
+
+  beforeAll(async () => {
+    e = await createTestEnv('auditparked');
+    const filled = await fillStream(e.nc, {
+      stream: e.stream,
+      subjectPrefix: e.subjectPrefix,
+      count: 60,
+      seed: 'parked',
+    });
+    const jsm = await jetstreamManager(e.nc);
+    const js = jetstream(e.nc);
+    const messages = [];
+    for (let seq = 1; seq <= filled.lastSeq; seq++) messages.push(await jsm.streams.getMessage(e.stream, { seq }));
+    const events = messages.map((m) => ({
+      m,
+      ev: m.json<{ eventId: string; type: string; data: { claimId?: string } }>(),
+    }));
+    const rec = events.find((x) => x.ev.type === 'ClaimRecorded')!;
+    const corr = events.find((x) => x.ev.type === 'ClaimCorrected' && x.ev.data.claimId !== undefined)!;
+    recorded = { seq: rec.m.seq, claimId: rec.ev.data.claimId! };
+    // The same claim recorded again under a new event id: the projector parks it.
+    const duplicate = await js.publish(
+      rec.m.subject,
+      JSON.stringify({ ...rec.ev, eventId: uuidv7(Date.now(), 'dup') }),
+    );
+    // Bytes that are no event at all.
+    const garbage = await js.publish(`${e.subjectPrefix}.claim.t.clm_${'0'.repeat(24)}`, 'not an event');
+    // An event of the parked claim: parked behind it.
+    const behind = await js.publish(
+      rec.m.subject,
+      JSON.stringify({
+        ...corr.ev,
+        eventId: uuidv7(Date.now(), 'behind'),
+        data: { ...corr.ev.data, claimId: recorded.claimId },
+      }),
+    );
+    // The very bytes of an earlier message again, past JetStream's duplicate check (no msg id): a repeat.
+    const again = await js.publish(messages[4]!.subject, messages[4]!.data);
+    parkedSeqs = { duplicate: duplicate.seq, garbage: garbage.seq, behind: behind.seq };
+    repeat = { seq: again.seq, eventId: events[4]!.ev.eventId, firstSeq: messages[4]!.seq };
+    schema = (await getActiveSchema(e.db, e.schema))!;
+    await projectAll(e, schema, again.seq);
+    d = { db: e.db, nc: e.nc, stream: e.stream, subjectPrefix: e.subjectPrefix, baseSchema: e.schema };
+  });
+  afterAll(async () => {
+    await e?.cleanup();
+  });
+
+  it('names every parked event and every repeat, and warns without failing', async () => {
+    const r = await verify({}, d);
+    expect(r.chain.ok && r.ledger.ok && r.readModels.ok).toBe(true);
+    expect(r.ok).toBe(true);
+    expect(r.verdict).toBe('holds-with-parked');
+    expect(r.parked.count).toBe(3);
+    expect(r.parked.events.map((p) => p.seq)).toEqual([parkedSeqs.duplicate, parkedSeqs.garbage, parkedSeqs.behind]);
+    expect(r.parked.events[0]).toMatchObject({
+      type: 'ClaimRecorded',
+      claimId: recorded.claimId,
+      reason: `claim ${recorded.claimId} was recorded before`,
+    });
+    expect(r.parked.events[1]).toMatchObject({ type: null, eventId: null });
+    expect(r.parked.events[1]!.reason).not.toBe('');
+    expect(r.parked.events[2]).toMatchObject({
+      type: 'ClaimCorrected',
+      claimId: recorded.claimId,
+      reason: `waiting behind the parked event at seq ${parkedSeqs.duplicate} of claim ${recorded.claimId}`,
+    });
+    expect(r.repeats).toEqual({ count: 1, events: [repeat] });
+
+    const lines = formatVerifyReport(r);
+    expect(lines).toContain(
+      '[WARN] parked: 3 events are NOT APPLIED to the read models (set aside in dead_letters); --fail-on-parked makes this a failure:',
+    );
+    expect(lines).toContain(
+      `         seq ${parkedSeqs.duplicate}  ClaimRecorded  claim ${recorded.claimId}  event ${r.parked.events[0]!.eventId}: claim ${recorded.claimId} was recorded before`,
+    );
+    expect(lines.some((l) => l.startsWith(`         seq ${parkedSeqs.garbage}  (undecodable)  `))).toBe(true);
+    expect(lines).toContain(`         seq ${repeat.seq} repeats seq ${repeat.firstSeq} (event ${repeat.eventId})`);
+    expect(lines.at(-1)).toBe('audit verify: holds, with 3 parked events not applied (listed above)');
+    expect(lines.join('\n')).not.toMatch(/everything holds/);
+  });
+
+  it('fails on them with failOnParked', async () => {
+    const r = await verify({ failOnParked: true, replay: false }, d);
+    expect(r.ok).toBe(false);
+    expect(r.verdict).toBe('failed');
+    expect(r.parked).toMatchObject({ ok: false, failOnParked: true, count: 3 });
+    const lines = formatVerifyReport(r);
+    expect(lines).toContain('[FAIL] parked: 3 events are NOT APPLIED to the read models (set aside in dead_letters):');
+    expect(lines.at(-1)).toBe('audit verify: FAILED (3 parked events not applied)');
   });
 });
 

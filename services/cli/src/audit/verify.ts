@@ -7,6 +7,7 @@ import { createProgress, type ProgressSink } from './progress.ts';
 import { compareTable, READ_MODEL_TABLES, type TableComparison } from './read-model-diff.ts';
 import { runReplay, type ReplayDeps } from './replay.ts';
 import { readStream, streamBounds } from './stream-reader.ts';
+import { parkedEvents, repeatedEvents, type ParkedEvent, type RepeatedEvent } from './set-aside.ts';
 
 export interface VerifyOptions {
   fromSeq?: number;
@@ -17,6 +18,8 @@ export interface VerifyOptions {
   keepScratch?: boolean;
   /** How many differences of each check to list (counts are always complete). */
   maxDifferences?: number;
+  /** Parked events fail the verdict instead of being a warning. */
+  failOnParked?: boolean;
   progress?: { sink?: ProgressSink; quiet?: boolean };
 }
 
@@ -37,6 +40,12 @@ export interface Difference {
 
 export interface VerifyReport {
   ok: boolean;
+  /**
+   * `holds`: every check passed and nothing is parked; `holds-with-parked`: every check passed
+   * but events sit unapplied in dead_letters; `failed`: a check failed (parked events too, with
+   * failOnParked).
+   */
+  verdict: 'holds' | 'holds-with-parked' | 'failed';
   stream: { name: string; firstSeq: number; lastSeq: number };
   liveSchema: string;
   checkpoint: { lastSeq: number; chainHash: string };
@@ -72,6 +81,10 @@ export interface VerifyReport {
         tables: TableComparison[];
       }
     | { ok: true; skipped: true; reason: string };
+  /** Every event the live schema holds as parked (not applied), whatever `fromSeq` is. */
+  parked: { ok: boolean; failOnParked: boolean; count: number; events: ParkedEvent[] };
+  /** Every stream message the live schema recorded as a repeat of an earlier event (not applied again). */
+  repeats: { count: number; events: RepeatedEvent[] };
 }
 
 interface LedgerRow {
@@ -391,8 +404,19 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
       if (!o.keepScratch) await sql`drop schema if exists ${sql.raw(quoteIdent(scratch))} cascade`.execute(db);
     }
   }
+  const parkedList = await parkedEvents(db, live);
+  const repeatList = await repeatedEvents(db, live);
+  const failOnParked = o.failOnParked ?? false;
+  const parked = {
+    ok: !failOnParked || parkedList.length === 0,
+    failOnParked,
+    count: parkedList.length,
+    events: parkedList,
+  };
+  const ok = chain.ok && ledger.ok && readModels.ok && parked.ok;
   return {
-    ok: chain.ok && ledger.ok && readModels.ok,
+    ok,
+    verdict: !ok ? 'failed' : parked.count > 0 ? 'holds-with-parked' : 'holds',
     stream: { name: deps.stream, firstSeq: bounds.firstSeq, lastSeq: endSeq },
     liveSchema: live,
     checkpoint,
@@ -400,8 +424,14 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
     chain,
     ledger,
     readModels,
+    parked,
+    repeats: { count: repeatList.length, events: repeatList },
   };
 }
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+/** A reason on one line, whatever Postgres or a decoder put in it. */
+const oneLine = (s: string) => s.replace(/\s+/g, ' ').trim();
 
 /** The human report: one line per check, then the first differences with their seqs. */
 export function formatVerifyReport(r: VerifyReport): string[] {
@@ -438,6 +468,34 @@ export function formatVerifyReport(r: VerifyReport): string[] {
       }
     }
   }
-  lines.push(r.ok ? 'audit verify: everything holds' : 'audit verify: FAILED');
+  const rp = r.repeats;
+  lines.push(
+    rp.count === 0
+      ? '[ok]   repeats: none'
+      : `[ok]   repeats: ${plural(rp.count, 'message repeats an earlier event', 'messages repeat earlier events')} and ${rp.count === 1 ? 'was' : 'were'} not applied again:`,
+  );
+  for (const e of rp.events) lines.push(`         seq ${e.seq} repeats seq ${e.firstSeq} (event ${e.eventId})`);
+  // Last before the verdict, so that it is not scrolled away by the read-model tables.
+  const pk = r.parked;
+  if (pk.count === 0) lines.push('[ok]   parked: none');
+  else {
+    lines.push(
+      `${pk.ok ? '[WARN]' : '[FAIL]'} parked: ${plural(pk.count, 'event is', 'events are')} NOT APPLIED to the read models (set aside in dead_letters)${pk.failOnParked ? '' : '; --fail-on-parked makes this a failure'}:`,
+    );
+    for (const e of pk.events)
+      lines.push(
+        `         seq ${e.seq}  ${e.type ?? '(undecodable)'}  claim ${e.claimId ?? '-'}  event ${e.eventId ?? '-'}: ${oneLine(e.reason)}`,
+      );
+  }
+  const parkedNote = `${plural(pk.count, 'parked event')} not applied`;
+  lines.push(
+    r.verdict === 'holds'
+      ? 'audit verify: everything holds'
+      : r.verdict === 'holds-with-parked'
+        ? `audit verify: holds, with ${parkedNote} (listed above)`
+        : pk.count > 0
+          ? `audit verify: FAILED (${parkedNote})`
+          : 'audit verify: FAILED',
+  );
   return lines;
 }

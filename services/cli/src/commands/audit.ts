@@ -13,7 +13,7 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
   audit
     .command('verify')
     .description(
-      'recompute the chain hash of every event from the stream, compare the stream with event_ledger (gaps, changed bytes, order), replay into a scratch schema and compare every read-model table with the live one; exit 0 only when everything holds',
+      'recompute the chain hash of every event from the stream, compare the stream with event_ledger (gaps, changed bytes, order), replay into a scratch schema and compare every read-model table with the live one, and name every parked event and every repeat; exit 0 when every check holds (parked events are a warning unless --fail-on-parked), 1 when one fails (docs/audits.md)',
     )
     .option(
       '--from-seq <n>',
@@ -25,10 +25,12 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
     .option('--max-differences <n>', 'differences listed per check', positiveInt('--max-differences'), 10)
     .option('--rule <id>', 'normalisation rule the live read models were built with (default: $CLAIMTRAIL_APPROX_RULE)')
     .option('--batch-size <n>', 'events per batch (default: $CLAIMTRAIL_BATCH_SIZE)', positiveInt('--batch-size'))
+    .option('--fail-on-parked', 'fail (exit 1) when any event is parked in dead_letters, instead of warning', false)
     .option('--json', 'print the report as JSON', false)
     .action(
       async (opts: {
         fromSeq?: number;
+        failOnParked: boolean;
         replay: boolean;
         keepScratch: boolean;
         maxDifferences: number;
@@ -44,6 +46,7 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
             replay: opts.replay,
             keepScratch: opts.keepScratch,
             maxDifferences: opts.maxDifferences,
+            failOnParked: opts.failOnParked,
             rule: opts.rule ?? c.CLAIMTRAIL_APPROX_RULE,
             batchSize: opts.batchSize ?? c.CLAIMTRAIL_BATCH_SIZE,
           });
