@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { getActiveSchema } from '@claimtrail/shared/db';
+import { uuidv7 } from '@claimtrail/shared/identity';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { startProduct, type Product } from './helpers/product.ts';
 
@@ -236,5 +237,72 @@ describe('claimtrail audit commands as a child process', () => {
       expect(r.stderr, args.join(' ')).toContain(named);
       expect(r.stdout).toBe('');
     }
+  });
+
+  // Last: it adds events to the demo stream, which the tests above count.
+  it('audit verify names parked events and repeats, warns with exit 0, and exits 1 with --fail-on-parked', async () => {
+    const jsm = await jetstreamManager(p.env.nc);
+    const js = jetstream(p.env.nc);
+    let recorded: { subject: string; event: { type: string; data: { claimId: string } } } | undefined;
+    for (let seq = 1; seq <= lastSeq && !recorded; seq++) {
+      const m = (await jsm.streams.getMessage(p.env.stream, { seq }))!;
+      const event = m.json<{ type: string; data: { claimId: string } }>();
+      if (event.type === 'ClaimRecorded') recorded = { subject: m.subject, event };
+    }
+    const claimId = recorded!.event.data.claimId;
+    const dup = await js.publish(
+      recorded!.subject,
+      JSON.stringify({ ...recorded!.event, eventId: uuidv7(Date.now(), 'cli-dup') }),
+    );
+    const garbage = await js.publish(`${p.env.subjectPrefix}.claim.t.clm_${'1'.repeat(24)}`, '{"not":"an event"}');
+    const first = (await jsm.streams.getMessage(p.env.stream, { seq: 1 }))!;
+    const again = await js.publish(first.subject, first.data);
+    for (let i = 0; i < 400; i += 1) {
+      const cp = await p.env.db
+        .withSchema(live)
+        .selectFrom('checkpoint')
+        .select('last_seq')
+        .where('name', '=', 'projector')
+        .executeTakeFirst();
+      if (cp && Number(cp.last_seq) >= again.seq) break;
+      await sleep(50);
+    }
+
+    const warned = await cli(['audit', 'verify', '--no-replay']);
+    expect(warned.code, warned.stderr).toBe(0);
+    const lines = warned.stdout.trimEnd().split('\n');
+    expect(lines).toContain(
+      '[WARN] parked: 2 events are NOT APPLIED to the read models (set aside in dead_letters); --fail-on-parked makes this a failure:',
+    );
+    expect(warned.stdout).toMatch(
+      new RegExp(
+        `^ {9}seq ${dup.seq} {2}ClaimRecorded {2}claim ${claimId} {2}event \\S+: claim ${claimId} was recorded before$`,
+        'm',
+      ),
+    );
+    expect(warned.stdout).toMatch(new RegExp(`^ {9}seq ${garbage.seq} {2}\\(undecodable\\) {2}`, 'm'));
+    expect(lines).toContain(
+      `         seq ${again.seq} repeats seq 1 (event ${first.json<{ eventId: string }>().eventId})`,
+    );
+    expect(lines.at(-1)).toBe('audit verify: holds, with 2 parked events not applied (listed above)');
+    expect(warned.stdout).not.toMatch(/everything holds/);
+
+    const failed = await cli(['audit', 'verify', '--no-replay', '--fail-on-parked']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^\[FAIL\] parked: 2 events are NOT APPLIED/m);
+    expect(failed.stdout.trimEnd().split('\n').at(-1)).toBe('audit verify: FAILED (2 parked events not applied)');
+
+    const asJson = await cli(['audit', 'verify', '--no-replay', '--fail-on-parked', '--json']);
+    expect(asJson.code).toBe(1);
+    const j = json(asJson.stdout);
+    expect(j).toMatchObject({ ok: false, verdict: 'failed', parked: { ok: false, failOnParked: true, count: 2 } });
+    expect(j.parked.events.map((e: { seq: number }) => e.seq)).toEqual([dup.seq, garbage.seq]);
+    expect(j.parked.events[0]).toMatchObject({ type: 'ClaimRecorded', claimId });
+    expect(j.repeats).toEqual({
+      count: 1,
+      events: [{ seq: again.seq, firstSeq: 1, eventId: first.json<{ eventId: string }>().eventId }],
+    });
+    const jsonWarned = json((await cli(['audit', 'verify', '--no-replay', '--json'])).stdout);
+    expect(jsonWarned).toMatchObject({ ok: true, verdict: 'holds-with-parked' });
   });
 });

@@ -530,7 +530,7 @@ describe('audit verify with parked events and repeats', () => {
     const jsm = await jetstreamManager(e.nc);
     const js = jetstream(e.nc);
     const messages = [];
-    for (let seq = 1; seq <= filled.lastSeq; seq++) messages.push(await jsm.streams.getMessage(e.stream, { seq }));
+    for (let seq = 1; seq <= filled.lastSeq; seq++) messages.push((await jsm.streams.getMessage(e.stream, { seq }))!);
     const events = messages.map((m) => ({
       m,
       ev: m.json<{ eventId: string; type: string; data: { claimId?: string } }>(),
