@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tokenHash } from '@claimtrail/shared/identity';
+import { startNatsCluster } from '@claimtrail/shared/testing';
 import { startProduct, type Product } from './helpers/product.ts';
 
 const run = promisify(execFile);
@@ -160,5 +161,66 @@ describe('the claimtrail command', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/400/);
     expect(r.stdout).toMatch(/\/report\/url/);
+  });
+});
+
+describe('claimtrail migrate --replicas', () => {
+  const stack = /^\s+at /m;
+
+  it('refuses more than one replica on a single server in one line, exit 2, and names a bad count', async () => {
+    const r = await cli(['migrate', '--replicas', '3']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^claimtrail: cannot keep 3 replicas of streams ${p.env.stream}, KV_${p.env.stream}_idempotency, KV_${p.env.stream}_tokens: the NATS server is a single server, not part of a cluster, so it holds 1 replica, and each replica needs a server of its own; use at most`,
+        ),
+      ),
+    ]);
+    expect(r.stderr).not.toMatch(stack);
+    const bad = await cli(['migrate', '--replicas', '9']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--replicas must be a whole number 1\.\.5, got "9"/);
+    const same = await cli(['migrate', '--replicas', '1']);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toContain(`replicas of ${p.env.stream}: 1 already`);
+  });
+
+  it('creates with CLAIMTRAIL_REPLICAS=3 on a 3-node cluster, changes 3 → 1 → 3, and refuses 5 naming the cluster size', async () => {
+    const cluster = await startNatsCluster({ nodes: 3 });
+    try {
+      await cluster.ready();
+      const on = { NATS_URL: cluster.urls, CLAIMTRAIL_REPLICAS: '3' };
+      const created = await cli(['migrate'], on);
+      expect(created.code, created.stderr).toBe(0);
+      expect(created.stdout).toMatch(
+        new RegExp(
+          `^stream ${p.env.stream}: created, 3 replicas \\(NATS [\\d.]+, cluster ct-\\w+ of 3 servers\\)$`,
+          'm',
+        ),
+      );
+      // A process started with the default setting leaves the count alone, and says so.
+      const again = await cli(['migrate'], { NATS_URL: cluster.urls });
+      expect(again.stdout).toMatch(new RegExp(`^stream ${p.env.stream}: up to date, 3 replicas`, 'm'));
+      expect(again.stdout).toContain('note: the stream keeps 3 replicas while CLAIMTRAIL_REPLICAS is 1');
+      const names = [p.env.stream, `KV_${p.env.stream}_idempotency`, `KV_${p.env.stream}_tokens`];
+      const down = await cli(['migrate', '--replicas', '1'], on);
+      expect(down.code, down.stderr).toBe(0);
+      for (const n of names) expect(down.stdout).toContain(`replicas of ${n}: 3 → 1`);
+      const up = await cli(['migrate', '--replicas', '3'], on);
+      expect(up.code, up.stderr).toBe(0);
+      for (const n of names) expect(up.stdout).toContain(`replicas of ${n}: 1 → 3`);
+      const five = await cli(['migrate', '--replicas', '5'], on);
+      expect(five.code).toBe(2);
+      expect(five.stderr).toMatch(
+        new RegExp(
+          `^claimtrail: cannot keep 5 replicas of stream ${p.env.stream}: the NATS cluster ct-\\w+ has 3 servers, and each replica needs a server of its own \\(NATS answered: `,
+        ),
+      );
+      expect(five.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(five.stderr).not.toMatch(stack);
+    } finally {
+      await cluster.stop();
+    }
   });
 });
