@@ -111,6 +111,45 @@ describe('values and the approx-5pct@1 rule', () => {
   });
 });
 
+describe('the approx-digits@1 rule and ranges with a best figure', () => {
+  const rule = getNormalisationRule('approx-digits@1')!;
+  // The contract's examples, verbatim.
+  it.each([
+    [300, 285, 315],
+    [4000, 3800, 4200],
+    [145_850, 145_840, 145_860],
+    [1_000_340, 1_000_330, 1_000_350],
+  ])('"about %d" → %d / best / %d', (value, low, high) => {
+    expect(rule.normalise({ kind: 'approx', value })).toEqual({ low, best: value, high });
+  });
+  it('keeps whole bounds for whole figures, rounded outward, and decimal bounds for decimals', () => {
+    // 5 % of 30 is 1.5: 28.5 and 31.5, rounded outward.
+    expect(rule.normalise({ kind: 'approx', value: 30 })).toEqual({ low: 28, best: 30, high: 32 });
+    // 2.5: the last digit's place is 0.1, under 5 % (0.125).
+    expect(rule.normalise({ kind: 'approx', value: 2.5 })).toEqual({ low: 2.4, best: 2.5, high: 2.6 });
+    expect(rule.normalise({ kind: 'approx', value: 0 })).toEqual({ low: 0, best: 0, high: 0 });
+  });
+  it('treats every other kind as approx-5pct@1 does', () => {
+    const old = getNormalisationRule('approx-5pct@1')!;
+    for (const v of [
+      { kind: 'exact', value: 2700 },
+      { kind: 'range', low: 10000, high: 12000 },
+      { kind: 'at_least', value: 600 },
+      { kind: 'at_most', value: 30 },
+    ] as const)
+      expect(rule.normalise(v)).toEqual(old.normalise(v));
+  });
+  it('takes a best figure within a range, low ≤ best ≤ high, else names /best', () => {
+    const v = claimValue.parse({ kind: 'range', low: 55298, best: 64260, high: 78525 });
+    expect(rule.normalise(v)).toEqual({ low: 55298, best: 64260, high: 78525 });
+    for (const best of [55297, 78526]) {
+      const r = claimValue.safeParse({ kind: 'range', low: 55298, best, high: 78525 });
+      expect(r.success).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(['best']);
+    }
+  });
+});
+
 describe('strings', () => {
   it('refuses NUL, unpaired surrogates and bidi controls, and accepts ordinary text', () => {
     expect(textProblem('a\u0000')).toMatch(/U\+0000/);
