@@ -13,13 +13,27 @@ interface ClaimState {
   validTo: string;
 }
 
-/** Folds a claim's own events into what ingest must know to accept a change. */
+/**
+ * Folds a claim's own events into what ingest must know to accept a change. Messages that are not
+ * readable events are skipped (the event store logs them) but still count for the subject's last
+ * seq, which the next write expects; so do messages on the claim's id under another topic, which
+ * are not the claim's.
+ */
 async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState> {
   const events = await store.claimEvents(claimId);
   let state: ClaimState | undefined;
   for (const { seq, subject, event } of events) {
-    if (!event) continue;
-    if (event.type === 'ClaimRecorded') {
+    if (state) {
+      if (subject !== state.subject) continue;
+      state.lastSeq = seq;
+      if (event?.type === 'ClaimRetracted') state.retracted = true;
+      if (event?.type === 'ClaimCorrected') {
+        const c = event.data.changes;
+        state.statedAt = c.statedAt ?? state.statedAt;
+        state.validFrom = c.validFrom ?? state.validFrom;
+        state.validTo = c.validTo ?? state.validTo;
+      }
+    } else if (event?.type === 'ClaimRecorded' && subject === store.subjects.claim(event.data.topic, claimId)) {
       const d = event.data;
       state = {
         subject,
@@ -29,20 +43,9 @@ async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState
         validFrom: d.validFrom,
         validTo: d.validTo,
       };
-    } else if (state) {
-      state.lastSeq = seq;
-      if (event.type === 'ClaimRetracted') state.retracted = true;
-      if (event.type === 'ClaimCorrected') {
-        const c = event.data.changes;
-        state.statedAt = c.statedAt ?? state.statedAt;
-        state.validFrom = c.validFrom ?? state.validFrom;
-        state.validTo = c.validTo ?? state.validTo;
-      }
     }
   }
   if (!state) throw new NotFoundError(`no claim ${claimId}`);
-  const last = events.at(-1);
-  if (last) state.lastSeq = last.seq;
   return state;
 }
 

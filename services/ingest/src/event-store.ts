@@ -8,6 +8,7 @@ import {
   type Subjects,
 } from '@claimtrail/shared/events';
 import { UnavailableError } from '@claimtrail/shared/errors';
+import type { Logger } from '@claimtrail/shared';
 
 export interface PublishRequest {
   subject: string;
@@ -19,11 +20,21 @@ export interface PublishRequest {
 
 export type PublishOutcome = { ok: true; seq: number; duplicate: boolean } | { ok: false; wrongLastSeq: true };
 
+/** A message of the stream as ingest reads it; `event` is undefined when it is not a readable event. */
+export interface StoredEvent {
+  seq: number;
+  subject: string;
+  event: ClaimtrailEvent | undefined;
+}
+
 /** The ingest side of the stream: publishes events and reads one claim's events back. */
 export interface EventStore {
   subjects: Subjects;
   publish(r: PublishRequest): Promise<PublishOutcome>;
-  claimEvents(claimId: string): Promise<{ seq: number; subject: string; event: ClaimtrailEvent | undefined }[]>;
+  /** Every message on the claim's subjects, in order, readable or not (a write expects the last seq). */
+  claimEvents(claimId: string): Promise<StoredEvent[]>;
+  /** The first event with this id on `subject`, from `fromSeq` on. */
+  findEvent(subject: string, eventId: string, fromSeq?: number): Promise<StoredEvent | undefined>;
   ready(): Promise<string[]>;
   /** Stops the publisher (its reply subscription and timer); pending publishes fail. */
   close(): void;
@@ -126,9 +137,56 @@ export async function createEventStore(
   o: { stream: string; subjectPrefix: string; publishTimeoutMs: number },
   /** Shared with the idempotency records; closed with the store. */
   publisher: JetStreamPublisher,
+  /** Where a message that is not a readable event is reported (once a seq). */
+  log: Pick<Logger, 'warn'>,
 ): Promise<EventStore> {
   const jsm: JetStreamManager = await jetstreamManager(nc);
   const subjects = createSubjects(o.subjectPrefix);
+  const reported = new Set<number>();
+
+  /**
+   * A stored message as an event, or undefined when it is none (not JSON, no known type, a newer
+   * version): anyone can publish on the stream's subjects, and one such message must not make a
+   * claim unchangeable. Logged the first time this process reads its seq.
+   */
+  const decodeStored = (m: { seq: number; subject: string; string(): string }): StoredEvent => {
+    let reason: string;
+    try {
+      const decoded = decodeEvent(JSON.parse(m.string()));
+      if (decoded.ok) return { seq: m.seq, subject: m.subject, event: decoded.event };
+      reason = decoded.reason;
+    } catch (err) {
+      reason = `not JSON: ${(err as Error).message}`;
+    }
+    if (!reported.has(m.seq)) {
+      if (reported.size >= 10_000) reported.clear();
+      reported.add(m.seq);
+      log.warn(
+        { stream: o.stream, seq: m.seq, subject: m.subject, reason },
+        `skipped message ${m.seq} on ${m.subject}: it is not a readable event (${reason})`,
+      );
+    }
+    return { seq: m.seq, subject: m.subject, event: undefined };
+  };
+
+  /** The messages on `filter` from `fromSeq` on, one direct get each, until `stop` says so. */
+  const scan = async (filter: string, fromSeq: number, stop: (e: StoredEvent) => boolean): Promise<StoredEvent[]> => {
+    const out: StoredEvent[] = [];
+    let seq = fromSeq;
+    for (;;) {
+      let m;
+      try {
+        m = await jsm.direct.getMessage(o.stream, { next_by_subj: filter, seq });
+      } catch (err) {
+        throw new UnavailableError('the event stream could not be read; retry', 2, err);
+      }
+      if (!m) return out;
+      const e = decodeStored(m);
+      out.push(e);
+      if (stop(e)) return out;
+      seq = m.seq + 1;
+    }
+  };
   return {
     subjects,
     async publish(r) {
@@ -149,7 +207,7 @@ export async function createEventStore(
       }
       if (ack.error) {
         // 503 from the server itself: nothing listens on the subject (no responders).
-        if (ack.error.code === 503)
+        if (ack.error.code === 503 && ack.error.description === undefined)
           throw new UnavailableError(
             `no stream takes ${r.subject} (is stream ${o.stream} there?); retry with the same Idempotency-Key`,
             2,
@@ -164,22 +222,11 @@ export async function createEventStore(
         throw new UnavailableError('the event stream gave an invalid acknowledgement; retry', 2);
       return { ok: true, seq: ack.seq, duplicate: ack.duplicate === true };
     },
-    async claimEvents(claimId) {
-      const out: { seq: number; subject: string; event: ClaimtrailEvent | undefined }[] = [];
-      const filter = subjects.claimAnyTopic(claimId);
-      let seq = 1;
-      try {
-        for (;;) {
-          const m = await jsm.direct.getMessage(o.stream, { next_by_subj: filter, seq });
-          if (!m) break;
-          const decoded = decodeEvent(m.json<unknown>());
-          out.push({ seq: m.seq, subject: m.subject, event: decoded.ok ? decoded.event : undefined });
-          seq = m.seq + 1;
-        }
-      } catch (err) {
-        throw new UnavailableError('the event stream could not be read; retry', 2, err);
-      }
-      return out;
+    claimEvents: (claimId) => scan(subjects.claimAnyTopic(claimId), 1, () => false),
+    async findEvent(subject, eventId, fromSeq = 1) {
+      const read = await scan(subject, fromSeq, (e) => e.event?.eventId === eventId);
+      const last = read.at(-1);
+      return last?.event?.eventId === eventId ? last : undefined;
     },
     async ready() {
       if (nc.isClosed()) return ['NATS connection closed'];

@@ -19,6 +19,12 @@ export type Claimed<R> =
   | {
       kind: 'proceed';
       record: IdempotencyRecord<R>;
+      /**
+       * The record was there already: an earlier attempt with this key (or one racing this one)
+       * may have stored some or all of its events, possibly longer ago than JetStream's duplicate
+       * window, so publishing them again is not enough to find them (report-submission.ts).
+       */
+      resumed: boolean;
       /** Stores the answer: the key then answers it to every later request. */
       complete(response: R): Promise<void>;
     };
@@ -89,9 +95,10 @@ export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite) 
   return {
     async claim(key: string, fresh: Omit<IdempotencyRecord<R>, 'state'>): Promise<Claimed<R>> {
       const k = `${scope}.${sha256Hex(key)}`;
-      const proceed = (record: IdempotencyRecord<R>): Claimed<R> => ({
+      const proceed = (record: IdempotencyRecord<R>, resumed: boolean): Claimed<R> => ({
         kind: 'proceed',
         record,
+        resumed,
         complete: async (response) => {
           await write(k, JSON.stringify({ ...record, state: 'done', response }));
         },
@@ -101,7 +108,7 @@ export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite) 
         for (let attempt = 0; attempt < 3; attempt += 1) {
           // A new key is the common case: try to create first, and read only when it exists.
           const record: IdempotencyRecord<R> = { ...fresh, state: 'pending' };
-          if (await write(k, JSON.stringify(record), expectRevision)) return proceed(record);
+          if (await write(k, JSON.stringify(record), expectRevision)) return proceed(record, false);
           // The key exists (or another request of the same key won the race): read it.
           const e = await kv.get(k);
           if (e && e.operation === 'PUT') {
@@ -110,7 +117,7 @@ export function createIdempotency<R>(kv: KV, scope: string, write: RecordWrite) 
               throw new ConflictError('this Idempotency-Key was used before with a different body');
             }
             if (rec.state === 'done' && rec.response !== undefined) return { kind: 'done', response: rec.response };
-            return proceed(rec);
+            return proceed(rec, true);
           }
           // Deleted or purged: write over the marker.
           expectRevision = e ? e.revision : 0;

@@ -59,7 +59,7 @@ const errorResponses = {
 /** The ingest HTTP service: validates, derives ids, publishes, answers with seqs. */
 export async function createIngestApp(deps: IngestDeps) {
   const publisher = createJetStreamPublisher(deps.nc, deps.settings.publishTimeoutMs);
-  const store = await createEventStore(deps.nc, deps.settings, publisher).catch((err: unknown) => {
+  const store = await createEventStore(deps.nc, deps.settings, publisher, deps.logger).catch((err: unknown) => {
     publisher.close();
     throw err;
   });
@@ -90,6 +90,7 @@ export async function createIngestApp(deps: IngestDeps) {
       requestId: req.id,
       idempotencyHeader: typeof h === 'string' ? h : undefined,
       now: clock,
+      log: req.log,
     };
   };
 

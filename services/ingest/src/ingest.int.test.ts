@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jetstreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { openBuckets, connectNats } from '@claimtrail/shared/nats';
 import { createLogger } from '@claimtrail/shared';
@@ -13,13 +13,13 @@ let ingest: Awaited<ReturnType<typeof createIngestApp>>;
 type IngestSettings = Parameters<typeof createIngestApp>[0]['settings'];
 
 /** An ingest app on this file's stream and buckets, with some of its settings changed. */
-async function ingestWith(settings: Partial<IngestSettings>) {
+async function ingestWith(settings: Partial<IngestSettings>, logger = createLogger('test', 'silent')) {
   const buckets = await openBuckets(env.nc, env.stream);
   return createIngestApp({
     nc: env.nc,
     idempotencyKv: buckets.idempotency,
     tokens: createKvTokenStore(buckets.tokens),
-    logger: createLogger('test', 'silent'),
+    logger,
     settings: {
       stream: env.stream,
       subjectPrefix: env.subjectPrefix,
@@ -285,6 +285,59 @@ describe('corrections and retractions', () => {
     for (const r of results) expect(r.statusCode).toBe(202);
     const seqs = results.map((r) => r.json().seq as number);
     expect(new Set(seqs).size).toBe(4);
+  });
+});
+
+describe('a claim subject holding messages that are not events', () => {
+  it('skips them, logs each once, and the claim stays correctable and retractable', async () => {
+    const lines: { msg: string; seq?: number; subject?: string; reason?: string }[] = [];
+    const logger = createLogger('test', 'warn', { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const app = await ingestWith({}, logger);
+    const send = (url: string, body: unknown) =>
+      app.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${writer}` },
+        payload: JSON.stringify(body),
+      });
+    try {
+      const made = (
+        await send(
+          '/v1/reports',
+          report({ url: 'https://example.org/poison' }, { metric: 'wounded', value: { kind: 'exact', value: 77 } }),
+        )
+      ).json();
+      const id = made.claims[0].claimId as string;
+      // Anyone with publish rights on the stream's subjects can do this, with the raw client.
+      const js = jetstream(env.nc);
+      const poison = [
+        await js.publish(`${env.subjectPrefix}.claim.dprk-troops-in-russia.${id}`, 'not json'),
+        await js.publish(`${env.subjectPrefix}.claim.dprk-troops-in-russia.${id}`, '{"type":"NoSuchEvent","data":{}}'),
+        // The same claim id under another topic: not this claim's subject.
+        await js.publish(`${env.subjectPrefix}.claim.another-topic.${id}`, 'not json either'),
+      ].map((ack) => ack.seq);
+
+      const corr = await send(`/v1/claims/${id}/corrections`, {
+        changes: { value: { kind: 'exact', value: 78 } },
+        reason: 'typo',
+      });
+      expect(corr.statusCode).toBe(202);
+      const retr = await send(`/v1/claims/${id}/retractions`, { reason: 'withdrawn', by: 'source' });
+      expect(retr.statusCode).toBe(202);
+      expect(retr.json().seq).toBeGreaterThan(corr.json().seq);
+      // The retraction took: the claim is retracted now.
+      expect((await send(`/v1/claims/${id}/corrections`, { changes: { quote: 'x' }, reason: 'r' })).statusCode).toBe(
+        409,
+      );
+
+      // Read three times, logged once each, naming the seq and why.
+      const skipped = lines.filter((l) => /^skipped message/.test(l.msg));
+      expect(skipped.map((l) => l.seq).sort((a, b) => a! - b!)).toEqual(poison);
+      expect(skipped.find((l) => l.seq === poison[0])?.reason).toMatch(/not JSON/);
+      expect(skipped.find((l) => l.seq === poison[1])?.reason).toMatch(/envelope invalid/);
+    } finally {
+      await app.close();
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { mustParseFuzzyDate, type ClaimtrailEvent, type EventData, type EventTyp
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
 import { bodyHashOf, claimIdOf, idempotencyKeyOf, messageIdOf, reportIdOf, uuidv7 } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
+import type { Logger } from '@claimtrail/shared';
 import type { EventStore } from './event-store.ts';
 import type { createIdempotency } from './idempotency.ts';
 
@@ -10,6 +11,8 @@ export interface RequestContext {
   requestId: string;
   idempotencyHeader: string | undefined;
   now: () => Date;
+  /** The request's logger. */
+  log: Pick<Logger, 'warn'>;
 }
 
 type Idem = ReturnType<typeof createIdempotency<PostReportResponse>>;
@@ -78,33 +81,23 @@ export async function submitReport(
   const s = store.subjects;
   const r = body.report;
 
-  const pending: Promise<{ seq: number }>[] = [];
-  const publishPlain = (index: number, subject: string, event: ClaimtrailEvent) =>
-    store.publish({ subject, event, msgId: messageIdOf('report', key, index) }).then((o) => {
-      if (!o.ok) throw new Error('unexpected expectation failure');
-      return o;
-    });
-
-  pending.push(
-    publishPlain(
-      0,
-      s.report(reportId),
-      envelope(
-        'ReportSubmitted',
-        {
-          claimCount: body.claims.length,
-          ...(r.language === undefined ? {} : { language: r.language }),
-          publishedAt: r.publishedAt,
-          publisher: r.publisher,
-          reportId,
-          ...(r.retrievedAt === undefined ? {} : { retrievedAt: r.retrievedAt }),
-          ...(r.title === undefined ? {} : { title: r.title }),
-          url: r.url,
-        },
-        { ...base, seed: seedOf(0) },
-      ),
+  const reportEvent = {
+    subject: s.report(reportId),
+    event: envelope(
+      'ReportSubmitted',
+      {
+        claimCount: body.claims.length,
+        ...(r.language === undefined ? {} : { language: r.language }),
+        publishedAt: r.publishedAt,
+        publisher: r.publisher,
+        reportId,
+        ...(r.retrievedAt === undefined ? {} : { retrievedAt: r.retrievedAt }),
+        ...(r.title === undefined ? {} : { title: r.title }),
+        url: r.url,
+      },
+      { ...base, seed: seedOf(0) },
     ),
-  );
+  };
 
   // Sources that the report describes (name, kind or country given); later mentions add to earlier.
   const sources = new Map<string, EventData<'SourceRegistered'>>();
@@ -119,23 +112,15 @@ export async function submitReport(
       ...(country === undefined ? {} : { country }),
     });
   }
-  let index = 1;
-  for (const data of sources.values()) {
-    pending.push(
-      publishPlain(
-        index,
-        s.source(data.sourceId),
-        envelope('SourceRegistered', data, { ...base, seed: seedOf(index) }),
-      ),
-    );
-    index += 1;
-  }
+  const sourceEvents = [...sources.values()].map((data, j) => ({
+    subject: s.source(data.sourceId),
+    event: envelope('SourceRegistered', data, { ...base, seed: seedOf(1 + j) }),
+  }));
 
-  const claimResults = body.claims.map(async (c, i) => {
+  const claimEvents = body.claims.map((c, i) => {
     const idx = 1000 + i;
     const statedAt = c.statedAt ?? r.publishedAt;
     const claimId = claimIdOf({ topic: c.topic, metric: c.metric, sourceId: c.source.id, statedAt, value: c.value });
-    const subject = s.claim(c.topic, claimId);
     const via = c.via ?? [];
     const recorded = envelope(
       'ClaimRecorded',
@@ -155,30 +140,109 @@ export async function submitReport(
       },
       { ...base, seed: seedOf(idx) },
     );
+    // The citation of an existing claim reuses the event id the record would have had, so a late
+    // retry cannot cite twice.
+    const cited = () =>
+      envelope(
+        'ClaimCited',
+        { claimId, ...(c.quote === undefined ? {} : { quote: c.quote }), reportId, via },
+        { ...base, seed: seedOf(idx) },
+      );
+    return { claimId, idx, subject: s.claim(c.topic, claimId), recorded, cited };
+  });
+
+  const before = claimed.resumed ? await storedBefore(store, reportEvent, sourceEvents, claimEvents) : undefined;
+
+  // Whether this attempt stored any event (JetStream acknowledged it as new): if not, it is a
+  // duplicate of an earlier attempt, which answered or would have answered the same.
+  let storedAny = false;
+  const publishPlain = async (
+    index: number,
+    e: { subject: string; event: ClaimtrailEvent },
+    storedSeq: number | undefined,
+  ): Promise<{ seq: number }> => {
+    if (storedSeq !== undefined) return { seq: storedSeq };
+    const o = await store.publish({ subject: e.subject, event: e.event, msgId: messageIdOf('report', key, index) });
+    if (!o.ok) throw new Error('unexpected expectation failure');
+    if (!o.duplicate) storedAny = true;
+    return o;
+  };
+
+  const pending = [
+    publishPlain(0, reportEvent, before?.report),
+    ...sourceEvents.map((e, j) => publishPlain(1 + j, e, before?.sources[j])),
+  ];
+  const claimResults = claimEvents.map(async (p, i) => {
+    const earlier = before?.claims[i];
+    if (earlier) return { claimId: p.claimId, echo: earlier.echo, seq: earlier.seq };
     const first = await store.publish({
-      subject,
-      event: recorded,
-      msgId: messageIdOf('report', key, idx),
+      subject: p.subject,
+      event: p.recorded,
+      msgId: messageIdOf('report', key, p.idx),
       expectLastSubjectSeq: 0,
     });
-    if (first.ok) return { claimId, echo: false, seq: first.seq };
-    // The subject already holds this claim: the report repeats an existing estimate. The citation
-    // reuses the event id the record would have had, so a late retry cannot cite twice.
-    const cited = envelope(
-      'ClaimCited',
-      { claimId, ...(c.quote === undefined ? {} : { quote: c.quote }), reportId, via },
-      { ...base, seed: seedOf(idx) },
-    );
-    const second = await store.publish({ subject, event: cited, msgId: messageIdOf('report-cite', key, idx) });
+    if (first.ok) {
+      if (!first.duplicate) storedAny = true;
+      return { claimId: p.claimId, echo: false, seq: first.seq };
+    }
+    // The subject already holds this claim: the report repeats an existing estimate.
+    const second = await store.publish({
+      subject: p.subject,
+      event: p.cited(),
+      msgId: messageIdOf('report-cite', key, p.idx),
+    });
     if (!second.ok) throw new Error('unexpected expectation failure');
-    return { claimId, echo: true, seq: second.seq };
+    if (!second.duplicate) storedAny = true;
+    return { claimId: p.claimId, echo: true, seq: second.seq };
   });
 
   const [others, claims] = await Promise.all([Promise.all(pending), Promise.all(claimResults)]);
   const lastSeq = Math.max(...others.map((o) => o.seq), ...claims.map((c) => c.seq));
   const response: PostReportResponse = { reportId, duplicate: false, lastSeq, claims };
-  await claimed.complete(response).catch(() => {
-    // Every event is stored; a retry would find the same msgIDs and the same answer.
+  await claimed.complete(response).catch((err: unknown) => {
+    // Every event is stored: a retry finds them (storedBefore) and answers the same.
+    ctx.log.warn({ err, reportId }, 'the answer was not stored under its idempotency key; a retry will rebuild it');
   });
-  return { response, duplicate: false };
+  const duplicate = claimed.resumed && !storedAny;
+  return { response: duplicate ? { ...response, duplicate } : response, duplicate };
+}
+
+/**
+ * What earlier attempts with this key stored, found by event id: a retry rebuilds its events with
+ * the same ids. Within JetStream's duplicate window publishing them again would answer their seqs;
+ * past it, JetStream stores them again as new messages (repeats, which the projector drops), and a
+ * claim's own record, refused by its subject's expected seq, would come back as a citation of
+ * itself: `echo: true` with the repeat's seq. Only an attempt that resumes a record looks.
+ *
+ * A claim's subject is read from its start (its record and citations, a few messages). A source's
+ * subject has a message for every report that describes the source, so it is read only from the
+ * first seq found of this report (each attempt publishes the report event, then the sources, then
+ * the claims, in that order on one connection); a source event not found is published again (at
+ * worst a repeat of it, and a `lastSeq` past the first answer's).
+ */
+async function storedBefore(
+  store: EventStore,
+  report: { subject: string; event: ClaimtrailEvent },
+  sources: { subject: string; event: ClaimtrailEvent }[],
+  claims: { subject: string; recorded: ClaimtrailEvent }[],
+): Promise<{
+  report: number | undefined;
+  sources: (number | undefined)[];
+  claims: ({ seq: number; echo: boolean } | undefined)[];
+}> {
+  const [reportFound, claimsFound] = await Promise.all([
+    store.findEvent(report.subject, report.event.eventId),
+    Promise.all(claims.map((c) => store.findEvent(c.subject, c.recorded.eventId))),
+  ]);
+  const seqs = [reportFound?.seq, ...claimsFound.map((c) => c?.seq)].filter((q) => q !== undefined);
+  const from = seqs.length > 0 ? Math.min(...seqs) : undefined;
+  const sourcesFound =
+    from === undefined
+      ? sources.map(() => undefined)
+      : await Promise.all(sources.map((e) => store.findEvent(e.subject, e.event.eventId, from)));
+  return {
+    report: reportFound?.seq,
+    sources: sourcesFound.map((e) => e?.seq),
+    claims: claimsFound.map((e) => (e ? { seq: e.seq, echo: e.event?.type === 'ClaimCited' } : undefined)),
+  };
 }

@@ -1,5 +1,6 @@
 import type { KV } from '@nats-io/kv';
-import type { Principal, TokenStore } from '@claimtrail/shared/http';
+import { UnavailableError } from '@claimtrail/shared/errors';
+import { isNatsUnavailable, type Principal, type TokenStore } from '@claimtrail/shared/http';
 
 interface StoredToken {
   principal: string;
@@ -12,7 +13,13 @@ interface StoredToken {
 export function createKvTokenStore(kv: KV): TokenStore & { put(hash: string, p: Principal): Promise<void> } {
   return {
     async lookup(hash) {
-      const e = await kv.get(hash);
+      let e;
+      try {
+        e = await kv.get(hash);
+      } catch (err) {
+        if (isNatsUnavailable(err)) throw new UnavailableError('the token store (NATS) is unavailable; retry', 2, err);
+        throw err;
+      }
       if (!e || e.operation !== 'PUT') return undefined;
       const t = e.json<StoredToken>();
       if (t.revokedAt) return undefined;

@@ -14,18 +14,45 @@ export interface TokenStore {
 
 const BEARER = /^Bearer ([A-Za-z0-9_\-.~+/]+=*)$/;
 
-/** Caches lookups for a few seconds so a hot path costs no round trip; revocation shows within ttlMs. */
-export function cachedTokenStore(inner: TokenStore, ttlMs = 5000): TokenStore {
+/**
+ * Caches lookups for a few seconds so a hot path costs no round trip; revocation shows within
+ * `ttlMs`. Requests with the same token share one lookup in flight, and a failed lookup is
+ * remembered for `failureTtlMs`: while the store is down, a flood of requests makes one lookup a
+ * token at a time and at most one a second, instead of one each, and each of them fails with
+ * that lookup's error.
+ */
+export function cachedTokenStore(inner: TokenStore, ttlMs = 5000, failureTtlMs = 1000): TokenStore {
   const cache = new Map<string, { at: number; value: Principal | undefined }>();
+  const failures = new Map<string, { at: number; err: Error }>();
+  const inFlight = new Map<string, Promise<Principal | undefined>>();
+  const remember = <V>(map: Map<string, V>, hash: string, v: V) => {
+    if (map.size > 10_000) map.clear();
+    map.set(hash, v);
+  };
   return {
-    async lookup(hash) {
-      const hit = cache.get(hash);
+    lookup(hash) {
       const now = Date.now();
-      if (hit && now - hit.at < ttlMs) return hit.value;
-      const value = await inner.lookup(hash);
-      if (cache.size > 10_000) cache.clear();
-      cache.set(hash, { at: now, value });
-      return value;
+      const hit = cache.get(hash);
+      if (hit && now - hit.at < ttlMs) return Promise.resolve(hit.value);
+      const failed = failures.get(hash);
+      if (failed && now - failed.at < failureTtlMs) return Promise.reject(failed.err);
+      const pending = inFlight.get(hash);
+      if (pending) return pending;
+      const lookup = inner.lookup(hash).then(
+        (value) => {
+          inFlight.delete(hash);
+          failures.delete(hash);
+          remember(cache, hash, { at: now, value });
+          return value;
+        },
+        (err: unknown) => {
+          inFlight.delete(hash);
+          remember(failures, hash, { at: Date.now(), err: err instanceof Error ? err : new Error(String(err)) });
+          throw err;
+        },
+      );
+      inFlight.set(hash, lookup);
+      return lookup;
     },
   };
 }

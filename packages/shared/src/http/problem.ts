@@ -70,6 +70,52 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /^(Connection terminated|timeout exceeded when trying to connect)/.test(message);
 }
 
+/** nats.js's names for failures of the connection or of a request on it (checked by name: no NATS import here). */
+const NATS_UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'NoResponders',
+  'NoRespondersError',
+  'ClosedConnectionError',
+  'DrainingConnectionError',
+  'ConnectionError',
+  'JetStreamNotEnabled',
+]);
+const NATS_UNAVAILABLE_MESSAGE =
+  /^(timeout|no responders|connection disconnected|closed connection|connection draining)\b|\b(stream|leader) not available\b|temporarily unavailable|\bno leader\b/i;
+
+/**
+ * NATS or JetStream could not answer (a timeout, no responders, the connection closed, draining or
+ * reconnecting, a JetStream API 503, "stream/leader not available"), here or in any cause: the
+ * request was fine and a retry may succeed, so 503, not 500.
+ */
+export function isNatsUnavailable(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth < 5 && typeof e === 'object' && e !== null; depth += 1) {
+    const { name, message, status, code, cause } = e as {
+      name?: unknown;
+      message?: unknown;
+      status?: unknown;
+      code?: unknown;
+      cause?: unknown;
+    };
+    const n = typeof name === 'string' ? name : '';
+    if (NATS_UNAVAILABLE_NAMES.has(n)) return true;
+    // JetStreamApiError (and its subclasses) carry the API's HTTP-like status; JetStreamStatusError its code.
+    if (/^JetStream/.test(n) && (status === 503 || code === 503 || code === 408)) return true;
+    if ((n === 'RequestError' || /^JetStream/.test(n)) && typeof message === 'string')
+      if (NATS_UNAVAILABLE_MESSAGE.test(message)) return true;
+    e = cause;
+  }
+  return false;
+}
+
+/** The one log line of every 503 answer, with what caused it. */
+function unavailable(req: FastifyRequest, reply: FastifyReply, err: unknown, retryAfterS: number, detail: string) {
+  req.log.warn({ err, status: 503, retryAfterS }, `answered 503: ${detail}`);
+  void reply.header('retry-after', String(retryAfterS));
+  return sendProblem(reply, problem(503, detail));
+}
+
 /** The one place that turns failures into HTTP answers. Never leaks a stack trace. */
 export function errorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (hasZodFastifySchemaValidationErrors(err)) {
@@ -99,16 +145,10 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (err instanceof ConflictError) return sendProblem(reply, problem(409, err.message));
   if (err instanceof AuthError)
     return sendProblem(reply, problem(err.code === 'unauthenticated' ? 401 : 403, err.message));
-  if (err instanceof UnavailableError) {
-    void reply.header('retry-after', String(err.retryAfterS));
-    return sendProblem(reply, problem(503, err.message));
-  }
+  if (err instanceof UnavailableError) return unavailable(req, reply, err, err.retryAfterS, err.message);
   if (err instanceof ClaimtrailError) return sendProblem(reply, problem(400, err.message, err.details));
-  if (isDatabaseUnavailable(err)) {
-    req.log.warn({ err }, 'the database is unavailable');
-    void reply.header('retry-after', '2');
-    return sendProblem(reply, problem(503, 'the database is unavailable; retry'));
-  }
+  if (isDatabaseUnavailable(err)) return unavailable(req, reply, err, 2, 'the database is unavailable; retry');
+  if (isNatsUnavailable(err)) return unavailable(req, reply, err, 2, 'NATS is unavailable; retry');
   const status = err.statusCode ?? 500;
   if (status === 413) return sendProblem(reply, problem(413, 'the body is larger than the limit of 1 MiB'));
   if (status === 429) {
