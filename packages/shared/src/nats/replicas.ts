@@ -25,7 +25,13 @@ function sizeSentence(shape: ClusterShape): string {
 
 function refusal(replicas: number, what: string, shape: ClusterShape, cause?: unknown): ValidationError {
   const answered = cause instanceof Error ? ` (NATS answered: ${cause.message})` : '';
-  const message = `cannot keep ${replicas} replicas of ${what}: ${sizeSentence(shape)}, and each replica needs a server of its own${answered}; use at most as many replicas as the cluster has servers (docs/deployment.md)`;
+  const advice =
+    shape.name === undefined
+      ? 'use 1, or run a NATS cluster'
+      : shape.servers === undefined
+        ? 'use at most as many replicas as the cluster has servers'
+        : `use at most ${shape.servers}`;
+  const message = `cannot keep ${replicas} replicas of ${what}: ${sizeSentence(shape)}, and each replica needs a server of its own${answered}; ${advice} (docs/deployment.md)`;
   return new ValidationError(message, [{ path: 'replicas', message }]);
 }
 
