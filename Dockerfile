@@ -1,14 +1,18 @@
 # One image for every claimtrail process; docker-compose.yml picks the command:
 #   node services/ingest/src/main.ts | services/projector/src/main.ts | services/query/src/main.ts
 #   node services/cli/src/main.ts migrate   (one-shot)
-# Node 24 runs the TypeScript sources directly (type stripping), so there is no build step.
+# Node 24 runs the TypeScript sources directly (type stripping), so there is no build step and the
+# image holds the production dependencies only: nothing at run time imports a devDependency (the
+# test helpers, testcontainers, the linters, the `node` package that brings Node 24 to a
+# developer's machine: the image has its own).
 FROM node:24-slim
 
+ENV NODE_ENV=production
 WORKDIR /app
 
 # Manifests first, so the dependency layer is rebuilt only when they change. npm ci needs every
 # workspace's package.json to link the workspaces.
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY packages/shared/package.json packages/shared/
 COPY infra/package.json infra/
 COPY services/ingest/package.json services/ingest/
@@ -17,9 +21,7 @@ COPY services/query/package.json services/query/
 COPY services/cli/package.json services/cli/
 COPY bench/package.json bench/
 
-# Not --omit=dev: the repo pins its Node through the `node` devDependency for npm scripts, and
-# the lockfile is installed as is. At run time the image's own node (24) runs the services.
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
 
