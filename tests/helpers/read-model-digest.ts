@@ -1,21 +1,26 @@
 import { sql, type Kysely } from 'kysely';
-import type { Database } from '@claimtrail/shared/db';
+import {
+  READ_MODEL_TABLE_NAMES,
+  READ_MODEL_TABLES as REGISTRY,
+  type ColumnSpec,
+  type Database,
+} from '@claimtrail/shared/db';
 
 /** Columns that hold wall-clock times of the fold itself, not of the events; left out of digests. */
-const WALL_CLOCK: Record<string, string[]> = { checkpoint: ['updated_at'], dead_letters: ['parked_at'] };
+const WALL_CLOCK: Record<string, string[]> = {
+  checkpoint: ['updated_at'],
+  ...Object.fromEntries(
+    READ_MODEL_TABLE_NAMES.map((t) => [
+      t,
+      Object.entries(REGISTRY[t].columns as Record<string, ColumnSpec>)
+        .filter(([, c]) => c.generated)
+        .map(([name]) => name),
+    ]),
+  ),
+};
 
-export const READ_MODEL_TABLES = [
-  'checkpoint',
-  'event_ledger',
-  'event_repeats',
-  'dead_letters',
-  'reports',
-  'sources',
-  'metrics',
-  'claim_versions',
-  'claim_citations',
-  'claim_revisions',
-] as const;
+/** The checkpoint and every table of the registry. */
+export const READ_MODEL_TABLES = ['checkpoint', ...READ_MODEL_TABLE_NAMES] as const;
 
 /** Row count and an order-independent digest of every read-model table of a schema. */
 export async function readModelDigest(

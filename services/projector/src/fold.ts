@@ -7,6 +7,7 @@ import {
   type NormalisationRule,
 } from '@claimtrail/shared/events';
 import { chainHashOfCanonical } from '@claimtrail/shared/identity';
+import type { RowOf } from '@claimtrail/shared/db';
 import { preparePayload, type Prepared } from './prepare.ts';
 
 /** The version columns of a row that becomes current at `seq` (transaction time `knownAt`). */
@@ -23,58 +24,13 @@ export interface StreamMessage {
   time: string;
 }
 
-export interface ClaimVersion {
-  claim_id: string;
-  seq_from: number;
-  seq_to: number | null;
-  known_from: string;
-  known_to: string | null;
-  topic: string;
-  metric: string;
-  source_id: string;
-  unit: string;
+/** A claim's version row; the registry's row type with the value and status as the fold knows them. */
+export type ClaimVersion = Omit<RowOf<'claim_versions'>, 'value' | 'status'> & {
   value: ClaimValue;
-  low: number | null;
-  best: number | null;
-  high: number | null;
-  rule: string;
-  stated_at: string;
-  stated_from: string;
-  stated_to: string;
-  valid_from: string;
-  valid_from_at: string;
-  valid_to: string;
-  valid_to_at: string;
-  quote: string | null;
-  via: unknown;
   status: 'active' | 'corrected' | 'retracted';
-  first_seq: number;
-  recorded_at: string;
-  report_id: string;
-}
-
-export interface SourceVersion {
-  source_id: string;
-  seq_from: number;
-  seq_to: number | null;
-  known_from: string;
-  known_to: string | null;
-  name: string | null;
-  kind: string | null;
-  country: string | null;
-}
-
-export interface MetricVersion {
-  metric: string;
-  seq_from: number;
-  seq_to: number | null;
-  known_from: string;
-  known_to: string | null;
-  label: string;
-  unit: string;
-  aggregation: string;
-  composed_of: string[] | null;
-}
+};
+export type SourceVersion = RowOf<'sources'>;
+export type MetricVersion = RowOf<'metrics'>;
 
 /**
  * State of the keys a batch names: what the fold reads before a batch (from the database, with
@@ -115,69 +71,18 @@ export interface FoldOutput {
   chainHash: string;
   knownAt: string | null;
   applied: number;
-  ledger: {
-    seq: number;
-    subject: string;
-    event_id: string | null;
-    type: string | null;
-    version: number | null;
-    recorded_at: string | null;
-    known_at: string;
-    actor: string | null;
-    claim_id: string | null;
-    topic: string | null;
-    payload: string;
-    chain_hash: string;
-  }[];
-  repeats: { seq: number; event_id: string; first_seq: number }[];
-  deadLetters: {
-    seq: number;
-    subject: string;
-    event_id: string | null;
-    type: string | null;
-    claim_id: string | null;
-    reason: string;
-    payload: string;
-  }[];
-  reports: {
-    report_id: string;
-    seq: number;
-    known_at: string;
-    url: string;
-    publisher: string;
-    title: string | null;
-    published_at: string;
-    published_from: string;
-    language: string | null;
-    retrieved_at: string | null;
-  }[];
+  ledger: RowOf<'event_ledger'>[];
+  repeats: RowOf<'event_repeats'>[];
+  deadLetters: RowOf<'dead_letters'>[];
+  reports: RowOf<'reports'>[];
   claimVersions: ClaimVersion[];
   claimCloses: { claim_id: string; seq_from: number; seq_to: number; known_to: string }[];
   sourceVersions: SourceVersion[];
   sourceCloses: { source_id: string; seq_from: number; seq_to: number; known_to: string }[];
   metricVersions: MetricVersion[];
   metricCloses: { metric: string; seq_from: number; seq_to: number; known_to: string }[];
-  citations: {
-    claim_id: string;
-    seq: number;
-    known_at: string;
-    report_id: string;
-    echo: boolean;
-    via: unknown;
-    quote: string | null;
-  }[];
-  revisions: {
-    claim_id: string;
-    seq: number;
-    type: string;
-    recorded_at: string;
-    known_at: string;
-    actor: string;
-    changes: unknown;
-    reason: string | null;
-    retracted_by: string | null;
-    report_id: string | null;
-  }[];
+  citations: RowOf<'claim_citations'>[];
+  revisions: RowOf<'claim_revisions'>[];
   /** The state of every key the batch loaded or touched, after it (not written: see FoldState). */
   after: FoldState;
 }

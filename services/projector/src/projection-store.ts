@@ -1,6 +1,13 @@
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
 import type pg from 'pg';
-import { poolOf, quoteIdent, type Database } from '@claimtrail/shared/db';
+import {
+  poolOf,
+  quoteIdent,
+  recordsetColumns,
+  writtenColumns,
+  type Database,
+  type ReadModelTable,
+} from '@claimtrail/shared/db';
 import { copyBuffer } from './copy-text.ts';
 import { GENESIS_HASH, sha256Hex } from '@claimtrail/shared/identity';
 import {
@@ -145,83 +152,6 @@ function clientExec(client: pg.PoolClient): Exec {
 }
 
 // The columns each COPY writes, in the order of the text it sends (names of the fold's row fields).
-const LEDGER_COLUMNS = [
-  'seq',
-  'subject',
-  'event_id',
-  'type',
-  'version',
-  'recorded_at',
-  'known_at',
-  'actor',
-  'claim_id',
-  'topic',
-  'payload',
-  'chain_hash',
-] as const satisfies readonly (keyof FoldOutput['ledger'][number])[];
-const REPORT_COLUMNS = [
-  'report_id',
-  'seq',
-  'known_at',
-  'url',
-  'publisher',
-  'title',
-  'published_at',
-  'published_from',
-  'language',
-  'retrieved_at',
-] as const satisfies readonly (keyof FoldOutput['reports'][number])[];
-const CLAIM_VERSION_COLUMNS = [
-  'claim_id',
-  'seq_from',
-  'seq_to',
-  'known_from',
-  'known_to',
-  'topic',
-  'metric',
-  'source_id',
-  'unit',
-  'value',
-  'low',
-  'best',
-  'high',
-  'rule',
-  'stated_at',
-  'stated_from',
-  'stated_to',
-  'valid_from',
-  'valid_from_at',
-  'valid_to',
-  'valid_to_at',
-  'quote',
-  'via',
-  'status',
-  'first_seq',
-  'recorded_at',
-  'report_id',
-] as const satisfies readonly (keyof ClaimVersion)[];
-const CITATION_COLUMNS = [
-  'claim_id',
-  'seq',
-  'known_at',
-  'report_id',
-  'echo',
-  'via',
-  'quote',
-] as const satisfies readonly (keyof FoldOutput['citations'][number])[];
-const REVISION_COLUMNS = [
-  'claim_id',
-  'seq',
-  'type',
-  'recorded_at',
-  'known_at',
-  'actor',
-  'changes',
-  'reason',
-  'retracted_by',
-  'report_id',
-] as const satisfies readonly (keyof FoldOutput['revisions'][number])[];
-
 /**
  * Batches of up to this many events are committed in one statement (writeOneStatement), larger
  * ones with COPY in a transaction. A live projector mostly commits one report's events at a time
@@ -501,16 +431,17 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
   function copiesOf(out: FoldOutput, begin: boolean): CopyStatements {
     const statements: string[] = begin ? ['begin'] : [];
     const data: Buffer[] = [];
-    const add = <R extends object>(table: string, columns: readonly (keyof R & string)[], rows: R[]) => {
+    const add = (table: ReadModelTable, rows: object[]) => {
       if (rows.length === 0) return;
+      const columns = writtenColumns(table);
       statements.push(`copy ${quoteIdent(schema)}.${quoteIdent(table)} (${columns.join(', ')}) from stdin`);
-      data.push(copyBuffer(rows, columns));
+      data.push(copyBuffer(rows as Record<string, unknown>[], columns));
     };
-    add('event_ledger', LEDGER_COLUMNS, out.ledger);
-    add('reports', REPORT_COLUMNS, out.reports);
-    add('claim_versions', CLAIM_VERSION_COLUMNS, out.claimVersions);
-    add('claim_citations', CITATION_COLUMNS, out.citations);
-    add('claim_revisions', REVISION_COLUMNS, out.revisions);
+    add('event_ledger', out.ledger);
+    add('reports', out.reports);
+    add('claim_versions', out.claimVersions);
+    add('claim_citations', out.citations);
+    add('claim_revisions', out.revisions);
     return new CopyStatements(statements.join(';\n'), data);
   }
 
@@ -582,43 +513,24 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
   let oneStatement = { sql: '', name: '' };
   async function writeOneStatement(out: FoldOutput, prev: Checkpoint): Promise<void> {
     const json = (rows: unknown[]) => (rows.length === 0 ? '[]' : JSON.stringify(rows));
+    // The rows of one table as JSON, inserted only if the checkpoint moved (the statement's
+    // `checkpoint` part); columns and their types come from the table registry.
+    const insertRecordset = (table: ReadModelTable, rows: unknown[]) => sql`
+        insert into ${t(table)} (${sql.raw(writtenColumns(table).join(', '))})
+        select x.* from json_to_recordset(${json(rows)}::json) as x(${sql.raw(recordsetColumns(table))})
+         where exists (select from checkpoint)`;
     const q = sql<{ moved: number }>`
       with
       checkpoint as (${moveCheckpoint(out, prev)}),
-      ledger as (
-        insert into ${t('event_ledger')} (seq, subject, event_id, type, version, recorded_at, known_at, actor, claim_id, topic, payload, chain_hash)
-        select x.* from json_to_recordset(${json(out.ledger)}::json) as x(seq bigint, subject text, event_id uuid, type text, version int,
-          recorded_at timestamptz, known_at timestamptz, actor text, claim_id text, topic text, payload text, chain_hash text)
-         where exists (select from checkpoint)),
-      reports as (
-        insert into ${t('reports')} (report_id, seq, known_at, url, publisher, title, published_at, published_from, language, retrieved_at)
-        select x.* from json_to_recordset(${json(out.reports)}::json) as x(report_id text, seq bigint, known_at timestamptz, url text,
-          publisher text, title text, published_at text, published_from timestamptz, language text, retrieved_at text)
-         where exists (select from checkpoint)),
+      ledger as (${insertRecordset('event_ledger', out.ledger)}),
+      reports as (${insertRecordset('reports', out.reports)}),
       closes as (
         update ${t('claim_versions')} as cv set seq_to = x.seq_to, known_to = x.known_to
           from json_to_recordset(${json(out.claimCloses)}::json) as x(claim_id text, seq_from bigint, seq_to bigint, known_to timestamptz)
          where cv.claim_id = x.claim_id and cv.seq_from = x.seq_from and exists (select from checkpoint)),
-      versions as (
-        insert into ${t('claim_versions')} (claim_id, seq_from, seq_to, known_from, known_to, topic, metric, source_id, unit, value, low, best,
-          high, rule, stated_at, stated_from, stated_to, valid_from, valid_from_at, valid_to, valid_to_at, quote, via, status, first_seq,
-          recorded_at, report_id)
-        select x.* from json_to_recordset(${json(out.claimVersions)}::json) as x(claim_id text, seq_from bigint, seq_to bigint,
-          known_from timestamptz, known_to timestamptz, topic text, metric text, source_id text, unit text, value jsonb, low numeric,
-          best numeric, high numeric, rule text, stated_at text, stated_from timestamptz, stated_to timestamptz, valid_from text,
-          valid_from_at timestamptz, valid_to text, valid_to_at timestamptz, quote text, via jsonb, status text, first_seq bigint,
-          recorded_at timestamptz, report_id text)
-         where exists (select from checkpoint)),
-      citations as (
-        insert into ${t('claim_citations')} (claim_id, seq, known_at, report_id, echo, via, quote)
-        select x.* from json_to_recordset(${json(out.citations)}::json) as x(claim_id text, seq bigint, known_at timestamptz,
-          report_id text, echo boolean, via jsonb, quote text)
-         where exists (select from checkpoint)),
-      revisions as (
-        insert into ${t('claim_revisions')} (claim_id, seq, type, recorded_at, known_at, actor, changes, reason, retracted_by, report_id)
-        select x.* from json_to_recordset(${json(out.revisions)}::json) as x(claim_id text, seq bigint, type text, recorded_at timestamptz,
-               known_at timestamptz, actor text, changes jsonb, reason text, retracted_by text, report_id text)
-         where exists (select from checkpoint))
+      versions as (${insertRecordset('claim_versions', out.claimVersions)}),
+      citations as (${insertRecordset('claim_citations', out.citations)}),
+      revisions as (${insertRecordset('claim_revisions', out.revisions)})
       select count(*)::int as moved from checkpoint`.compile(db);
     // Prepared under a name derived from its text, which depends only on the schema: Postgres
     // parses and plans it once per connection. The name is hashed once, not for every batch.

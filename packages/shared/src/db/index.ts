@@ -14,3 +14,15 @@ export {
   type MigrateOutcome,
 } from './database.ts';
 export type { Database, MetaTables, ReadModelTables } from './types.ts';
+export {
+  READ_MODEL_TABLES,
+  READ_MODEL_TABLE_NAMES,
+  recordsetColumns,
+  writtenColumns,
+  type ColumnSpec,
+  type PgType,
+  type ReadModelTable,
+  type RowOf,
+  type TableSpec,
+  type WrittenColumn,
+} from './read-model-tables.ts';

@@ -1,22 +1,28 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
-import { quoteIdent } from '@claimtrail/shared/db';
+import {
+  quoteIdent,
+  READ_MODEL_TABLE_NAMES,
+  READ_MODEL_TABLES as REGISTRY,
+  type ColumnSpec,
+} from '@claimtrail/shared/db';
 
-/** Every table of a read-model schema the fold writes, with its key and the seq a row belongs to. */
-export const READ_MODEL_TABLES = [
-  { table: 'event_ledger', keys: ['seq'], seq: 'seq', versioned: false },
-  { table: 'event_repeats', keys: ['seq'], seq: 'seq', versioned: false },
-  { table: 'dead_letters', keys: ['seq'], seq: 'seq', versioned: false },
-  { table: 'reports', keys: ['report_id'], seq: 'seq', versioned: false },
-  { table: 'sources', keys: ['source_id', 'seq_from'], seq: 'seq_from', versioned: true },
-  { table: 'metrics', keys: ['metric', 'seq_from'], seq: 'seq_from', versioned: true },
-  { table: 'claim_versions', keys: ['claim_id', 'seq_from'], seq: 'seq_from', versioned: true },
-  { table: 'claim_citations', keys: ['claim_id', 'seq'], seq: 'seq', versioned: false },
-  { table: 'claim_revisions', keys: ['claim_id', 'seq'], seq: 'seq', versioned: false },
-] as const;
+/** Every table of a read-model schema the fold writes, with its key and the seq a row belongs to (from the registry). */
+export const READ_MODEL_TABLES = READ_MODEL_TABLE_NAMES.map((table) => ({
+  table,
+  keys: REGISTRY[table].keys,
+  seq: REGISTRY[table].seq,
+  versioned: REGISTRY[table].versioned,
+}));
 
-/** Columns that record when a row was written, not what the stream says. */
-const WALL_CLOCK_COLUMNS = new Set(['parked_at', 'updated_at']);
+/** Columns that record when a row was written, not what the stream says: those Postgres sets. */
+const WALL_CLOCK_COLUMNS = new Set(
+  READ_MODEL_TABLE_NAMES.flatMap((t) =>
+    Object.entries(REGISTRY[t].columns as Record<string, ColumnSpec>)
+      .filter(([, c]) => c.generated)
+      .map(([name]) => name),
+  ),
+);
 
 export interface RowDifference {
   key: Record<string, string>;
