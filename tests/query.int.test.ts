@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash, GENESIS_HASH, newToken } from '@claimtrail/shared/identity';
 import { createToken, loadCliConfig } from '@claimtrail/cli';
@@ -256,6 +258,8 @@ describe("the query service's connections", () => {
     const pool = createPool({ url: p.env.env.DATABASE_URL!, max: 1, readOnly: true });
     try {
       expect((await pool.query('show work_mem')).rows[0].work_mem).toBe('16MB');
+      // CLAIMTRAIL_READ_TIMEOUT_MS's default: no read holds a connection for longer.
+      expect((await pool.query('show statement_timeout')).rows[0].statement_timeout).toBe('5s');
       await expect(pool.query('create table not_here (x int)')).rejects.toThrow(/read-only transaction/);
     } finally {
       await pool.end();
@@ -306,6 +310,68 @@ describe('the query service edge', () => {
     expect((await p.get('/readyz')).status).toBe(200);
     expect((await p.get('/metrics')).body).toContain('http_request_duration_seconds');
     expect((await p.get('/v1/nothing')).status).toBe(404);
+  });
+});
+
+describe('hostile input', () => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'answers GET /assets/%s 404, not an Object.prototype member',
+    async (name) => {
+      const r = await p.get(`/assets/${name}`);
+      expect(r.status).toBe(404);
+      expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    },
+  );
+  it('still serves the page’s own assets', async () => {
+    expect((await p.get('/assets/app.js')).status).toBe(200);
+  });
+  it.each([
+    ['source=%00', 'query:/source'],
+    ['source=src-a%00', 'query:/source'],
+    ['source=src-a&source=%00x', 'query:/source/1'],
+  ])('refuses a NUL in the history’s source (%s) naming the parameter', async (qs, path) => {
+    const r = await p.get(`/v1/topics/test-topic/metrics/killed/history?${qs}`);
+    expect(r.status).toBe(400);
+    expect(r.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+  });
+  it.each(['%00', 'test-topic%00', 'Test_Topic'])('refuses topic=%s of /v1/events naming the parameter', async (t) => {
+    const r = await p.get(`/v1/events?topic=${t}`, { authorization: `Bearer ${p.token}` });
+    expect(r.status).toBe(400);
+    expect(r.body.errors.map((e: { path: string }) => e.path)).toContain('query:/topic');
+  });
+});
+
+describe('the reader role (infra/postgres/roles.sql)', () => {
+  it('may not create temporary tables, even in a read-write transaction', async () => {
+    const url = p.env.env.DATABASE_URL!;
+    execFileSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', '-d', url, '-f', 'infra/postgres/roles.sql'], {
+      cwd: new URL('..', import.meta.url),
+      stdio: 'pipe',
+    });
+    const asSuper = createPool({ url, max: 1 });
+    try {
+      const privileges = await asSuper.query(
+        `select r.rolname, has_database_privilege(r.rolname, current_database(), 'TEMPORARY') as temp
+           from pg_roles r where r.rolname in ('claimtrail_reader', 'claimtrail_writer') order by 1`,
+      );
+      expect(privileges.rows).toEqual([
+        { rolname: 'claimtrail_reader', temp: false },
+        { rolname: 'claimtrail_writer', temp: true },
+      ]);
+    } finally {
+      await asSuper.end();
+    }
+    const readerUrl = new URL(url);
+    readerUrl.username = 'claimtrail_reader';
+    readerUrl.password = '';
+    const reader = new pg.Client({ connectionString: readerUrl.toString() });
+    await reader.connect();
+    try {
+      await reader.query('begin read write');
+      await expect(reader.query('create temporary table t (x int)')).rejects.toThrow(/permission denied/);
+    } finally {
+      await reader.end();
+    }
   });
 });
 

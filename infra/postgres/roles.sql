@@ -24,10 +24,16 @@ END
 $$;
 
 -- The writer creates schemas (replay --into <schema>) in this database; the reader only connects.
+-- Every role has TEMPORARY through PUBLIC by default. Read-only is only the reader's default (a
+-- session may still begin a read-write transaction), and temporary tables are then the one thing
+-- it could create, filling memory and disk: without TEMPORARY it cannot. The writer keeps it by
+-- its own grant.
 DO $$
 BEGIN
   EXECUTE format('GRANT CONNECT, CREATE, TEMPORARY ON DATABASE %I TO claimtrail_writer', current_database());
   EXECUTE format('GRANT CONNECT ON DATABASE %I TO claimtrail_reader', current_database());
+  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database());
+  EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM claimtrail_reader', current_database());
 END
 $$;
 

@@ -20,6 +20,7 @@ import type { Scope } from '@claimtrail/shared/identity';
 import { NotFoundError } from '@claimtrail/shared/errors';
 import { createLiveFeed } from './live-feed.ts';
 import type { ReadContexts } from './read-context.ts';
+import type { ReadGuard } from './read-guard.ts';
 import { summarise } from './summary.ts';
 import { loadSummaryRows } from './summary.sql.ts';
 
@@ -28,6 +29,10 @@ type App = Awaited<ReturnType<typeof createHttpApp>>['app'];
 export interface AnalysisDeps {
   db: Kysely<Database>;
   contexts: ReadContexts;
+  /** Lanes, cancellation on disconnect and the timeout as 503, as the other read routes have them. */
+  guard: ReadGuard;
+  /** Open /v1/live streams per client address; past it, 429 with Retry-After. */
+  liveStreamsPerClient: number;
   /** The scope reads need, or null when reads are open. */
   readScope: Scope | null;
   /** Composite checks call claims whose valid times differ by more than this `misaligned`. */
@@ -42,15 +47,18 @@ export const DEFAULT_ALIGN_TOLERANCE_DAYS = 31;
 const PUBLIC_DIR = join(dirname(fileURLToPath(import.meta.url)), '../public');
 const require = createRequire(import.meta.url);
 
-/** Every static file the page may load: a fixed list, so no path from a URL reaches the file system. */
-const ASSETS: Record<string, { path: () => string; type: string }> = {
-  'app.js': { path: () => join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
-  'chart.js': { path: () => join(PUBLIC_DIR, 'chart.js'), type: 'text/javascript; charset=utf-8' },
-  'dom.js': { path: () => join(PUBLIC_DIR, 'dom.js'), type: 'text/javascript; charset=utf-8' },
-  'style.css': { path: () => join(PUBLIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' },
-  'uPlot.esm.js': { path: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' },
-  'uPlot.min.css': { path: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
-};
+/**
+ * Every static file the page may load: a fixed list, so no path from a URL reaches the file
+ * system. A Map, not an object: `constructor` or `__proto__` must not find Object.prototype's.
+ */
+const ASSETS = new Map<string, { path: () => string; type: string }>([
+  ['app.js', { path: () => join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' }],
+  ['chart.js', { path: () => join(PUBLIC_DIR, 'chart.js'), type: 'text/javascript; charset=utf-8' }],
+  ['dom.js', { path: () => join(PUBLIC_DIR, 'dom.js'), type: 'text/javascript; charset=utf-8' }],
+  ['style.css', { path: () => join(PUBLIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' }],
+  ['uPlot.esm.js', { path: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' }],
+  ['uPlot.min.css', { path: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' }],
+]);
 
 // Everything the page loads comes from this origin; markup from data could not run anyway
 // (the page writes text with textContent), and this makes sure.
@@ -58,7 +66,7 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
 
 export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
-  const { db, contexts, readScope } = deps;
+  const { db, contexts, guard, readScope } = deps;
   const tolerance = deps.alignToleranceDays ?? DEFAULT_ALIGN_TOLERANCE_DAYS;
   const security = readScope === null ? [] : [{ bearer: [] }];
 
@@ -74,17 +82,18 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
         response: { 200: summaryResponse, ...readErrorResponses },
       },
     },
-    async (req) => {
-      const ctx = await contexts.resolve(req.query);
-      const { claims, defs } = await loadSummaryRows(db, ctx, req.params.topic);
-      return {
-        topic: req.params.topic,
-        asOfSeq: ctx.asOfSeq,
-        knownAt: ctx.knownAt,
-        alignToleranceDays: tolerance,
-        metrics: summarise(claims, defs, tolerance),
-      };
-    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const ctx = await contexts.resolve(req.query);
+        const { claims, defs } = await read('summary', () => loadSummaryRows(db, ctx, req.params.topic));
+        return {
+          topic: req.params.topic,
+          asOfSeq: ctx.asOfSeq,
+          knownAt: ctx.knownAt,
+          alignToleranceDays: tolerance,
+          metrics: summarise(claims, defs, tolerance),
+        };
+      }),
   );
 
   app.get(
@@ -99,26 +108,29 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
         response: { 200: timelineResponse, ...readErrorResponses },
       },
     },
-    async (req) => {
-      const ctx = await contexts.resolve(req.query);
-      const rows = await sql<{ known_at: Date; seq: number; events: number; types: string[] }>`
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const ctx = await contexts.resolve(req.query);
+        const rows = await read('timeline', () =>
+          sql<{ known_at: Date; seq: number; events: number; types: string[] }>`
         select known_at, max(seq) as seq, count(*)::int as events, array_agg(distinct type) filter (where type is not null) as types
           from ${sql.table(`${ctx.schema}.event_ledger`)}
          where topic = ${req.params.topic}
          group by known_at
          order by known_at
-         limit 5000`.execute(db);
-      return {
-        topic: req.params.topic,
-        asOfSeq: ctx.asOfSeq,
-        instants: rows.rows.map((r) => ({
-          knownAt: new Date(r.known_at).toISOString(),
-          seq: Number(r.seq),
-          events: r.events,
-          types: r.types ?? [],
-        })),
-      };
-    },
+         limit 5000`.execute(db),
+        );
+        return {
+          topic: req.params.topic,
+          asOfSeq: ctx.asOfSeq,
+          instants: rows.rows.map((r) => ({
+            knownAt: new Date(r.known_at).toISOString(),
+            seq: Number(r.seq),
+            events: r.events,
+            types: r.types ?? [],
+          })),
+        };
+      }),
   );
 
   const feed = createLiveFeed({
@@ -126,6 +138,8 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
     ...(deps.livePollMs ? { pollMs: deps.livePollMs } : {}),
   });
   const streams = new Set<() => void>();
+  /** Open streams per client address. */
+  const perAddress = new Map<string, number>();
   app.get(
     '/v1/live',
     {
@@ -137,6 +151,17 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
       },
     },
     async (req, reply) => {
+      const open = perAddress.get(req.ip) ?? 0;
+      if (open >= deps.liveStreamsPerClient) {
+        void reply.header('retry-after', '30');
+        throw Object.assign(
+          new Error(
+            `this address has ${open} live streams open, the most one address may hold; close one, or retry in 30 s`,
+          ),
+          { statusCode: 429 },
+        );
+      }
+      perAddress.set(req.ip, open + 1);
       void reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -152,9 +177,12 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
         res.write(`event: seq\ndata: ${JSON.stringify({ asOfSeq: seq })}\n\n`),
       );
       const end = () => {
+        if (!streams.delete(end)) return;
         clearInterval(heartbeat);
         unsubscribe();
-        streams.delete(end);
+        const left = (perAddress.get(req.ip) ?? 1) - 1;
+        if (left > 0) perAddress.set(req.ip, left);
+        else perAddress.delete(req.ip);
         if (!res.writableEnded) res.end();
       };
       streams.add(end);
@@ -181,7 +209,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
     '/assets/:file',
     { schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
     async (req, reply) => {
-      const asset = ASSETS[req.params.file];
+      const asset = ASSETS.get(req.params.file);
       if (!asset) throw new NotFoundError(`no asset ${req.params.file}`);
       reply.header('cache-control', 'no-cache');
       reply.header('x-content-type-options', 'nosniff');

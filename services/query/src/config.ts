@@ -10,6 +10,7 @@ export const settingNames = [
   'CLAIMTRAIL_REQUIRE_READ_TOKEN',
   'CLAIMTRAIL_RATE_LIMIT_PER_MIN',
   'CLAIMTRAIL_ALIGN_TOLERANCE_DAYS',
+  'CLAIMTRAIL_READ_TIMEOUT_MS',
   'LOG_LEVEL',
 ] as const;
 
@@ -27,6 +28,7 @@ export function querySettingsOf(
     | 'CLAIMTRAIL_REQUIRE_READ_TOKEN'
     | 'CLAIMTRAIL_RATE_LIMIT_PER_MIN'
     | 'CLAIMTRAIL_ALIGN_TOLERANCE_DAYS'
+    | 'CLAIMTRAIL_READ_TIMEOUT_MS'
   >,
 ) {
   return {
@@ -34,5 +36,6 @@ export function querySettingsOf(
     requireReadToken: config.CLAIMTRAIL_REQUIRE_READ_TOKEN,
     ratePerMinute: config.CLAIMTRAIL_RATE_LIMIT_PER_MIN,
     alignToleranceDays: config.CLAIMTRAIL_ALIGN_TOLERANCE_DAYS,
+    readTimeoutMs: config.CLAIMTRAIL_READ_TIMEOUT_MS,
   };
 }

@@ -10,6 +10,7 @@ const { db } = createDb({
   url: config.DATABASE_URL,
   max: 16,
   readOnly: true,
+  statementTimeoutMs: config.CLAIMTRAIL_READ_TIMEOUT_MS,
   applicationName: 'claimtrail-query',
   onIdleError: (err) => logger.warn({ err }, 'an idle Postgres connection failed'),
 });

@@ -1,6 +1,7 @@
+import type { FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import type { Database } from '@claimtrail/shared/db';
+import { DEFAULT_READ_TIMEOUT_MS, poolOf, type Database } from '@claimtrail/shared/db';
 import {
   claimQuery,
   claimResponse,
@@ -21,12 +22,36 @@ import type { Logger } from '@claimtrail/shared';
 import { createReadContexts } from './read-context.ts';
 import { createReadModels } from './read-models.ts';
 import { registerAnalysisRoutes } from './analysis.routes.ts';
+import { createCancellableReads } from './cancellable-reads.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
+import { createReadGuard, type ReadLane } from './read-guard.ts';
+import { createReadLanes } from './read-lanes.ts';
+import { queryLimitsOf, type QueryLimitsOverride } from './query-limits.ts';
+import { createTopicsCache } from './topics-cache.ts';
 
 export interface QueryDeps {
   db: Kysely<Database>;
   logger: Logger;
   tokens: TokenStore;
-  settings: { metaSchema: string; requireReadToken: boolean; ratePerMinute: number; alignToleranceDays?: number };
+  settings: {
+    metaSchema: string;
+    requireReadToken: boolean;
+    ratePerMinute: number;
+    alignToleranceDays?: number;
+    /** The statement_timeout of `db`'s connections (createDb's statementTimeoutMs), named in the 503 it causes. */
+    readTimeoutMs?: number;
+    /** Bounds other than the defaults (query-limits.ts). */
+    limits?: QueryLimitsOverride;
+  };
+}
+
+/** The pg pool under `db`, when createDb made it: the statements to cancel are its clients'. */
+function poolUnder(db: Kysely<Database>) {
+  try {
+    return poolOf(db);
+  } catch {
+    return undefined;
+  }
 }
 
 function dateBound(name: 'from' | 'to', v: string | undefined): string | undefined {
@@ -60,8 +85,28 @@ export function createPgTokenStore(db: Kysely<Database>, metaSchema: string): To
 /** The query HTTP service over the read models (a read-only connection). */
 export async function createQueryApp(deps: QueryDeps) {
   const { db } = deps;
-  const contexts = createReadContexts(db, deps.settings.metaSchema);
+  const limits = queryLimitsOf(deps.settings.limits);
+  const reads = createCancellableReads(poolUnder(db), {
+    onCancelError: (err) => deps.logger.warn({ err }, 'a cancel of an abandoned read could not be sent'),
+  });
+  const lanes = createReadLanes<ReadLane>({
+    total: limits.readsInFlight,
+    maxWaitMs: limits.laneWaitMs,
+    lanes: limits.lanes,
+  });
+  const guard = createReadGuard({ reads, lanes, timeoutMs: deps.settings.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
+  const contexts = createReadContexts(db, deps.settings.metaSchema, { shared: reads.shared });
   const models = createReadModels(db);
+  const topicsNow = createTopicsCache({
+    compute: (ctx) =>
+      reads.shared(async () => {
+        try {
+          return await lanes.run('topics', () => models.topics(ctx));
+        } catch (err) {
+          throw guard.timeoutAsUnavailable(err);
+        }
+      }),
+  });
   const tokens = cachedTokenStore(deps.tokens);
   const { app, registry } = await createHttpApp({
     title: 'claimtrail query',
@@ -94,10 +139,33 @@ export async function createQueryApp(deps: QueryDeps) {
         response: { 200: topicsResponse, ...readErrorResponses },
       },
     },
-    async (req) => {
-      const ctx = await contexts.resolve(req.query);
-      return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, topics: await models.topics(ctx) };
-    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const q = req.query;
+        const after = q.cursor === undefined ? undefined : decodeCursor('topics', q.cursor).after;
+        const ctx = await contexts.resolve(q);
+        if (!ctx.past) {
+          // Shared by every request at this asOfSeq, and sent as the JSON text it was kept as.
+          const page = await topicsNow.page(ctx, after, q.limit);
+          // Already JSON: a plain reply sends a string as it is, without the route's serialiser.
+          return (reply as FastifyReply)
+            .type('application/json; charset=utf-8')
+            .send(
+              `{"asOfSeq":${ctx.asOfSeq},"knownAt":${JSON.stringify(ctx.knownAt)},"topics":${page.topics},"nextCursor":${page.nextCursor}}`,
+            );
+        }
+        const topics = await read('topics', () =>
+          models.topics(ctx, { limit: q.limit, ...(after === undefined ? {} : { after }) }),
+        );
+        const more = topics.length > q.limit;
+        const shown = more ? topics.slice(0, q.limit) : topics;
+        return {
+          asOfSeq: ctx.asOfSeq,
+          knownAt: ctx.knownAt,
+          topics: shown,
+          nextCursor: more ? encodeCursor({ k: 'topics', after: shown.at(-1)!.topic }) : null,
+        };
+      }),
   );
 
   app.get(
@@ -112,29 +180,36 @@ export async function createQueryApp(deps: QueryDeps) {
         response: { 200: historyResponse, ...readErrorResponses },
       },
     },
-    async (req) => {
-      const q = req.query;
-      const from = dateBound('from', q.from);
-      const to = dateBound('to', q.to);
-      const ctx = await contexts.resolve(q);
-      const sources = q.source === undefined ? undefined : Array.isArray(q.source) ? q.source : [q.source];
-      const h = await models.history(ctx, {
-        topic: req.params.topic,
-        metric: req.params.metric,
-        ...(sources ? { sources } : {}),
-        ...(from ? { from } : {}),
-        ...(to ? { to } : {}),
-        includeRetracted: q.includeRetracted ?? false,
-      });
-      return {
-        topic: req.params.topic,
-        metric: req.params.metric,
-        unit: h.unit,
-        asOfSeq: ctx.asOfSeq,
-        knownAt: ctx.knownAt,
-        series: h.series,
-      };
-    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const q = req.query;
+        const from = dateBound('from', q.from);
+        const to = dateBound('to', q.to);
+        const after = q.cursor === undefined ? undefined : decodeCursor('history', q.cursor);
+        const ctx = await contexts.resolve(q);
+        const sources = q.source === undefined ? undefined : Array.isArray(q.source) ? q.source : [q.source];
+        const h = await read('history', () =>
+          models.history(ctx, {
+            topic: req.params.topic,
+            metric: req.params.metric,
+            ...(sources ? { sources } : {}),
+            ...(from ? { from } : {}),
+            ...(to ? { to } : {}),
+            includeRetracted: q.includeRetracted ?? false,
+            limit: q.limit,
+            ...(after ? { after: { statedFrom: after.statedFrom, seq: after.seq } } : {}),
+          }),
+        );
+        return {
+          topic: req.params.topic,
+          metric: req.params.metric,
+          unit: h.unit,
+          asOfSeq: ctx.asOfSeq,
+          knownAt: ctx.knownAt,
+          series: h.series,
+          nextCursor: h.next ? encodeCursor({ k: 'history', ...h.next }) : null,
+        };
+      }),
   );
 
   app.get(
@@ -149,15 +224,16 @@ export async function createQueryApp(deps: QueryDeps) {
         response: { 200: claimResponse, 404: problemDetails, ...readErrorResponses },
       },
     },
-    async (req) => {
-      const ctx = await contexts.resolve(req.query);
-      const c = await models.claim(ctx, req.params.claimId);
-      if (!c)
-        throw new NotFoundError(
-          ctx.past ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}` : `no claim ${req.params.claimId}`,
-        );
-      return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...c };
-    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const ctx = await contexts.resolve(req.query);
+        const c = await read('claim', () => models.claim(ctx, req.params.claimId));
+        if (!c)
+          throw new NotFoundError(
+            ctx.past ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}` : `no claim ${req.params.claimId}`,
+          );
+        return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...c };
+      }),
   );
 
   app.get(
@@ -171,65 +247,81 @@ export async function createQueryApp(deps: QueryDeps) {
         response: { 200: eventsResponse, ...readErrorResponses },
       },
     },
-    async (req) => {
-      const q = req.query;
-      if (q.toSeq !== undefined && q.toSeq < q.fromSeq) {
-        throw new ValidationError('toSeq must not be below fromSeq', [
-          { path: 'query:/toSeq', message: 'must be >= fromSeq' },
-        ]);
-      }
-      const ctx = await contexts.resolve(q);
-      const { page, nextFromSeq } = await models.events(ctx, {
-        fromSeq: q.fromSeq,
-        limit: q.limit,
-        verify: q.verify ?? false,
-        ...(q.toSeq === undefined ? {} : { toSeq: q.toSeq }),
-        ...(q.topic === undefined ? {} : { topic: q.topic }),
-      });
-      const events = page.map((r) => {
-        let event: unknown;
-        try {
-          event = JSON.parse(r.payload);
-        } catch {
-          event = r.payload;
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const q = req.query;
+        if (q.toSeq !== undefined && q.toSeq < q.fromSeq) {
+          throw new ValidationError('toSeq must not be below fromSeq', [
+            { path: 'query:/toSeq', message: 'must be >= fromSeq' },
+          ]);
         }
-        return { seq: Number(r.seq), subject: r.subject, chainHash: r.chain_hash, event };
-      });
-      if (!q.verify) return { asOfSeq: ctx.asOfSeq, events, nextFromSeq };
-      let firstMismatchSeq: number | null = null;
-      for (const r of page) {
-        const expected = chainHash(r.prev_hash ?? '0'.repeat(64), r.payload);
-        if (expected !== r.chain_hash) {
-          firstMismatchSeq = Number(r.seq);
-          break;
+        const ctx = await contexts.resolve(q);
+        const { page, nextFromSeq } = await read('events', () =>
+          models.events(ctx, {
+            fromSeq: q.fromSeq,
+            limit: q.limit,
+            verify: q.verify ?? false,
+            ...(q.toSeq === undefined ? {} : { toSeq: q.toSeq }),
+            ...(q.topic === undefined ? {} : { topic: q.topic }),
+          }),
+        );
+        const events = page.map((r) => {
+          let event: unknown;
+          try {
+            event = JSON.parse(r.payload);
+          } catch {
+            event = r.payload;
+          }
+          return { seq: Number(r.seq), subject: r.subject, chainHash: r.chain_hash, event };
+        });
+        if (!q.verify) return { asOfSeq: ctx.asOfSeq, events, nextFromSeq };
+        let firstMismatchSeq: number | null = null;
+        for (const r of page) {
+          const expected = chainHash(r.prev_hash ?? '0'.repeat(64), r.payload);
+          if (expected !== r.chain_hash) {
+            firstMismatchSeq = Number(r.seq);
+            break;
+          }
         }
-      }
-      return {
-        asOfSeq: ctx.asOfSeq,
-        events,
-        nextFromSeq,
-        verify: {
-          ok: firstMismatchSeq === null,
-          checked: page.length,
-          firstMismatchSeq,
-          detail:
-            firstMismatchSeq === null
-              ? `the chain hash of each of the ${page.length} events follows from its predecessor`
-              : `the chain hash at seq ${firstMismatchSeq} does not follow from its predecessor and payload`,
-        },
-      };
-    },
+        return {
+          asOfSeq: ctx.asOfSeq,
+          events,
+          nextFromSeq,
+          verify: {
+            ok: firstMismatchSeq === null,
+            checked: page.length,
+            firstMismatchSeq,
+            detail:
+              firstMismatchSeq === null
+                ? `the chain hash of each of the ${page.length} events follows from its predecessor`
+                : `the chain hash at seq ${firstMismatchSeq} does not follow from its predecessor and payload`,
+          },
+        };
+      }),
   );
 
-  registerAnalysisRoutes(app, { db, contexts, readScope, alignToleranceDays: deps.settings.alignToleranceDays });
+  registerAnalysisRoutes(app, {
+    db,
+    contexts,
+    guard,
+    readScope,
+    alignToleranceDays: deps.settings.alignToleranceDays,
+    liveStreamsPerClient: limits.liveStreamsPerClient,
+  });
 
   return {
     app,
     registry,
     contexts,
+    /** The read lanes' state (in flight, waiting, turned away). */
+    lanes,
+    /** Runs a handler as the routes do (lanes, cancellation on disconnect, the timeout as 503). */
+    guard,
     async close() {
       await app.close();
       contexts.close();
+      lanes.close();
+      await reads.close();
     },
   };
 }

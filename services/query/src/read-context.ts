@@ -15,35 +15,62 @@ export interface ReadContext {
 /**
  * Resolves the live read-model schema (switchable by promotion) and the checkpoint, and makes
  * `minSeq` readers wait for the projection. One poller serves every waiting request.
+ *
+ * Requests that arrive while a read of the checkpoint (or of the schema) is in flight share it
+ * rather than each sending its own: a flood of requests costs one such statement at a time, not
+ * one each queued on the pool ahead of every other read. Sharing keeps asOfSeq monotonic: a
+ * shared read started after every earlier one ended, so it sees at least what they saw.
+ * `shared` runs those reads outside any one request's cancellation scope.
  */
 export function createReadContexts(
   db: Kysely<Database>,
   metaSchema: string,
-  o: { maxWaitMs?: number; pollMs?: number } = {},
+  o: { maxWaitMs?: number; pollMs?: number; shared?: <T>(read: () => Promise<T>) => Promise<T> } = {},
 ) {
   const maxWaitMs = o.maxWaitMs ?? 5000;
   const pollMs = o.pollMs ?? 15;
+  const shared = o.shared ?? (<T>(read: () => Promise<T>) => read());
   let cached: { schema: string; at: number } | undefined;
+  let schemaInFlight: Promise<string> | undefined;
+  const seqInFlight = new Map<string, Promise<number>>();
   const waiters = new Set<{ minSeq: number; resolve: (seq: number) => void }>();
   let polling = false;
 
-  async function schema(): Promise<string> {
+  function schema(): Promise<string> {
     const now = Date.now();
-    if (cached && now - cached.at < 500) return cached.schema;
-    const s = await getActiveSchema(db, metaSchema);
-    if (!s) throw new UnavailableError('the read models are not migrated yet', 5);
-    cached = { schema: s, at: now };
-    return s;
+    if (cached && now - cached.at < 500) return Promise.resolve(cached.schema);
+    schemaInFlight ??= shared(async () => {
+      try {
+        const s = await getActiveSchema(db, metaSchema);
+        if (!s) throw new UnavailableError('the read models are not migrated yet', 5);
+        cached = { schema: s, at: now };
+        return s;
+      } finally {
+        schemaInFlight = undefined;
+      }
+    });
+    return schemaInFlight;
   }
 
-  async function lastSeq(s: string): Promise<number> {
-    const row = await db
-      .withSchema(s)
-      .selectFrom('checkpoint')
-      .select('last_seq')
-      .where('name', '=', 'projector')
-      .executeTakeFirst();
-    return row ? Number(row.last_seq) : 0;
+  function lastSeq(s: string): Promise<number> {
+    let inFlight = seqInFlight.get(s);
+    if (!inFlight) {
+      inFlight = shared(async () => {
+        try {
+          const row = await db
+            .withSchema(s)
+            .selectFrom('checkpoint')
+            .select('last_seq')
+            .where('name', '=', 'projector')
+            .executeTakeFirst();
+          return row ? Number(row.last_seq) : 0;
+        } finally {
+          seqInFlight.delete(s);
+        }
+      });
+      seqInFlight.set(s, inFlight);
+    }
+    return inFlight;
   }
 
   async function poll() {

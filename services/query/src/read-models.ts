@@ -120,6 +120,10 @@ function sourceRef(r: {
   };
 }
 
+function isPointRow<R extends { claim_id: unknown }>(r: R): r is Extract<R, HistoryRow> {
+  return r.claim_id !== null;
+}
+
 export function createReadModels(db: Kysely<Database>) {
   const pointColumns = sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule,
     cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
@@ -128,58 +132,102 @@ export function createReadModels(db: Kysely<Database>) {
   return {
     async history(
       ctx: ReadContext,
-      q: { topic: string; metric: string; sources?: string[]; from?: string; to?: string; includeRetracted: boolean },
+      q: {
+        topic: string;
+        metric: string;
+        sources?: string[];
+        from?: string;
+        to?: string;
+        includeRetracted: boolean;
+        /** Points of one page, and where it starts (after this point; from the first without). */
+        limit: number;
+        after?: { statedFrom: string; seq: number };
+      },
     ) {
-      // One statement (one snapshot, one round trip): each point with its source, and one row for
-      // each of its citations with the report, in the answer's order, so a point's citations are
-      // consecutive rows. Two statements (the points, then the citations of their ids) cost the
-      // 1M-event benchmark's 18k-point answer a second scan and a 18k-id array both ways.
-      // recorded_at comes as the ISO text the answer holds (toISOString's form, always UTC with
-      // milliseconds): parsing 18k timestamps into Dates to print them again cost ~5 % of the request.
+      // One statement (one snapshot, one round trip): each point of the page with its source, and
+      // one row for each of its citations with the report, in the answer's order, so a point's
+      // citations are consecutive rows. Two statements (the points, then the citations of their
+      // ids) cost the 1M-event benchmark's 18k-point answer a second scan and an 18k-id array
+      // both ways. recorded_at comes as the ISO text the answer holds (toISOString's form, always
+      // UTC with milliseconds): parsing 18k timestamps into Dates to print them again cost ~5 % of
+      // the request.
+      // "Superseded" is worked out over the whole filtered set, not the page, so that a page says
+      // what one big answer would: a source's newest point not retracted, by (stated_from,
+      // first_seq), keeps its status, and its other points not retracted are superseded. The unit
+      // is the first point's of the whole set for the same reason. Pages are keyset pages in
+      // (stated_from, first_seq) order, unique among the visible versions (one per claim).
       const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
-      const rows = await sql<HistoryRow>`
-        select cv.claim_id, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
-               cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq,
-               to_char(cv.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at,
+      // claim_id is null only in the one row of a page without points.
+      type PageRow = (HistoryRow | { [K in keyof HistoryRow]: K extends 'claim_id' ? null : unknown }) & {
+        stated_from_text: string;
+        first_unit: string | null;
+      };
+      const rows = await sql<PageRow>`
+        with f as materialized (
+          select cv.claim_id, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
+                 cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
+                 first_value(cv.claim_id) over (partition by cv.source_id
+                   order by cv.status <> 'retracted' desc, cv.stated_from desc, cv.first_seq desc) as newest
+            from ${t('claim_versions')} cv
+           where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
+             ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
+             ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
+             ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
+        ),
+        page as (
+          select * from f
+           where true
+             ${q.includeRetracted ? sql`` : sql`and f.status <> 'retracted'`}
+             ${q.after ? sql`and (f.stated_from, f.first_seq) > (${q.after.statedFrom}::timestamptz, ${q.after.seq})` : sql``}
+           order by f.stated_from, f.first_seq
+           limit ${q.limit + 1}
+        )
+        select p.claim_id, p.source_id, p.unit, p.value, p.low, p.best, p.high, p.rule, p.stated_at,
+               p.valid_from, p.valid_to, p.quote, p.via, p.first_seq,
+               case when p.status <> 'retracted' and p.claim_id <> p.newest then 'superseded' else p.status end as status,
+               to_char(p.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at,
+               to_char(p.stated_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as stated_from_text,
+               u.first_unit,
                s.name as source_name, s.kind as source_kind, s.country as source_country,
                r.report_id, r.url, r.publisher, r.published_at, r.title
-          from ${t('claim_versions')} cv
-          left join ${t('sources')} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
+          from (select (select f.unit from f order by f.stated_from, f.first_seq limit 1) as first_unit) u
+          left join page p on true
+          left join ${t('sources')} s on s.source_id = p.source_id and ${visibleAt(ctx, 's')}
           left join (${t('claim_citations')} c join ${t('reports')} r on r.report_id = c.report_id)
-            on c.claim_id = cv.claim_id ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
-         where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
-           ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
-           ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
-           ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
-         order by cv.stated_from, cv.first_seq, c.seq`.execute(db);
+            on c.claim_id = p.claim_id ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
+         order by p.stated_from, p.first_seq, c.seq`.execute(db);
       type Point = ReturnType<typeof toPoint>;
       const bySource = new Map<string, { source: ReturnType<typeof sourceRef>; points: Point[] }>();
       let unit: string | null = null;
       let point: Point | undefined;
+      let points = 0;
+      let last: { statedFrom: string; seq: number } | undefined;
+      let more = false;
       for (const r of rows.rows) {
+        unit ??= r.first_unit;
+        if (!isPointRow(r)) break;
         if (point?.claimId !== r.claim_id) {
-          unit ??= r.unit;
+          if (points === q.limit) {
+            more = true;
+            break;
+          }
+          points++;
           point = toPoint(r);
+          last = { statedFrom: r.stated_from_text, seq: Number(r.first_seq) };
           let series = bySource.get(r.source_id);
           if (!series) bySource.set(r.source_id, (series = { source: sourceRef(r), points: [] }));
           series.points.push(point);
         }
         if (r.report_id !== null) point.reports.push(reportRefOf(r.report_id, r));
       }
-      const series: { source: ReturnType<typeof sourceRef>; points: Point[] }[] = [];
-      for (const s of bySource.values()) {
-        // Points come in statedFrom, then seq order: a source's newest figure is its last one not
-        // retracted, and every other one not retracted is superseded by it.
-        let newest = s.points.length - 1;
-        while (newest >= 0 && s.points[newest]!.status === 'retracted') newest--;
-        for (let i = 0; i < newest; i++) if (s.points[i]!.status !== 'retracted') s.points[i]!.status = 'superseded';
-        const points = q.includeRetracted ? s.points : s.points.filter((p) => p.status !== 'retracted');
-        if (points.length > 0) series.push({ source: s.source, points });
-      }
-      return { unit, series };
+      return { unit, series: [...bySource.values()], next: more ? last : undefined };
     },
 
-    async topics(ctx: ReadContext) {
+    async topics(ctx: ReadContext, page?: { after?: string; limit: number }) {
+      // Topics in byte order (collate "C"), whatever the database's collation: the order a cursor
+      // resumes from must be the one the pages were cut in. A page is `limit` topics (with all
+      // their metrics), read with one more to know whether another page follows.
+      const cvs = sql.table(`${ctx.schema}.claim_versions`);
       const rows = await sql<{
         topic: string;
         metric: string;
@@ -192,10 +240,19 @@ export function createReadModels(db: Kysely<Database>) {
         select cv.topic, cv.metric, min(cv.unit) as unit, count(*)::int as claims, count(distinct cv.source_id)::int as sources,
                (array_agg(cv.stated_at order by cv.stated_from, cv.first_seq))[1] as first_stated_at,
                (array_agg(cv.stated_at order by cv.stated_from desc, cv.first_seq desc))[1] as last_stated_at
-          from ${sql.table(`${ctx.schema}.claim_versions`)} cv
+          from ${cvs} cv
          where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted'
+           ${
+             page
+               ? sql`and cv.topic collate "C" in (
+                   select distinct t.topic collate "C" from ${cvs} t
+                    where ${visibleAt(ctx, 't')} and t.status <> 'retracted'
+                      ${page.after === undefined ? sql`` : sql`and t.topic collate "C" > ${page.after}`}
+                    order by 1 limit ${page.limit + 1})`
+               : sql``
+           }
          group by cv.topic, cv.metric
-         order by cv.topic, cv.metric`.execute(db);
+         order by cv.topic collate "C", cv.metric collate "C"`.execute(db);
       const topics = new Map<
         string,
         {

@@ -57,6 +57,11 @@ export const settingsSchemas = {
   CLAIMTRAIL_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   CLAIMTRAIL_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
   CLAIMTRAIL_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(6000),
+  /**
+   * The longest a statement of the query service may run (Postgres statement_timeout on its
+   * connections); a read that takes longer is cancelled and answered 503 with Retry-After.
+   */
+  CLAIMTRAIL_READ_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
   CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
   CLAIMTRAIL_APPROX_RULE: z.string().default('approx-5pct@1'),
   /** Composite checks call claims whose valid times differ by more than this many days `misaligned`. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { instant } from '../events/dates.ts';
 import { claimValue } from '../events/values.ts';
+import { sourceSlug, topicSlug } from '../events/text.ts';
 import { problemDetails } from './reports.ts';
 
 const booleanParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -11,13 +12,27 @@ export const readParams = {
   minSeq: z.coerce.number().int().min(0).optional(),
 };
 
-export const topicsQuery = z.strictObject({ ...readParams });
+/** Where the next page starts: the `nextCursor` of the page before, as given (opaque). */
+const cursorParam = z.string().min(1).max(512).optional();
+
+/** A page of topics: 100 by default, at most 1000. */
+export const TOPICS_PAGE = { default: 100, max: 1000 } as const;
+/** A page of history points (across all series): 10,000 by default, at most 50,000. */
+export const HISTORY_PAGE = { default: 10_000, max: 50_000 } as const;
+
+export const topicsQuery = z.strictObject({
+  ...readParams,
+  limit: z.coerce.number().int().min(1).max(TOPICS_PAGE.max).default(TOPICS_PAGE.default),
+  cursor: cursorParam,
+});
 export const historyQuery = z.strictObject({
   ...readParams,
-  source: z.union([z.string().max(64), z.array(z.string().max(64)).max(100)]).optional(),
+  source: z.union([sourceSlug, z.array(sourceSlug).max(100)]).optional(),
   from: z.string().max(40).optional(),
   to: z.string().max(40).optional(),
   includeRetracted: booleanParam.optional(),
+  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE.max).default(HISTORY_PAGE.default),
+  cursor: cursorParam,
 });
 export const claimQuery = z.strictObject({ ...readParams });
 export const eventsQuery = z.strictObject({
@@ -25,7 +40,7 @@ export const eventsQuery = z.strictObject({
   fromSeq: z.coerce.number().int().min(1).default(1),
   toSeq: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  topic: z.string().max(64).optional(),
+  topic: topicSlug.optional(),
   verify: booleanParam.optional(),
 });
 
@@ -76,6 +91,11 @@ export const historyResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
   series: z.array(z.object({ source: sourceRef, points: z.array(historyPoint) })),
+  /**
+   * The `cursor` of the next page, or null on the last one. A page holds up to `limit` points in
+   * (statedFrom, seq) order; a source's points on several pages form one series when joined.
+   */
+  nextCursor: z.string().nullable().optional(),
 });
 export type HistoryResponse = z.infer<typeof historyResponse>;
 
@@ -97,6 +117,8 @@ export const topicsResponse = z.object({
       ),
     }),
   ),
+  /** The `cursor` of the next page of topics, or null on the last one. */
+  nextCursor: z.string().nullable().optional(),
 });
 
 export const revision = z.object({

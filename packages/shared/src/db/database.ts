@@ -20,6 +20,11 @@ export interface CreateDbOptions {
   max?: number;
   /** Every transaction read-only: the query service's connections. */
   readOnly?: boolean;
+  /**
+   * With `readOnly`: the longest a statement may run (Postgres statement_timeout), default
+   * DEFAULT_READ_TIMEOUT_MS, so that no read holds a connection for ever.
+   */
+  statementTimeoutMs?: number;
   applicationName?: string;
   /** Told of a connection that failed while idle in the pool (Postgres restarted, say). */
   onIdleError?: (err: Error) => void;
@@ -35,12 +40,19 @@ export interface CreateDbOptions {
  */
 export const READ_SESSION_OPTIONS = '-c default_transaction_read_only=on -c work_mem=16MB';
 
+/** The default of CLAIMTRAIL_READ_TIMEOUT_MS: a read-only connection's statement_timeout. */
+export const DEFAULT_READ_TIMEOUT_MS = 5000;
+
 export function createPool(o: CreateDbOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: o.url,
     max: o.max ?? 10,
     application_name: o.applicationName ?? 'claimtrail',
-    ...(o.readOnly ? { options: READ_SESSION_OPTIONS } : {}),
+    ...(o.readOnly
+      ? {
+          options: `${READ_SESSION_OPTIONS} -c statement_timeout=${Math.round(o.statementTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS)}`,
+        }
+      : {}),
   });
   // An idle client whose connection drops (a Postgres restart, a terminated backend) is emitted
   // as 'error' on the pool, and an 'error' event with no listener ends the process. The pool has

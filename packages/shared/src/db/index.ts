@@ -3,6 +3,7 @@ export {
   poolOf,
   createPool,
   defaultReadSchemaOf,
+  DEFAULT_READ_TIMEOUT_MS,
   ensureDatabase,
   getActiveSchema,
   metaSchemaOf,

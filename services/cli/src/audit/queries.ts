@@ -50,16 +50,33 @@ export async function runAsOf(
       if (r.statusCode !== 200) throw new CliError(`the query service answered ${r.statusCode} to ${url}: ${r.body}`);
       return r.json<any>();
     };
-    const topics = await get(`/v1/topics?knownAt=${encodeURIComponent(knownAt)}`);
-    const out: AsOfAnswer = { knownAt, asOfSeq: topics.asOfSeq, topics: [] };
-    for (const t of topics.topics as { topic: string; metrics: { metric: string }[] }[]) {
+    // Every page of both (their nextCursor), joined: a source's points on several pages are one series.
+    const pages = async (url: string) => {
+      const all: any[] = [];
+      for (let cursor: string | null = null; ;) {
+        const page = await get(cursor === null ? url : `${url}&cursor=${encodeURIComponent(cursor)}`);
+        all.push(page);
+        cursor = page.nextCursor ?? null;
+        if (cursor === null) return all;
+      }
+    };
+    const topicPages = await pages(`/v1/topics?knownAt=${encodeURIComponent(knownAt)}`);
+    const out: AsOfAnswer = { knownAt, asOfSeq: topicPages[0].asOfSeq, topics: [] };
+    for (const t of topicPages.flatMap((p) => p.topics) as { topic: string; metrics: { metric: string }[] }[]) {
       if (o.topic !== undefined && t.topic !== o.topic) continue;
       const metrics: AsOfAnswer['topics'][number]['metrics'] = [];
       for (const m of t.metrics) {
-        const h = await get(
+        const historyPages = await pages(
           `/v1/topics/${t.topic}/metrics/${m.metric}/history?knownAt=${encodeURIComponent(knownAt)}${o.includeRetracted ? '&includeRetracted=true' : ''}`,
         );
-        metrics.push({ metric: m.metric, unit: h.unit, series: h.series });
+        const series = new Map<string, { source: { id: string }; points: unknown[] }>();
+        for (const p of historyPages)
+          for (const s of p.series as { source: { id: string }; points: unknown[] }[]) {
+            const joined = series.get(s.source.id);
+            if (joined) joined.points.push(...s.points);
+            else series.set(s.source.id, { source: s.source, points: [...s.points] });
+          }
+        metrics.push({ metric: m.metric, unit: historyPages[0].unit, series: [...series.values()] });
       }
       out.topics.push({ topic: t.topic, metrics });
     }

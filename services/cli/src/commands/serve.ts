@@ -80,6 +80,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
     url: config.DATABASE_URL,
     max: 16,
     readOnly: true,
+    statementTimeoutMs: config.CLAIMTRAIL_READ_TIMEOUT_MS,
     applicationName: 'claimtrail-query',
   });
 
