@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_RULE, normalisationRules } from '../events/values.ts';
 
 /** Boolean-ish environment flag: `1|true|yes|on` and `0|false|no|off`. */
 export const envFlag = z
@@ -63,7 +64,16 @@ export const settingsSchemas = {
    */
   CLAIMTRAIL_READ_TIMEOUT_MS: z.coerce.number().int().min(10).max(600_000).default(5000),
   CLAIMTRAIL_BATCH_SIZE: z.coerce.number().int().min(1).max(5000).default(1000),
-  CLAIMTRAIL_APPROX_RULE: z.string().default('approx-5pct@1'),
+  /**
+   * The normalisation rule of approximate figures for read-model schemas folded from now on; a
+   * schema keeps the rule it was first folded with (stored with it).
+   */
+  CLAIMTRAIL_APPROX_RULE: z
+    .string()
+    .refine((r) => Object.hasOwn(normalisationRules, r), {
+      error: `must be one of ${Object.keys(normalisationRules).join(', ')}`,
+    })
+    .default(DEFAULT_RULE),
   /** Composite checks call claims whose valid times differ by more than this many days `misaligned`. */
   CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: z.coerce.number().min(0).max(3660).default(31),
   CLAIMTRAIL_TOKEN: z
