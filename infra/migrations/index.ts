@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import * as meta0001 from './0001-meta.ts';
 import * as rm0001 from './0001-read-models.ts';
 import * as rm0002 from './0002-projector-lease.ts';
+import * as rm0003 from './0003-fold-rule.ts';
 
 export type SchemaMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
 
@@ -15,4 +16,5 @@ export const metaMigrations: Record<string, SchemaMigration> = {
 export const readModelMigrations: Record<string, SchemaMigration> = {
   '0001-read-models': rm0001,
   '0002-projector-lease': rm0002,
+  '0003-fold-rule': rm0003,
 };

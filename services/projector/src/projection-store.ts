@@ -583,6 +583,15 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
       epoch = Number(r.rows[0]!.epoch);
       return epoch;
     },
+    /**
+     * The normalisation rule the schema is folded with: the stored one, or `configured`, stored
+     * now, when the schema has none yet (a fresh schema's first fold).
+     */
+    async settleRule(configured: string): Promise<string> {
+      await sql`insert into ${t('fold_rule')} (rule) values (${configured}) on conflict do nothing`.execute(db);
+      const r = await sql<{ rule: string }>`select rule from ${t('fold_rule')}`.execute(db);
+      return r.rows[0]!.rule;
+    },
     /** The epoch this store writes under (undefined until takeLead). */
     get epoch() {
       return epoch;

@@ -134,6 +134,8 @@ export function createProjector(deps: ProjectorDeps) {
   let follower: NodeJS.Timeout | undefined;
   /** Every stream seq is an event (no subject filter): the fold refuses gaps. */
   let contiguous = false;
+  /** The rule the schema is folded with (stored with it: settleRule). */
+  let rule = settings.rule;
   const holder = `${hostname()}:${process.pid}`;
   /** For readiness: the newest seq delivered, the newest committed, when a commit last landed, the last failure. */
   const progress = { delivered: 0, committed: 0, at: Date.now(), failure: undefined as string | undefined };
@@ -249,7 +251,7 @@ export function createProjector(deps: ProjectorDeps) {
   function pipelineOf(target: ProjectionStore): BatchPipeline {
     return createBatchPipeline({
       store: target,
-      fold: (input, batch) => foldBatch(input, batch, settings.rule, { contiguous }),
+      fold: (input, batch) => foldBatch(input, batch, rule, { contiguous }),
       stopping: () => stopping || lost !== undefined,
       isFinal,
       onRetry: (err, attempt, waitMs) => {
@@ -329,6 +331,12 @@ export function createProjector(deps: ProjectorDeps) {
     if (!(await acquireLock())) return;
     if (switchTo !== undefined || stopping) return;
     const epoch = await store.takeLead(holder);
+    rule = await store.settleRule(settings.rule);
+    if (rule !== settings.rule)
+      logger.warn(
+        { schema, rule, configured: settings.rule },
+        `the read models of ${schema} are folded with ${rule}, stored with them; CLAIMTRAIL_APPROX_RULE=${settings.rule} applies to new schemas only (replay into a new schema to change the rule)`,
+      );
     active = true;
     const durable = consumerNameOf(schema);
     const cp = await store.readCheckpoint();
@@ -352,7 +360,7 @@ export function createProjector(deps: ProjectorDeps) {
       messages.stop();
       return;
     }
-    logger.info({ schema, epoch, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
+    logger.info({ schema, epoch, rule, fromSeq: cp.lastSeq + 1, batchSize: settings.batchSize }, 'projector running');
     let batch: StreamMessage[] = [];
     let last: JsMsg | undefined;
     // When to commit: a full batch; or nothing more buffered here and the server says nothing is

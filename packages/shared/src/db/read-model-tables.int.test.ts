@@ -69,6 +69,12 @@ describe('the read-model table registry', () => {
     const others = [...new Set(cols.rows.map((r) => r.table_name))].filter(
       (t) => !(READ_MODEL_TABLE_NAMES as string[]).includes(t),
     );
-    expect(others.sort()).toEqual(['checkpoint', 'kysely_migration', 'kysely_migration_lock', 'projector_lease']);
+    expect(others.sort()).toEqual([
+      'checkpoint',
+      'fold_rule',
+      'kysely_migration',
+      'kysely_migration_lock',
+      'projector_lease',
+    ]);
   });
 });

@@ -14,6 +14,11 @@ export interface ReadModelTables {
     known_at: Timestamp | null;
     updated_at: Generated<Timestamp>;
   };
+  fold_rule: {
+    id: Generated<boolean>;
+    rule: string;
+    set_at: Generated<Timestamp>;
+  };
   projector_lease: {
     name: string;
     epoch: BigSeq;
