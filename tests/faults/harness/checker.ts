@@ -52,6 +52,8 @@ export async function checkAfterFault(
 ): Promise<CheckOutcome> {
   let checkpoint = 0;
   let streamLastSeq = -1;
+  // No projector left running: nothing can catch up, so the wait ends at once.
+  const noProjector = () => world.projectors.every((p) => p.exit !== undefined);
   const caughtUp = await until(
     async () => {
       streamLastSeq = await world.streamLastSeq();
@@ -60,6 +62,7 @@ export async function checkAfterFault(
     },
     o.catchUpMs ?? 90_000,
     250,
+    noProjector,
   );
   const caughtUpAt = caughtUp ? Date.now() : undefined;
 

@@ -130,7 +130,7 @@ export async function runFault(o: {
   } finally {
     faultEnd ??= Date.now();
     load.stopSending();
-    unacknowledged = (await load.drain(o.drainMs ?? 60_000)).unacknowledged;
+    unacknowledged = (await load.drain(o.drainMs ?? 60_000, () => world.ingest.exit !== undefined)).unacknowledged;
     await prober.stop();
   }
   const loadEnd = Date.now();

@@ -233,8 +233,13 @@ export async function createFaultWorld(o: FaultWorldOptions): Promise<FaultWorld
   }
 }
 
-/** Polls `cond` every `everyMs` until true; false after `ms`. */
-export async function until(cond: () => Promise<boolean>, ms: number, everyMs = 200): Promise<boolean> {
+/** Polls `cond` every `everyMs` until true; false after `ms`, or as soon as `hopeless()` says so. */
+export async function until(
+  cond: () => Promise<boolean>,
+  ms: number,
+  everyMs = 200,
+  hopeless: () => boolean = () => false,
+): Promise<boolean> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
@@ -242,7 +247,7 @@ export async function until(cond: () => Promise<boolean>, ms: number, everyMs = 
     } catch {
       // the dependency is still away: try again
     }
-    if (Date.now() > deadline) return false;
+    if (Date.now() > deadline || hopeless()) return false;
     await sleep(everyMs);
   }
 }

@@ -41,8 +41,11 @@ export interface Load {
   resume(): void;
   /** No new reports from now on; the ones in flight go on retrying. */
   stopSending(): void;
-  /** Waits until every report is acknowledged or refused, at most `ms`; then stops retrying. */
-  drain(ms: number): Promise<{ unacknowledged: number }>;
+  /**
+   * Waits until every report is acknowledged or refused, at most `ms` (less once `hopeless()`
+   * says no answer can come); then stops retrying.
+   */
+  drain(ms: number, hopeless?: () => boolean): Promise<{ unacknowledged: number }>;
 }
 
 export interface LoadOptions {
@@ -214,11 +217,11 @@ export function startLoad(o: LoadOptions): Load {
     stopSending() {
       sending = false;
     },
-    async drain(ms) {
+    async drain(ms, hopeless = () => false) {
       sending = false;
       await loop;
       const deadline = Date.now() + ms;
-      while (inflight.size > 0 && Date.now() < deadline) await sleep(100);
+      while (inflight.size > 0 && Date.now() < deadline && !hopeless()) await sleep(100);
       giveUp = true;
       await Promise.all([...inflight]);
       return { unacknowledged: reports.filter((r) => r.ackedAt === undefined && !r.rejected).length };
