@@ -8,9 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
-    // At least two files at a time, even on 2 cores (vitest's default there is one): the e2e files mostly wait
-    // on child processes, Postgres and NATS. Every file has its own database and stream names.
-    // Measured on a slow 2-core machine: 615 s one at a time, 490 s two at a time.
+    // At least two files at a time, even on 2 cores: the e2e files mostly wait on child processes, Postgres
+    // and NATS, and every file has its own database and stream names (docs/decisions/0016-tests-two-files-at-a-time.md).
     maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { extends: true, test: { name: 'unit', include: ['**/*.unit.test.ts'], exclude: ['**/node_modules/**'] } },

@@ -66,7 +66,7 @@ export function onShutdown(
  * Re-executes this process in place (same pid, signals and exit code) with V8 heap limits, unless
  * NODE_OPTIONS or the command line already sets one. Long-running folds allocate many short-lived
  * strings per batch; with V8's defaults that garbage is collected late and the process sits far
- * above its live data (see the README's performance section). Returns only when no re-exec happened.
+ * above its live data (docs/decisions/0004, 0010 and 0011). Returns only when no re-exec happened.
  */
 export function ensureHeapLimits(flags: readonly string[]): void {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
