@@ -13,6 +13,7 @@ import { runIngest } from './groups/ingest.ts';
 import { offeredEventsPerS, runFreshness } from './groups/freshness.ts';
 import { runQueries } from './groups/queries.ts';
 import { runReplay } from './groups/replay.ts';
+import { runFlood } from './groups/flood.ts';
 import { catchupSizes, runProjector, sizeLabel } from './groups/projector.ts';
 
 export interface Group {
@@ -59,6 +60,12 @@ export const groups: Group[] = [
     name: 'replay',
     description: 'replay and audit verify events/s and peak memory',
     run: runReplay,
+  },
+  {
+    name: 'flood',
+    description:
+      'a history read every 100 ms before, during and after 1,500 connections flood /v1/topics for 60 s (200k claims)',
+    run: runFlood,
   },
 ];
 
@@ -131,6 +138,18 @@ export function goalsFor(quick: boolean): Goal[] {
       denominator: 'queries.history.current.c1.p50',
       op: '<=',
       goal: 2,
+    },
+    {
+      name: 'history p99 < 500 ms while 1,500 connections flood /v1/topics',
+      numerator: 'flood.history.during.p99',
+      op: '<=',
+      goal: 500,
+    },
+    {
+      name: 'history back to its usual latency within 5 s after the flood',
+      numerator: 'flood.history.recovery',
+      op: '<=',
+      goal: 5,
     },
   ];
 }

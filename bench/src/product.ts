@@ -240,6 +240,14 @@ export interface LoadResult {
   rows?: number;
   /** CPU seconds the load generator's process used, start to end (warm-up included). */
   cpuSeconds?: number;
+  /** Flood mode: answers by HTTP status (0: no answer), the 200s' latency, when it ran (epoch ms). */
+  statuses?: Record<string, number>;
+  okP50Ms?: number | null;
+  okP99Ms?: number | null;
+  startedAt?: number;
+  endedAt?: number;
+  /** Probe mode: each request's start (epoch ms), latency (ms) and status. */
+  samples?: [number, number, number][];
 }
 
 /** Runs the load generator in a child process of its own and returns what it measured. */

@@ -6,11 +6,17 @@
 //   fresh:  an open-loop offered load of `eventsPerSec` (reports of `claims` claims) for
 //           `durationMs`; after each 202 a GET of the report's last claim with `minSeq` = the
 //           answer's lastSeq, timing 202 → visible;
-//   get:    `clients` closed-loop clients GET `paths` (round robin) `requests` times in all.
+//   get:    `clients` closed-loop clients GET `paths` (round robin) `requests` times in all;
+//   flood:  `clients` closed-loop clients GET `paths` (round robin) without a pause for
+//           `durationMs`, whatever the answers say (a client that does not honour Retry-After);
+//           answers counted by status;
+//   probe:  one client GETs `paths[0]` every `intervalMs` (start to start; the next waits for the
+//           answer) for `durationMs`: each request's start (epoch ms), latency and status.
 import net from 'node:net';
 
 interface Spec {
-  mode: 'ingest' | 'fresh' | 'get';
+  mode: 'ingest' | 'fresh' | 'get' | 'flood' | 'probe';
+  intervalMs?: number;
   url: string;
   queryUrl?: string;
   token?: string;
@@ -396,6 +402,90 @@ async function get(): Promise<void> {
   });
 }
 
+async function flood(): Promise<void> {
+  const clients = spec.clients ?? 1500;
+  const paths = spec.paths ?? ['/'];
+  const startedAt = Date.now();
+  const end = now() + (spec.durationMs ?? 10_000);
+  const statuses: Record<string, number> = {};
+  const okLatencies: number[] = [];
+  const errorSamples: string[] = [];
+  let requests = 0;
+  const client = async (k: number) => {
+    const conn = connection(spec.url);
+    for (let i = k; now() < end; i += clients) {
+      const start = now();
+      let a: Answer;
+      try {
+        a = await conn.request('GET', paths[i % paths.length]!);
+      } catch (err) {
+        a = { status: 0, body: String(err) };
+        // A refused or reset connection: do not spin on it.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      requests++;
+      statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+      if (a.status === 200) okLatencies.push(now() - start);
+      else if (a.status !== 503 && errorSamples.length < 5) errorSamples.push(`${a.status} ${a.body.slice(0, 200)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, k) => client(k)));
+  const endedAt = Date.now();
+  const sorted = okLatencies.sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : null;
+  print({
+    requests,
+    ok: statuses[200] ?? 0,
+    errors: requests - (statuses[200] ?? 0),
+    errorSamples,
+    events: statuses[200] ?? 0,
+    seconds: (endedAt - startedAt) / 1000,
+    latenciesMs: [],
+    statuses,
+    okP50Ms: at(50),
+    okP99Ms: at(99),
+    startedAt,
+    endedAt,
+  });
+}
+
+async function probe(): Promise<void> {
+  const path = spec.paths?.[0] ?? '/';
+  const intervalMs = spec.intervalMs ?? 100;
+  const conn = connection(spec.url);
+  const end = now() + (spec.durationMs ?? 10_000);
+  const samples: [number, number, number][] = [];
+  const errorSamples: string[] = [];
+  for (let next = now(); next < end; next += intervalMs) {
+    const wait = next - now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const at = Date.now();
+    const start = now();
+    let a: Answer;
+    try {
+      a = await conn.request('GET', path);
+    } catch (err) {
+      a = { status: 0, body: String(err) };
+    }
+    samples.push([at, now() - start, a.status]);
+    if (a.status !== 200 && errorSamples.length < 5) errorSamples.push(`${a.status} ${a.body.slice(0, 200)}`);
+    // A slow answer does not make up its missed starts in a burst.
+    if (now() > next + intervalMs) next = now() - intervalMs;
+  }
+  const ok = samples.filter((x) => x[2] === 200).length;
+  print({
+    requests: samples.length,
+    ok,
+    errors: samples.length - ok,
+    errorSamples,
+    events: ok,
+    seconds: 0,
+    latenciesMs: [],
+    samples,
+  });
+}
+
 /** The result line; the process exits once it is flushed (a large line to a pipe is written asynchronously). */
 function print(r: Record<string, unknown>): void {
   const cpu = process.cpuUsage();
@@ -403,7 +493,7 @@ function print(r: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(withCpu)}\n`, () => process.exit(0));
 }
 
-const run = spec.mode === 'ingest' ? ingest : spec.mode === 'fresh' ? fresh : get;
+const run = { ingest, fresh, get, flood, probe }[spec.mode];
 run().then(
   () => {
     for (const c of connections) c.close();
