@@ -1,5 +1,6 @@
+import { createEnvelope } from '@claimtrail/shared/envelope';
 import { mustParseFuzzyDate, type ClaimChanges, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
-import { bodyHashOf, messageIdOf, uuidv7 } from '@claimtrail/shared/identity';
+import { bodyHashOf, messageIdOf } from '@claimtrail/shared/identity';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { EventStore } from './event-store.ts';
 import type { RequestContext } from './report-submission.ts';
@@ -67,16 +68,11 @@ async function appendToClaim(
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const state = await loadClaim(store, claimId);
     const data = build(state);
-    const now = ctx.now();
-    const event = {
-      eventId: uuidv7(now.getTime()),
-      type,
-      version: 1,
-      recordedAt: now.toISOString(),
+    const event = createEnvelope(type, data as EventData<typeof type>, {
+      recordedAt: ctx.now().toISOString(),
       actor: ctx.actor,
       requestId: ctx.requestId,
-      data,
-    } as ClaimtrailEvent;
+    });
     const out = await store.publish({ subject: state.subject, event, msgId, expectLastSubjectSeq: state.lastSeq });
     if (out.ok) return { claimId, seq: out.seq, duplicate: out.duplicate };
   }

@@ -1,3 +1,4 @@
+import { createEnvelope } from '@claimtrail/shared/envelope';
 import { z } from 'zod';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
@@ -13,9 +14,9 @@ import {
   seqResponse,
   type PostReportResponse,
 } from '@claimtrail/shared/contract';
-import { claimId as claimIdSchema, type ClaimtrailEvent } from '@claimtrail/shared/events';
+import { claimId as claimIdSchema } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, principalOf, type TokenStore } from '@claimtrail/shared/http';
-import { messageIdOf, uuidv7, bodyHashOf } from '@claimtrail/shared/identity';
+import { messageIdOf, bodyHashOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { createEventStore, createJetStreamPublisher } from './event-store.ts';
@@ -170,22 +171,17 @@ export async function createIngestApp(deps: IngestDeps) {
           { path: '/composedOf', message: 'must not contain the metric itself' },
         ]);
       }
-      const now = ctx.now();
-      const event = {
-        eventId: uuidv7(now.getTime()),
-        type: 'MetricDefined',
-        version: 1,
-        recordedAt: now.toISOString(),
-        actor: ctx.actor,
-        requestId: ctx.requestId,
-        data: {
+      const event = createEnvelope(
+        'MetricDefined',
+        {
           metric: b.metric,
           label: b.label,
           unit: b.unit,
           aggregation: b.aggregation,
           ...(b.composedOf === undefined ? {} : { composedOf: b.composedOf }),
         },
-      } as ClaimtrailEvent;
+        { recordedAt: ctx.now().toISOString(), actor: ctx.actor, requestId: ctx.requestId },
+      );
       const key = ctx.idempotencyHeader !== undefined ? `key:${ctx.idempotencyHeader}` : `body:${bodyHashOf(b)}`;
       const out = await store.publish({
         subject: store.subjects.metric(b.metric),

@@ -1,6 +1,7 @@
-import { mustParseFuzzyDate, type ClaimtrailEvent, type EventData, type EventType } from '@claimtrail/shared/events';
+import { createEnvelope } from '@claimtrail/shared/envelope';
+import { mustParseFuzzyDate, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
-import { bodyHashOf, claimIdOf, idempotencyKeyOf, messageIdOf, reportIdOf, uuidv7 } from '@claimtrail/shared/identity';
+import { bodyHashOf, claimIdOf, idempotencyKeyOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import type { EventStore } from './event-store.ts';
@@ -34,23 +35,9 @@ export function checkClaimTimes(body: PostReportRequest): void {
     );
 }
 
-function envelope<T extends EventType>(
-  type: T,
-  data: EventData<T>,
-  ctx: { recordedAt: string; actor: string; requestId: string; seed: string },
-): ClaimtrailEvent {
-  // Keys in canonical (sorted) order here and in the data below: canonicalJson then writes the
-  // event with one JSON.stringify.
-  return {
-    actor: ctx.actor,
-    data,
-    eventId: uuidv7(Date.parse(ctx.recordedAt), ctx.seed),
-    recordedAt: ctx.recordedAt,
-    requestId: ctx.requestId,
-    type,
-    version: 1,
-  } as ClaimtrailEvent;
-}
+// Keys of the data below are in canonical (sorted) order, as the envelope's are: canonicalJson
+// then writes each event with one JSON.stringify.
+const envelope = createEnvelope;
 
 /**
  * `POST /v1/reports`: derives ids, publishes ReportSubmitted, SourceRegistered and one
