@@ -30,6 +30,17 @@ export interface CheckOutcome {
   audit: { code: number; summary: string };
 }
 
+/** The end of a log without stack frames: what the process said before it exited. */
+function lastWords(log: string): string {
+  return tail(
+    tail(log, 60)
+      .split('\n')
+      .filter((l) => !/^\s+at /.test(l))
+      .join('\n'),
+    10,
+  );
+}
+
 async function mapLimit<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -112,7 +123,7 @@ export async function checkAfterFault(
   const died = world
     .processes()
     .filter((p) => p.exit !== undefined && !p.expectedExit)
-    .map((p) => ({ name: p.name, code: p.exit!.code, signal: p.exit!.signal, log: tail(p.log(), 8) }));
+    .map((p) => ({ name: p.name, code: p.exit!.code, signal: p.exit!.signal, log: lastWords(p.log()) }));
 
   const audit = await world.cli(['audit', 'verify'], 180_000);
   const summary = `${audit.stdout}${audit.stderr}`
