@@ -58,10 +58,10 @@ interface Version {
  * sources, corrections and retractions known from T1 (before it, the first versions), and two
  * citations of every third point.
  */
-function pagedVersions(): { versions: Version[]; citations: unknown[] } {
+function pagedVersions(): { versions: Version[]; citations: object[] } {
   const r = seededRandom(11);
   const versions: Version[] = [];
-  const citations: unknown[] = [];
+  const citations: object[] = [];
   let seq = 1;
   for (let i = 0; i < SOURCES.length * 24; i++) {
     const sourceId = SOURCES[i % SOURCES.length]!;
@@ -137,14 +137,16 @@ async function seed() {
      insert into ${s}.sources (source_id, seq_from, known_from, name)
        select 'source-' || i, 1, '${T0}', 'Source ' || i from generate_series(0, 4) i;`,
   );
-  await admin.query(
-    `insert into ${s}.claim_versions select * from json_populate_recordset(null::${s}.claim_versions, $1)`,
-    [JSON.stringify(versions)],
-  );
-  await admin.query(
-    `insert into ${s}.claim_citations select * from json_populate_recordset(null::${s}.claim_citations, $1)`,
-    [JSON.stringify(citations)],
-  );
+  // The columns named, so that columns added later keep their defaults.
+  const insertRows = (table: string, rows: object[]) => {
+    const columns = Object.keys(rows[0]!).join(', ');
+    return admin.query(
+      `insert into ${s}.${table} (${columns}) select ${columns} from json_populate_recordset(null::${s}.${table}, $1)`,
+      [JSON.stringify(rows)],
+    );
+  };
+  await insertRows('claim_versions', versions);
+  await insertRows('claim_citations', citations);
   // The bulk: 400 topics, enough rows that reading all of them takes a while.
   await admin.query(
     `insert into ${s}.claim_versions

@@ -11,6 +11,8 @@ export interface QueryLimits {
   lanes: Record<ReadLane, LaneLimits>;
   /** Open /v1/live streams per client address; past it, 429. */
   liveStreamsPerClient: number;
+  /** Answers that cost no statement (shared topics, refusals) sent per turn of the event loop. */
+  answersPerTurn: number;
 }
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -25,6 +27,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
     timeline: { concurrency: 2, queue: 16 },
   },
   liveStreamsPerClient: 8,
+  answersPerTurn: 32,
 };
 
 /** Some of the bounds, to replace the defaults' (a lane's limits replaced whole). */

@@ -22,6 +22,7 @@ import type { Logger } from '@claimtrail/shared';
 import { createReadContexts } from './read-context.ts';
 import { createReadModels } from './read-models.ts';
 import { registerAnalysisRoutes } from './analysis.routes.ts';
+import { createAnswerPacer } from './answer-pacer.ts';
 import { createCancellableReads } from './cancellable-reads.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { createReadGuard, type ReadLane } from './read-guard.ts';
@@ -94,7 +95,12 @@ export async function createQueryApp(deps: QueryDeps) {
     maxWaitMs: limits.laneWaitMs,
     lanes: limits.lanes,
   });
-  const guard = createReadGuard({ reads, lanes, timeoutMs: deps.settings.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS });
+  const guard = createReadGuard({
+    reads,
+    lanes,
+    pacer: createAnswerPacer(limits.answersPerTurn),
+    timeoutMs: deps.settings.readTimeoutMs ?? DEFAULT_READ_TIMEOUT_MS,
+  });
   const contexts = createReadContexts(db, deps.settings.metaSchema, { shared: reads.shared });
   const models = createReadModels(db);
   const topicsNow = createTopicsCache({
@@ -147,6 +153,7 @@ export async function createQueryApp(deps: QueryDeps) {
         if (!ctx.past) {
           // Shared by every request at this asOfSeq, and sent as the JSON text it was kept as.
           const page = await topicsNow.page(ctx, after, q.limit);
+          await guard.pace();
           // Already JSON: a plain reply sends a string as it is, without the route's serialiser.
           return (reply as FastifyReply)
             .type('application/json; charset=utf-8')

@@ -1,10 +1,12 @@
 // What every read route runs its statements through: the request's cancellation scope (its
-// statements are cancelled when its client goes away), a place in the route's read lane, and the
-// statement timeout answered as 503 with Retry-After instead of a failure.
+// statements are cancelled when its client goes away), a place in the route's read lane, the
+// statement timeout answered as 503 with Retry-After instead of a failure, and the pace of answers
+// that cost no statement (a lane's refusal, an answer kept in memory).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { UnavailableError } from '@claimtrail/shared/errors';
+import type { AnswerPacer } from './answer-pacer.ts';
 import type { CancellableReads } from './cancellable-reads.ts';
-import { AbandonedError, type ReadLanes } from './read-lanes.ts';
+import { AbandonedError, LaneFullError, type ReadLanes } from './read-lanes.ts';
 
 /** The routes' read lanes (one per route family; their limits are in query.app.ts). */
 export type ReadLane = 'topics' | 'history' | 'claim' | 'events' | 'summary' | 'timeline';
@@ -17,7 +19,12 @@ const QUERY_CANCELED = '57014';
 
 const gone = () => new UnavailableError('the client went away before the answer', 1);
 
-export function createReadGuard(deps: { reads: CancellableReads; lanes: ReadLanes<ReadLane>; timeoutMs: number }) {
+export function createReadGuard(deps: {
+  reads: CancellableReads;
+  lanes: ReadLanes<ReadLane>;
+  pacer: AnswerPacer;
+  timeoutMs: number;
+}) {
   const tooLong = (cause: unknown) =>
     new UnavailableError(
       `the read took longer than the limit of ${deps.timeoutMs} ms and was stopped; retry later, or ask for less (a smaller limit, a narrower window)`,
@@ -32,6 +39,8 @@ export function createReadGuard(deps: { reads: CancellableReads; lanes: ReadLane
 
   return {
     timeoutAsUnavailable,
+    /** Waits for the turn of an answer that costs no statement (answer-pacer.ts). */
+    pace: () => deps.pacer.turn(),
     /**
      * Runs a route's handler in a scope of its own: when the request's socket closes before its
      * answer is sent, the statements it is running are cancelled and its place in a queue given
@@ -58,6 +67,9 @@ export function createReadGuard(deps: { reads: CancellableReads; lanes: ReadLane
       };
       try {
         return await scope.run(() => handler(read));
+      } catch (err) {
+        if (err instanceof LaneFullError) await deps.pacer.turn();
+        throw err;
       } finally {
         res.off('close', onClose);
       }

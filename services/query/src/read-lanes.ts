@@ -31,6 +31,14 @@ interface Lane<L extends string> {
   waiters: Waiter[];
 }
 
+/** A lane full, or a wait for it too long: 503 with Retry-After. */
+export class LaneFullError extends UnavailableError {
+  constructor(lane: string) {
+    super(`too many reads of ${lane} in flight; retry in a second`, 1);
+    this.name = 'LaneFullError';
+  }
+}
+
 /** The error of a request whose client went away while it waited: nobody reads its answer. */
 export class AbandonedError extends Error {
   constructor() {
@@ -48,8 +56,7 @@ export function createReadLanes<L extends string>(o: ReadLaneOptions<L>) {
   let turn = 0;
   let rejected = 0;
 
-  const busy = (lane: Lane<L>) =>
-    new UnavailableError(`too many reads of ${lane.name} in flight; retry in a second`, 1);
+  const busy = (lane: Lane<L>) => new LaneFullError(lane.name);
 
   /** Hands free places to waiters, taking the lanes in turn so that no lane's queue starves another's. */
   function pump() {
