@@ -4,6 +4,7 @@ import * as meta0001 from './0001-meta.ts';
 import * as rm0001 from './0001-read-models.ts';
 import * as rm0002 from './0002-projector-lease.ts';
 import * as rm0003 from './0003-fold-rule.ts';
+import * as rm0004 from './0004-sources-said.ts';
 
 export type SchemaMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
 
@@ -17,4 +18,5 @@ export const readModelMigrations: Record<string, SchemaMigration> = {
   '0001-read-models': rm0001,
   '0002-projector-lease': rm0002,
   '0003-fold-rule': rm0003,
+  '0004-sources-said': rm0004,
 };

@@ -1,6 +1,7 @@
 import {
   getNormalisationRule,
   mustParseFuzzyDate,
+  type ClaimChanges,
   type ClaimtrailEvent,
   type ClaimValue,
   type EventData,
@@ -83,6 +84,7 @@ export interface FoldOutput {
   metricCloses: { metric: string; seq_from: number; seq_to: number; known_to: string }[];
   citations: RowOf<'claim_citations'>[];
   revisions: RowOf<'claim_revisions'>[];
+  topics: RowOf<'topics'>[];
   /** The state of every key the batch loaded or touched, after it (not written: see FoldState). */
   after: FoldState;
 }
@@ -143,6 +145,7 @@ export function foldBatch(
     metricCloses: [],
     citations: [],
     revisions: [],
+    topics: [],
   };
   const claims = new Map(input.claims);
   const sources = new Map(input.sources);
@@ -306,6 +309,18 @@ export function foldBatch(
           published_from: mustParseFuzzyDate(d.publishedAt).from,
           language: d.language ?? null,
           retrieved_at: d.retrievedAt ?? null,
+          kind: d.kind ?? null,
+        });
+        return;
+      }
+      case 'TopicDefined': {
+        const d = e.data;
+        out.topics.push({
+          topic: d.topic,
+          seq,
+          known_at: knownAt,
+          label: d.label,
+          description: d.description ?? null,
         });
         return;
       }
@@ -360,6 +375,8 @@ export function foldBatch(
         if (prev.status === 'retracted') throw new ParkError(`claim ${d.claimId} is corrected after its retraction`);
         const c = d.changes;
         const value = c.value ?? prev.value;
+        const kept = <T>(change: T | null | undefined, previous: T | null): T | null =>
+          change === undefined ? previous : change;
         const b = rule!.normalise(value);
         const stated = mustParseFuzzyDate(c.statedAt ?? prev.stated_at);
         const vf = mustParseFuzzyDate(c.validFrom ?? prev.valid_from);
@@ -381,11 +398,17 @@ export function foldBatch(
           valid_to: vt.text,
           valid_to_at: vt.to,
           quote: c.quote ?? prev.quote,
+          source_id: c.source?.id ?? prev.source_id,
+          via: c.via ?? prev.via,
+          confidence: kept(c.confidence, prev.confidence),
+          likelihood: kept(c.likelihood, prev.likelihood),
+          note: kept(c.note, prev.note),
           status: 'corrected',
+          corrected: true,
         };
         closeClaim(prev, seq, knownAt);
         addVersion(next, claims, d.claimId, out.claimVersions);
-        revision(e, seq, knownAt, recordedAt, { changes: c, reason: d.reason });
+        revision(e, seq, knownAt, recordedAt, { changes: c, reason: d.reason, before: beforeOf(prev, c) });
         return;
       }
       case 'ClaimRetracted': {
@@ -457,6 +480,10 @@ export function foldBatch(
       first_seq: seq,
       recorded_at: recordedAt,
       report_id: d.reportId,
+      confidence: d.confidence ?? null,
+      likelihood: d.likelihood ?? null,
+      note: d.note ?? null,
+      corrected: false,
     };
     return v;
   }
@@ -466,7 +493,7 @@ export function foldBatch(
     seq: number,
     knownAt: string,
     recordedAt: string,
-    extra: { report_id?: string; changes?: unknown; reason?: string; retracted_by?: string },
+    extra: { report_id?: string; changes?: unknown; reason?: string; retracted_by?: string; before?: unknown },
   ) {
     out.revisions.push({
       claim_id: claimIdOfEvent(e)!,
@@ -479,8 +506,33 @@ export function foldBatch(
       reason: extra.reason ?? null,
       retracted_by: extra.retracted_by ?? null,
       report_id: extra.report_id ?? null,
+      before: extra.before ?? null,
     });
   }
+}
+
+/**
+ * What a correction replaced: for each field it changes, the value the claim had, named as the
+ * correction names it (null where the claim had none).
+ */
+export function beforeOf(prev: ClaimVersion, changes: ClaimChanges): Record<string, unknown> {
+  const was: Record<keyof ClaimChanges, unknown> = {
+    value: prev.value,
+    unit: prev.unit,
+    statedAt: prev.stated_at,
+    validFrom: prev.valid_from,
+    validTo: prev.valid_to,
+    metric: prev.metric,
+    quote: prev.quote,
+    source: { id: prev.source_id },
+    via: prev.via,
+    confidence: prev.confidence,
+    likelihood: prev.likelihood,
+    note: prev.note,
+  };
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(changes) as (keyof ClaimChanges)[]) if (changes[k] !== undefined) out[k] = was[k] ?? null;
+  return out;
 }
 
 const PREPARED = Symbol('prepared');

@@ -8,14 +8,14 @@ function msg(
   seq: number,
   type: string,
   data: Record<string, unknown>,
-  o: { recordedAt?: string; eventId?: string; subject?: string } = {},
+  o: { recordedAt?: string; eventId?: string; subject?: string; version?: number } = {},
 ): StreamMessage {
   n += 1;
   const recordedAt = o.recordedAt ?? new Date(Date.UTC(2025, 1, 1, 0, 0, seq)).toISOString();
   const env = {
     eventId: o.eventId ?? uuidv7(Date.parse(recordedAt), `e${n}`),
     type,
-    version: 1,
+    version: o.version ?? 1,
     recordedAt,
     actor: 'alice',
     requestId: 'r',
@@ -226,5 +226,97 @@ describe('folding a batch', () => {
       msg(2, 'ClaimCited', { claimId: C1, reportId: R1, via: [{ id: 'x', role: 'relay' }] }),
     ];
     expect(foldBatch(empty(), ms, 'approx-5pct@1')).toEqual(foldBatch(empty(), ms, 'approx-5pct@1'));
+  });
+});
+
+describe('what sources said besides the figure', () => {
+  it('keeps confidence, likelihood, a note, named hops and a report kind; a version 1 event still folds', () => {
+    const out = foldBatch(
+      empty(),
+      [
+        msg(
+          1,
+          'ReportSubmitted',
+          {
+            reportId: R1,
+            url: 'https://x.org/',
+            publisher: 'P',
+            publishedAt: '2025-02',
+            claimCount: 2,
+            kind: 'leaked_document',
+          },
+          { version: 2 },
+        ),
+        msg(
+          2,
+          'ClaimRecorded',
+          recorded(C1, {
+            confidence: 'moderate',
+            likelihood: 'realistic possibility',
+            note: 'excludes DPR/LPR militia',
+            via: [{ id: 'un-ocha', role: 'relay', name: 'UN OCHA' }],
+          }),
+          { version: 2 },
+        ),
+        msg(3, 'ClaimRecorded', recorded('clm_000000000000000000000002'), { version: 1 }),
+        msg(4, 'TopicDefined', { topic: 'dprk-troops-in-russia', label: 'North Korean troops in Russia' }),
+      ],
+      'approx-digits@1',
+    );
+    expect(out.deadLetters).toEqual([]);
+    expect(out.reports[0]!.kind).toBe('leaked_document');
+    expect(out.claimVersions[0]).toMatchObject({
+      confidence: 'moderate',
+      likelihood: 'realistic possibility',
+      note: 'excludes DPR/LPR militia',
+      via: [{ id: 'un-ocha', role: 'relay', name: 'UN OCHA' }],
+      corrected: false,
+    });
+    expect(out.claimVersions[1]).toMatchObject({ confidence: null, likelihood: null, note: null, corrected: false });
+    expect(out.topics).toEqual([
+      {
+        topic: 'dprk-troops-in-russia',
+        seq: 4,
+        known_at: out.ledger[3]!.known_at,
+        label: 'North Korean troops in Russia',
+        description: null,
+      },
+    ]);
+  });
+
+  it('moves a misattributed claim to its source, clears a qualifier, and records what the correction replaced', () => {
+    const first = foldBatch(
+      empty(),
+      [msg(1, 'ClaimRecorded', recorded(C1, { confidence: 'high', note: 'n' }), { version: 2 })],
+      'approx-digits@1',
+    );
+    const input = { ...empty(), lastSeq: 1, claims: first.after.claims };
+    const out = foldBatch(
+      input,
+      [
+        msg(
+          2,
+          'ClaimCorrected',
+          {
+            claimId: C1,
+            changes: { source: { id: 'ua-president' }, confidence: null, value: { kind: 'exact', value: 310 } },
+            reason: 'misattributed',
+          },
+          { version: 2 },
+        ),
+        msg(3, 'ClaimRetracted', { claimId: C1, reason: 'withdrawn', by: 'source' }),
+      ],
+      'approx-digits@1',
+    );
+    expect(out.claimVersions.map((v) => [v.source_id, v.status, v.corrected, v.confidence, v.note])).toEqual([
+      ['ua-president', 'corrected', true, null, 'n'],
+      ['ua-president', 'retracted', true, null, 'n'],
+    ]);
+    expect(out.revisions[0]!.before).toEqual({
+      source: { id: 'kr-nis' },
+      confidence: 'high',
+      value: { kind: 'approx', value: 300 },
+    });
+    expect(out.revisions[1]!.before).toBeNull();
   });
 });

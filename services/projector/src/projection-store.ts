@@ -174,7 +174,8 @@ function fitsOneStatement(out: FoldOutput, max: number): boolean {
     out.sourceVersions.length === 0 &&
     out.sourceCloses.length === 0 &&
     out.metricVersions.length === 0 &&
-    out.metricCloses.length === 0
+    out.metricCloses.length === 0 &&
+    out.topics.length === 0
   );
 }
 
@@ -318,34 +319,23 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     const cp = row.checkpoint;
     const claims = new Map<string, ClaimVersion>();
     for (const r of row.claims as unknown as ClaimRow[]) {
+      // Every column as stored (a column added to the registry comes along), with the
+      // conversions JSON needs: numbers for bigint and numeric, ISO text for timestamps.
       claims.set(r.claim_id, {
-        claim_id: r.claim_id,
+        ...r,
         seq_from: Number(r.seq_from),
         seq_to: null,
         known_from: iso(r.known_from)!,
         known_to: null,
-        topic: r.topic,
-        metric: r.metric,
-        source_id: r.source_id,
-        unit: r.unit,
-        value: r.value,
         low: num(r.low),
         best: num(r.best),
         high: num(r.high),
-        rule: r.rule,
-        stated_at: r.stated_at,
         stated_from: iso(r.stated_from)!,
         stated_to: iso(r.stated_to)!,
-        valid_from: r.valid_from,
         valid_from_at: iso(r.valid_from_at)!,
-        valid_to: r.valid_to,
         valid_to_at: iso(r.valid_to_at)!,
-        quote: r.quote,
-        via: r.via,
-        status: r.status,
         first_seq: Number(r.first_seq),
         recorded_at: iso(r.recorded_at)!,
-        report_id: r.report_id,
       });
     }
     const sources = new Map<string, SourceVersion>(
@@ -467,6 +457,7 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
     await insert(exec, 'dead_letters', out.deadLetters);
     await insert(exec, 'sources', out.sourceVersions);
     await insert(exec, 'metrics', out.metricVersions);
+    await insert(exec, 'topics', out.topics);
     // Everything above is new rows, which no other batch's transaction touches. What follows
     // reads and changes rows that the batch before may have written, so it waits for that batch
     // to be committed: this statement's snapshot then holds its rows, and its checkpoint is prev.

@@ -98,6 +98,7 @@ export const READ_MODEL_TABLES = {
       published_from: t('timestamptz'),
       language: n('text'),
       retrieved_at: n('text'),
+      kind: n('text'),
     },
   },
   sources: {
@@ -157,6 +158,10 @@ export const READ_MODEL_TABLES = {
       first_seq: t('bigint'),
       recorded_at: t('timestamptz'),
       report_id: t('text'),
+      confidence: n('text'),
+      likelihood: n('text'),
+      note: n('text'),
+      corrected: t('boolean'),
     },
   },
   claim_citations: {
@@ -190,6 +195,20 @@ export const READ_MODEL_TABLES = {
       reason: n('text'),
       retracted_by: n('text'),
       report_id: n('text'),
+      before: n('jsonb'),
+    },
+  },
+  topics: {
+    keys: ['topic', 'seq'],
+    seq: 'seq',
+    versioned: false,
+    copy: false,
+    columns: {
+      topic: t('text'),
+      seq: t('bigint'),
+      known_at: t('timestamptz'),
+      label: t('text'),
+      description: n('text'),
     },
   },
 } as const satisfies Record<string, TableSpec>;

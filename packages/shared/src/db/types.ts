@@ -61,6 +61,7 @@ export interface ReadModelTables {
     published_from: Timestamp;
     language: string | null;
     retrieved_at: string | null;
+    kind: string | null;
   };
   sources: {
     source_id: string;
@@ -111,6 +112,10 @@ export interface ReadModelTables {
     first_seq: BigSeq;
     recorded_at: Timestamp;
     report_id: string;
+    confidence: string | null;
+    likelihood: string | null;
+    note: string | null;
+    corrected: Generated<boolean>;
   };
   claim_citations: {
     claim_id: string;
@@ -132,6 +137,14 @@ export interface ReadModelTables {
     reason: string | null;
     retracted_by: string | null;
     report_id: string | null;
+    before: Json<unknown> | null;
+  };
+  topics: {
+    topic: string;
+    seq: BigSeq;
+    known_at: Timestamp;
+    label: string;
+    description: string | null;
   };
 }
 

@@ -13,8 +13,25 @@ export const SOURCE_KINDS = [
   'media',
   'ngo',
   'anonymous',
+  'academic',
+  'international_org',
+  'monitor',
   'other',
 ] as const;
+/** What kind of document a report is. */
+export const REPORT_KINDS = [
+  'news',
+  'statement',
+  'briefing',
+  'interview',
+  'social_post',
+  'leaked_document',
+  'study',
+  'dataset',
+  'other',
+] as const;
+/** The source's own stated confidence. */
+export const CONFIDENCE_LEVELS = ['high', 'moderate', 'low'] as const;
 export const VIA_ROLES = ['briefer', 'spokesperson', 'relay', 'publisher', 'translator'] as const;
 export const RETRACTED_BY = ['source', 'publisher', 'editor'] as const;
 export const AGGREGATIONS = ['cumulative', 'incremental', 'stock'] as const;
@@ -24,7 +41,15 @@ export const claimId = z.string().regex(/^clm_[0-9a-f]{24}$/, 'must be clm_ foll
 export const countryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code such as KR');
 export const unit = text(64).regex(/^[a-z0-9_%/.-]+$/, 'must be a unit such as persons');
 
-export const viaHop = z.strictObject({ id: sourceSlug, role: z.enum(VIA_ROLES) });
+export const viaHopV1 = z.strictObject({ id: sourceSlug, role: z.enum(VIA_ROLES) });
+/** A hop of the attribution chain; its name registers or updates that source's name. */
+export const viaHop = z.strictObject({ id: sourceSlug, role: z.enum(VIA_ROLES), name: text(200).optional() });
+/** The source's own qualifiers and the analyst's note, as a claim states them. */
+const qualifiers = {
+  confidence: z.enum(CONFIDENCE_LEVELS).optional(),
+  likelihood: text(64).optional(),
+  note: text(2000).optional(),
+};
 
 /** `data` of each event type, version 1. Events hold what was said, never what a rule derives. */
 export const reportSubmittedV1 = z.strictObject({
@@ -37,6 +62,8 @@ export const reportSubmittedV1 = z.strictObject({
   retrievedAt: fuzzyDate.optional(),
   claimCount: z.number().int().min(0),
 });
+/** Version 2 adds `kind`. */
+export const reportSubmittedV2 = reportSubmittedV1.extend({ kind: z.enum(REPORT_KINDS).optional() });
 export const sourceRegisteredV1 = z.strictObject({
   sourceId: sourceSlug,
   name: text(200).optional(),
@@ -57,24 +84,52 @@ export const claimRecordedV1 = z.strictObject({
   validTo: fuzzyDate,
   quote: text(2000).optional(),
 });
+/** Version 2: hops may carry a name, and the qualifiers and note. */
+export const claimRecordedV2 = claimRecordedV1.extend({ via: z.array(viaHop).max(8), ...qualifiers });
 export const claimCitedV1 = z.strictObject({
   claimId,
   reportId,
-  via: z.array(viaHop).max(8),
+  via: z.array(viaHopV1).max(8),
   quote: text(2000).optional(),
 });
+/** Version 2: hops may carry a name. */
+export const claimCitedV2 = claimCitedV1.extend({ via: z.array(viaHop).max(8) });
+const changesV1 = {
+  value: claimValue.optional(),
+  unit: unit.optional(),
+  statedAt: fuzzyDate.optional(),
+  validFrom: fuzzyDate.optional(),
+  validTo: fuzzyDate.optional(),
+  metric: metricSlug.optional(),
+  quote: text(2000).optional(),
+};
+const someChange = (c: Record<string, unknown>) => Object.values(c).some((v) => v !== undefined);
+export const claimChangesV1 = z
+  .strictObject(changesV1)
+  .refine(someChange, { message: 'must change at least one field' });
+/** The source a claim is attributed to, as a correction names it (a misattribution). */
+export const sourceChange = z.strictObject({
+  id: sourceSlug,
+  name: text(200).optional(),
+  kind: z.enum(SOURCE_KINDS).optional(),
+  country: countryCode.optional(),
+});
+/**
+ * Version 2 adds the source (a misattribution), the attribution chain, and the qualifiers and
+ * note, which `null` clears.
+ */
 export const claimChanges = z
   .strictObject({
-    value: claimValue.optional(),
-    unit: unit.optional(),
-    statedAt: fuzzyDate.optional(),
-    validFrom: fuzzyDate.optional(),
-    validTo: fuzzyDate.optional(),
-    metric: metricSlug.optional(),
-    quote: text(2000).optional(),
+    ...changesV1,
+    source: sourceChange.optional(),
+    via: z.array(viaHop).max(8).optional(),
+    confidence: z.enum(CONFIDENCE_LEVELS).nullable().optional(),
+    likelihood: text(64).nullable().optional(),
+    note: text(2000).nullable().optional(),
   })
-  .refine((c) => Object.values(c).some((v) => v !== undefined), { message: 'must change at least one field' });
-export const claimCorrectedV1 = z.strictObject({ claimId, changes: claimChanges, reason: text(2000) });
+  .refine(someChange, { message: 'must change at least one field' });
+export const claimCorrectedV1 = z.strictObject({ claimId, changes: claimChangesV1, reason: text(2000) });
+export const claimCorrectedV2 = z.strictObject({ claimId, changes: claimChanges, reason: text(2000) });
 export const claimRetractedV1 = z.strictObject({ claimId, reason: text(2000), by: z.enum(RETRACTED_BY) });
 export const metricDefinedV1 = z.strictObject({
   metric: metricSlug,
@@ -84,15 +139,23 @@ export const metricDefinedV1 = z.strictObject({
   composedOf: z.array(metricSlug).max(32).optional(),
 });
 
+/** A topic's name and description, for people (the slug is the topic's id). */
+export const topicDefinedV1 = z.strictObject({
+  topic: topicSlug,
+  label: text(200),
+  description: text(2000).optional(),
+});
+
 /** `data` of the current version of every event type, as written: zod's runtime parser. */
 export const dataSchemas = {
-  ReportSubmitted: reportSubmittedV1,
+  ReportSubmitted: reportSubmittedV2,
   SourceRegistered: sourceRegisteredV1,
-  ClaimRecorded: claimRecordedV1,
-  ClaimCited: claimCitedV1,
-  ClaimCorrected: claimCorrectedV1,
+  ClaimRecorded: claimRecordedV2,
+  ClaimCited: claimCitedV2,
+  ClaimCorrected: claimCorrectedV2,
   ClaimRetracted: claimRetractedV1,
   MetricDefined: metricDefinedV1,
+  TopicDefined: topicDefinedV1,
 } as const;
 
 /**
@@ -106,13 +169,14 @@ const compiled = <T extends z.ZodType>(schema: T): T => z.compile(schema, { stri
 
 /** Current (latest) version and schema of every event type. */
 export const eventSchemas = {
-  ReportSubmitted: { version: 1, data: compiled(reportSubmittedV1) },
+  ReportSubmitted: { version: 2, data: compiled(reportSubmittedV2) },
   SourceRegistered: { version: 1, data: compiled(sourceRegisteredV1) },
-  ClaimRecorded: { version: 1, data: compiled(claimRecordedV1) },
-  ClaimCited: { version: 1, data: compiled(claimCitedV1) },
-  ClaimCorrected: { version: 1, data: compiled(claimCorrectedV1) },
+  ClaimRecorded: { version: 2, data: compiled(claimRecordedV2) },
+  ClaimCited: { version: 2, data: compiled(claimCitedV2) },
+  ClaimCorrected: { version: 2, data: compiled(claimCorrectedV2) },
   ClaimRetracted: { version: 1, data: compiled(claimRetractedV1) },
   MetricDefined: { version: 1, data: compiled(metricDefinedV1) },
+  TopicDefined: { version: 1, data: compiled(topicDefinedV1) },
 } as const;
 
 export type EventType = keyof typeof eventSchemas;

@@ -7,6 +7,7 @@ export function createSubjects(prefix: string) {
     report: (reportId: string) => `${prefix}.report.${reportId}`,
     source: (sourceId: string) => `${prefix}.source.${sourceId}`,
     metric: (metric: string) => `${prefix}.metric.${metric}`,
+    topic: (topic: string) => `${prefix}.topic.${topic}`,
     /** The claim id of a claim subject, or undefined for any other subject. */
     claimIdOf(subject: string): string | undefined {
       const parts = subject.slice(prefix.length + 1).split('.');

@@ -5,11 +5,19 @@ export type UpcastStep = (data: unknown) => unknown;
 /** Steps by type, then by the version they start from. */
 export type UpcastRegistry = Partial<Record<string, Record<number, UpcastStep>>>;
 
+/** Version 2 only adds optional fields (and a wider enum): a version 1 `data` is a valid version 2 `data`. */
+const unchanged: UpcastStep = (data) => data;
+
 /**
- * Steps of the live schemas. Every type is at version 1 so far; when a type gets version 2, its
- * step `1 → 2` goes here and every reader (ingest, projector, replay, export) picks it up.
+ * Steps of the live schemas: when a type gets a new version, its step from the one before goes
+ * here and every reader (ingest, projector, replay, export) picks it up.
  */
-export const upcastSteps: UpcastRegistry = {};
+export const upcastSteps: UpcastRegistry = {
+  ReportSubmitted: { 1: unchanged },
+  ClaimRecorded: { 1: unchanged },
+  ClaimCited: { 1: unchanged },
+  ClaimCorrected: { 1: unchanged },
+};
 
 export type DecodeResult = { ok: true; event: ClaimtrailEvent } | { ok: false; reason: string };
 
