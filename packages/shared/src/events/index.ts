@@ -13,6 +13,7 @@ export {
 export { createSubjects, type Subjects } from './subjects.ts';
 export {
   claimValue,
+  DEFAULT_RULE,
   getNormalisationRule,
   normalisationRules,
   type Bounds,

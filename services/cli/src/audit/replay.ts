@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getActiveSchema, metaSchemaOf, migrateReadModel, type Database } from '@claimtrail/shared/db';
-import { getNormalisationRule } from '@claimtrail/shared/events';
+import { DEFAULT_RULE, getNormalisationRule } from '@claimtrail/shared/events';
 import { createBatchPipeline, createProjectionStore, foldBatch, type StreamMessage } from '@claimtrail/projector';
 import { CliError } from '../runtime.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
@@ -26,7 +26,13 @@ export interface ReplayOptions {
   /** ISO instant: fold only what was known at that instant. */
   toTime?: string;
   promote?: boolean;
-  rule: string;
+  /**
+   * The normalisation rule. A schema keeps the rule it was first folded with: a resumed replay
+   * folds with it, and a rule named here that differs is refused. Unset: `defaultRule`.
+   */
+  rule?: string;
+  /** The rule of a fresh schema when `rule` is not named (CLAIMTRAIL_APPROX_RULE; default DEFAULT_RULE). */
+  defaultRule?: string;
   batchSize: number;
   progress?: { sink?: ProgressSink; quiet?: boolean; label?: string };
 }
@@ -112,11 +118,9 @@ export async function runReplay(deps: ReplayDeps, o: ReplayOptions): Promise<Rep
     );
   if (o.into === metaSchemaOf(deps.baseSchema))
     throw new CliError(`--into ${o.into}: that is the meta schema (CLAIMTRAIL_SCHEMA); pick another name`, 2);
-  if (!getNormalisationRule(o.rule))
-    throw new CliError(
-      `unknown normalisation rule ${JSON.stringify(o.rule)} (set CLAIMTRAIL_APPROX_RULE or --rule)`,
-      2,
-    );
+  for (const r of [o.rule, o.defaultRule])
+    if (r !== undefined && !getNormalisationRule(r))
+      throw new CliError(`unknown normalisation rule ${JSON.stringify(r)} (set CLAIMTRAIL_APPROX_RULE or --rule)`, 2);
   if (o.promote && (o.toSeq !== undefined || o.toTime !== undefined)) {
     throw new CliError(
       '--promote needs a replay to the end of the stream: drop --to-seq/--to-time (the live projector would fold the rest at once)',
@@ -155,6 +159,12 @@ export async function runReplay(deps: ReplayDeps, o: ReplayOptions): Promise<Rep
 
 async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string | undefined): Promise<ReplayResult> {
   const store = createProjectionStore(deps.db, o.into);
+  const rule = await store.settleRule(o.rule ?? o.defaultRule ?? DEFAULT_RULE);
+  if (o.rule !== undefined && rule !== o.rule)
+    throw new CliError(
+      `schema ${o.into} is folded with ${rule}; it cannot take ${o.rule} as well: replay into a fresh schema for that rule`,
+      2,
+    );
   const started = performance.now();
   const cp = await store.readCheckpoint();
   let lastSeq = cp.lastSeq;
@@ -177,7 +187,7 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
   // stored, three times at most, then the replay fails.
   const pipeline = createBatchPipeline({
     store,
-    fold: (input, batch) => foldBatch(input, batch, o.rule),
+    fold: (input, batch) => foldBatch(input, batch, rule),
     stopping: () => true,
   });
   const fold = async (batch: StreamMessage[]) => {
@@ -233,7 +243,7 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
   progress.finish(promoted ? `promoted ${o.into} (was ${promoted.from ?? 'unset'})` : `checkpoint at seq ${lastSeq}`);
   return {
     schema: o.into,
-    rule: o.rule,
+    rule,
     resumedFromSeq: cp.lastSeq,
     lastSeq,
     chainHash: chain,

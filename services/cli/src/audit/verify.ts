@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { getActiveSchema, metaSchemaOf, quoteIdent, type Database } from '@claimtrail/shared/db';
 import { chainHash, GENESIS_HASH } from '@claimtrail/shared/identity';
+import { DEFAULT_RULE } from '@claimtrail/shared/events';
 import { CliError } from '../runtime.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
 import { compareTable, READ_MODEL_TABLES, type TableComparison } from './read-model-diff.ts';
@@ -11,7 +12,8 @@ import { parkedEvents, repeatedEvents, type ParkedEvent, type RepeatedEvent } fr
 
 export interface VerifyOptions {
   fromSeq?: number;
-  rule: string;
+  /** The rule of the replay; default: the one the live read models are folded with (stored with them). */
+  rule?: string;
   batchSize: number;
   /** Step 3 (replay into a scratch schema and compare); on by default. */
   replay?: boolean;
@@ -386,7 +388,7 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
       const r = await runReplay(deps, {
         into: scratch,
         toSeq: checkpoint.lastSeq,
-        rule: o.rule,
+        rule: o.rule ?? (await liveRule(db, live)),
         batchSize: o.batchSize,
         progress: { ...o.progress, label: 'verify: replay' },
       });
@@ -498,4 +500,10 @@ export function formatVerifyReport(r: VerifyReport): string[] {
           : 'audit verify: FAILED',
   );
   return lines;
+}
+
+/** The rule the live read models are folded with (stored with them by their first fold). */
+async function liveRule(db: Kysely<Database>, live: string): Promise<string> {
+  const r = await sql<{ rule: string }>`select rule from ${sql.table(`${live}.fold_rule`)}`.execute(db);
+  return r.rows[0]?.rule ?? DEFAULT_RULE;
 }

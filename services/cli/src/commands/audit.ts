@@ -23,7 +23,10 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
     .option('--no-replay', 'skip step 3 (replay and read-model comparison)')
     .option('--keep-scratch', 'keep the scratch schema of the replay for inspection', false)
     .option('--max-differences <n>', 'differences listed per check', positiveInt('--max-differences'), 10)
-    .option('--rule <id>', 'normalisation rule the live read models were built with (default: $CLAIMTRAIL_APPROX_RULE)')
+    .option(
+      '--rule <id>',
+      'normalisation rule of the replay (default: the one the live read models are folded with, stored with them)',
+    )
     .option('--batch-size <n>', 'events per batch (default: $CLAIMTRAIL_BATCH_SIZE)', positiveInt('--batch-size'))
     .option('--fail-on-parked', 'fail (exit 1) when any event is parked in dead_letters, instead of warning', false)
     .option('--json', 'print the report as JSON', false)
@@ -47,7 +50,7 @@ export function registerAudit(program: Command, ctx: CommandContext): void {
             keepScratch: opts.keepScratch,
             maxDifferences: opts.maxDifferences,
             failOnParked: opts.failOnParked,
-            rule: opts.rule ?? c.CLAIMTRAIL_APPROX_RULE,
+            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
             batchSize: opts.batchSize ?? c.CLAIMTRAIL_BATCH_SIZE,
           });
           if (opts.json) ctx.out(JSON.stringify(r));

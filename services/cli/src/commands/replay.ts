@@ -21,7 +21,10 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
       'after the replay caught up, switch the query service and projector to the schema (no restart)',
       false,
     )
-    .option('--rule <id>', 'normalisation rule for approximate values (default: $CLAIMTRAIL_APPROX_RULE)')
+    .option(
+      '--rule <id>',
+      'normalisation rule of a fresh schema (default: $CLAIMTRAIL_APPROX_RULE); a schema keeps the rule it was first folded with',
+    )
     .option('--batch-size <n>', 'events per transaction (default: $CLAIMTRAIL_BATCH_SIZE)', positiveInt('--batch-size'))
     .option('--json', 'print the result as JSON', false)
     .addHelpText(
@@ -51,7 +54,8 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
             ...(opts.toSeq === undefined ? {} : { toSeq: opts.toSeq }),
             ...(opts.toTime === undefined ? {} : { toTime: opts.toTime }),
             promote: opts.promote,
-            rule: opts.rule ?? c.CLAIMTRAIL_APPROX_RULE,
+            ...(opts.rule === undefined ? {} : { rule: opts.rule }),
+            defaultRule: c.CLAIMTRAIL_APPROX_RULE,
             batchSize: opts.batchSize ?? c.CLAIMTRAIL_BATCH_SIZE,
           });
           if (opts.json) ctx.out(JSON.stringify(r));
