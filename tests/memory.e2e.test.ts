@@ -3,7 +3,7 @@ import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { fillStream } from '../services/cli/src/audit/fill-stream.ts';
 import { measureAuditMemory } from '../services/cli/src/audit/memory.ts';
 
-// Issue 3: replay and verify stream with bounded memory. The real CLI runs as child processes
+// Replay and verify stream with bounded memory. The real CLI runs as child processes
 // over 100,000 events and each one's peak resident memory (VmHWM) must stay under 300 MB; the
 // bench runs the same measurement at 1,000,000 (measureAuditMemory).
 const EVENTS = Number(process.env.CLAIMTRAIL_MEMORY_TEST_EVENTS ?? 100_000);

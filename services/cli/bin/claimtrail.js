@@ -21,9 +21,9 @@ enableCompileCache?.();
 // ones go straight to the old generation), and with V8's defaults (a young generation of tens of
 // MB, a full collection only near a 200 MB heap) that garbage is collected late: 330-400 MB
 // resident at 100,000 events, over the 300 MB the audit must stay under. Either limit alone
-// helped only partly (see the README). With these two limits V8 collects sooner and the process stays near 160 MB
-// at any stream length, at some cost in GC time (up to ~20 % on a replay, measured on a loaded
-// 2-core machine; see the README). The process re-executes itself in place
+// helped only partly. With these two limits V8 collects sooner and the process stays near 160 MB
+// at any stream length, at some cost in GC time (docs/decisions/0011-cli-streaming-heap-limits.md).
+// The process re-executes itself in place
 // (process.execve: same pid, signals and exit code) before anything runs. Setting either flag in
 // NODE_OPTIONS (or on the node command line) overrides this, e.g.
 // NODE_OPTIONS=--max-old-space-size=1024 for a batch size far above the default.

@@ -32,7 +32,7 @@ function config(): CliConfig {
 const program = new Command()
   .name('claimtrail')
   .description(
-    'claimtrail: an event-sourced tracker of contested figures.\nSettings come from environment variables (see the README): DATABASE_URL, NATS_URL, …',
+    'claimtrail: an event-sourced tracker of contested figures.\nSettings come from environment variables (docs/configuration.md): DATABASE_URL, NATS_URL, …',
   )
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });

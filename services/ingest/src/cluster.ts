@@ -1,7 +1,5 @@
 // Ingest in several processes behind one port (node:cluster). Ingest keeps no state between
-// requests, and one process is bound by its one thread: in the bench (npm run bench, --only
-// ingest, 2 vCPU) one process kept its thread 0.9 of a core busy at 23-24k events/s with the
-// machine a quarter idle, and two took 28-29k (README, performance: twelfth session).
+// requests, and one process is bound by its one thread (docs/decisions/0006-ingest-in-several-processes.md).
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, type Registry } from 'prom-client';

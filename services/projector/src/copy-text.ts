@@ -10,8 +10,8 @@
  * and encoding the row made two strings of every row's size, about 5 KB of garbage an event
  * across the five tables: 30 % of all the projector allocated during a catch-up, and so of how
  * often its young generation was collected (each collection copying the batches in flight).
- * Field by field costs a little more CPU a row (1.7-1.8 µs a ledger row against 1.3-1.6 in a
- * micro-benchmark) and the catch-up less (bench/HISTORY.md: seventh session).
+ * Field by field costs a little more CPU a row and the catch-up less
+ * (docs/decisions/0001-copy-for-batch-writes.md).
  */
 export function copyBuffer<R extends object>(rows: readonly R[], columns: readonly (keyof R & string)[]): Buffer {
   const w = new CopyWriter(Math.min(rows.length * (bytesPerRow.get(columns) ?? 0), MAX_START_BYTES));

@@ -266,13 +266,8 @@ export function createProjectionStore(db: Kysely<Database>, schema: string, o: P
    * key: `claim_id = any(…) and seq_to is null` let the planner, with the statistics of a table
    * still filling up, scan the whole partial index claim_versions_current (or the table) for
    * every batch, so catch-up slowed down as the read models grew. It is planned for every
-   * batch, not prepared: a generic plan is made once, from the statistics of the moment, and the
-   * read models start empty. Prepared (tried in the seventh session), the plan made while
-   * `reports` was small scanned the whole table for every batch (609 sequential scans reading
-   * 20.5 million rows during a 1M catch-up, 123 million of claim_versions by the closes of
-   * write()), and Postgres took 107-114 µs an event instead of 80-92. Planned each time it
-   * moves to the indexes as the tables grow (autovacuum, off on the bench machine, would also
-   * re-plan prepared statements as it analyzes).
+   * batch, not prepared: a generic plan made while the read models were small kept scanning
+   * whole tables as they grew (docs/decisions/0013-plan-the-state-read-every-batch.md).
    */
   async function loadInput(
     exec: Exec,
