@@ -54,6 +54,8 @@ describe('an undecodable message on a claim subject', () => {
     const run = await runFault({
       name: 'undecodable-then-correction',
       world: w,
+      // The undecodable message itself, parked with its reason; nothing else.
+      deadLetters: 1,
       async inject(ctx) {
         const claim = ctx.load.firstAcked();
         if (!claim) throw new Error('no claim was acknowledged during the warm-up');
@@ -103,7 +105,6 @@ describe('an undecodable message on a claim subject', () => {
         corrected: shown.body.revisions?.some((r) => r.type === 'ClaimCorrected') ?? false,
       })
       .toEqual({ correctionStatus: 202, readStatus: 200, quote: correctedQuote, corrected: true });
-    // The undecodable message itself is parked with its reason; nothing else is.
-    expectNoHarm(run, { deadLetters: 1 });
+    expectNoHarm(run);
   });
 });

@@ -72,6 +72,8 @@ export async function runFault(o: {
   tailMs?: number;
   drainMs?: number;
   catchUpMs?: number;
+  /** Events the fault makes that the projector must park (default 0). */
+  deadLetters?: number;
 }): Promise<FaultRun> {
   const { world } = o;
   const ratePerS = envNumber('FAULT_RATE', 25);
@@ -163,6 +165,7 @@ export async function runFault(o: {
     apiMismatches: Object.keys(check.api).length,
     ledgerRepeats: check.ledgerRepeats,
     deadLetters: check.deadLetters.length,
+    expectedDeadLetters: o.deadLetters ?? 0,
     died: check.died.map((d) => `${d.name} (${d.signal ?? `exit ${d.code}`})`),
     auditExit: check.audit.code,
     caughtUp: check.caughtUp,
@@ -172,46 +175,57 @@ export async function runFault(o: {
     recoverFirstWriteMs: firstWrite ? firstWrite.at - faultEnd : null,
     recoverCheckpointMs: caughtUpAt === undefined ? null : Math.max(0, caughtUpAt - faultEnd),
     notes,
+    harm: [],
   };
+  const { got, want } = harmFigures(result);
+  result.harm = Object.keys(want).filter((k) => JSON.stringify(got[k]) !== JSON.stringify(want[k]));
   recordResult(result);
   return { result, check, load, reads: prober.answers, faultStart, faultEnd, world };
+}
+
+/** The figures every fault must keep, and what they must be. */
+function harmFigures(r: FaultResult): { got: Record<string, unknown>; want: Record<string, unknown> } {
+  return {
+    got: {
+      lost: r.lost,
+      duplicated: r.duplicated,
+      ledgerRepeats: r.ledgerRepeats,
+      apiMismatches: r.apiMismatches,
+      unacknowledged: r.unacknowledged,
+      rejected: r.rejected,
+      badWrites: r.badWrites,
+      caughtUp: r.caughtUp,
+      died: r.died,
+      deadLetters: r.deadLetters,
+      auditExit: r.auditExit,
+    },
+    want: {
+      lost: 0,
+      duplicated: 0,
+      ledgerRepeats: 0,
+      apiMismatches: 0,
+      unacknowledged: 0,
+      rejected: 0,
+      badWrites: {},
+      caughtUp: true,
+      died: [],
+      deadLetters: r.expectedDeadLetters,
+      auditExit: 0,
+    },
+  };
 }
 
 /**
  * The promise every fault must keep: every acknowledged claim is in Postgres exactly once and
  * answered by the API, every report was acknowledged in the end (none refused), every write answer
- * was 2xx or 503 with Retry-After, the projector caught up, no process died on its own, and
- * `claimtrail audit verify` passes. One comparison, so a failure shows every figure at once.
+ * was 2xx or 503 with Retry-After, the projector caught up, no process died on its own, nothing
+ * was parked but what the fault made unreadable, and `claimtrail audit verify` passes. One
+ * comparison, so a failure shows every figure at once.
  */
-export function expectNoHarm(run: FaultRun, o: { deadLetters?: number } = {}): void {
+export function expectNoHarm(run: FaultRun): void {
   const { result: r, check } = run;
   const sample = <T>(xs: T[]) => xs.slice(0, 5);
-  const got = {
-    lost: r.lost,
-    duplicated: r.duplicated,
-    ledgerRepeats: r.ledgerRepeats,
-    apiMismatches: r.apiMismatches,
-    unacknowledged: r.unacknowledged,
-    rejected: r.rejected,
-    badWrites: r.badWrites,
-    caughtUp: r.caughtUp,
-    died: r.died,
-    deadLetters: r.deadLetters,
-    auditExit: r.auditExit,
-  };
-  const want = {
-    lost: 0,
-    duplicated: 0,
-    ledgerRepeats: 0,
-    apiMismatches: 0,
-    unacknowledged: 0,
-    rejected: 0,
-    badWrites: {},
-    caughtUp: true,
-    died: [],
-    deadLetters: o.deadLetters ?? 0,
-    auditExit: 0,
-  };
+  const { got, want } = harmFigures(r);
   const details = [
     `logs: ${r.logs} (kept with FAULT_KEEP=1)`,
     check.lost.length ? `lost, e.g. ${sample(check.lost).join(' ')}` : '',

@@ -21,6 +21,8 @@ export interface FaultResult {
   apiMismatches: number;
   ledgerRepeats: number;
   deadLetters: number;
+  /** Dead letters the fault itself makes (an undecodable message). */
+  expectedDeadLetters: number;
   died: string[];
   auditExit: number;
   caughtUp: boolean;
@@ -35,6 +37,8 @@ export interface FaultResult {
   /** From the fault's end to the projector's checkpoint equal to the stream's last seq. */
   recoverCheckpointMs: number | null;
   notes: Record<string, unknown>;
+  /** The checks every fault must pass that this one failed (empty: no harm). */
+  harm: string[];
 }
 
 const resultsFile =
@@ -50,12 +54,8 @@ const secs = (ms: number | null) => (ms === null ? 'never' : `${(ms / 1000).toFi
 
 /** The block a fault prints: its figures in a few aligned lines. */
 export function formatResult(r: FaultResult): string {
-  const verdict =
-    r.lost === 0 && r.duplicated === 0 && r.died.length === 0 && r.auditExit === 0 && r.apiMismatches === 0
-      ? 'ok'
-      : 'FAIL';
   return [
-    `fault ${r.fault}: ${verdict}`,
+    `fault ${r.fault}: ${r.harm.length === 0 ? 'ok' : `FAIL (${r.harm.join(', ')})`}`,
     `  acknowledged ${r.acknowledged} claims (${r.reportsAcked}/${r.reportsSent} reports, ${r.unacknowledged} unacknowledged, ${r.rejected} refused)  lost ${r.lost}  duplicated ${r.duplicated}  api mismatches ${r.apiMismatches}  dead letters ${r.deadLetters}`,
     `  writes during fault (${secs(r.faultMs)} + tail): ${hist(r.writes)}   not 2xx/503+ra: ${hist(r.badWrites)}`,
     `  reads during fault: ${hist(r.reads)}`,
