@@ -51,3 +51,19 @@ export class AuthError extends ClaimtrailError {
     this.name = 'AuthError';
   }
 }
+/** The body is in a form the service does not read (a media type or charset other than UTF-8 JSON). */
+export class UnsupportedMediaTypeError extends ClaimtrailError {
+  constructor(message: string, details?: { path: string; message: string }[]) {
+    super('unsupported_media_type', message, details ? { details } : undefined);
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+/** The caller made too many requests (or failed too many authentications); retry after `retryAfterS`. */
+export class RateLimitedError extends ClaimtrailError {
+  readonly retryAfterS: number;
+  constructor(message: string, retryAfterS: number) {
+    super('rate_limited', message);
+    this.name = 'RateLimitedError';
+    this.retryAfterS = retryAfterS;
+  }
+}

@@ -10,8 +10,12 @@ import {
 } from 'fastify-type-provider-zod';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { tokenHash, type Scope } from '../identity.ts';
+import type { Scope } from '../identity.ts';
 import { ANONYMOUS, authenticate, type Principal, type TokenStore } from './auth.ts';
+import { createAuthFailureLimiter } from './auth-failures.ts';
+import { clientErrorHandler, frameworkErrorHandler, type SocketRequests } from './client-errors.ts';
+import { setEdgeHeaders } from './edge-headers.ts';
+import { parseJsonBody } from './json-body.ts';
 import { errorHandler, problem, sendProblem } from './problem.ts';
 
 export interface HttpAppOptions {
@@ -26,7 +30,17 @@ export interface HttpAppOptions {
   tokens?: TokenStore;
   /** The text of GET /metrics (default: the registry's metrics). */
   metricsText?: () => Promise<string>;
+  /**
+   * Authentications an address may fail a minute (a token that is malformed or unknown) before
+   * it is answered 429 without a lookup (default: `ratePerMinute`).
+   */
+  authFailuresPerMinute?: number;
+  /** How long a request, headers and body, may take to arrive before it is answered 408 (default 30 s). */
+  requestTimeoutMs?: number;
 }
+
+/** The default of `requestTimeoutMs`: a 1 MiB body at 35 KB/s. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -36,10 +50,16 @@ declare module 'fastify' {
 }
 
 const principals = new WeakMap<object, Principal>();
+const tokenHashes = new WeakMap<object, string>();
 
 /** Who made the request, as established before the body was even read. */
 export function principalOf(req: object): Principal {
   return principals.get(req) ?? ANONYMOUS;
+}
+
+/** The hash of the bearer token that authenticated the request; undefined when none did. */
+export function tokenHashOf(req: object): string | undefined {
+  return tokenHashes.get(req);
 }
 
 export type HttpApp = FastifyInstance & { withTypeProvider(): FastifyInstance };
@@ -49,9 +69,16 @@ export type HttpApp = FastifyInstance & { withTypeProvider(): FastifyInstance };
  * the schemas, request ids, per-token rate limits, /livez, /readyz and Prometheus /metrics.
  */
 export async function createHttpApp(o: HttpAppOptions) {
+  const requestTimeoutMs = o.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const socketRequests: SocketRequests = new WeakMap();
   const app = Fastify({
     loggerInstance: o.logger,
     bodyLimit: 1024 * 1024,
+    // Node checks every second (not every 30 s) which requests ran out of time.
+    requestTimeout: requestTimeoutMs,
+    http: { connectionsCheckingInterval: 1000, headersTimeout: requestTimeoutMs },
+    clientErrorHandler: clientErrorHandler({ logger: o.logger, requestTimeoutMs, requests: socketRequests }),
+    frameworkErrors: frameworkErrorHandler,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
@@ -60,26 +87,41 @@ export async function createHttpApp(o: HttpAppOptions) {
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', (req, reply, done) => {
+    setEdgeHeaders(reply.raw, req.id);
+    socketRequests.set(req.raw.socket, req.id);
+    done();
+  });
   // Authentication comes first, before the body is parsed or validated: a caller without the
   // scope learns nothing about what a valid body looks like, and gets 401/403, not 400.
   const tokens = o.tokens;
   if (tokens) {
+    const failures = createAuthFailureLimiter({
+      max: o.authFailuresPerMinute ?? o.ratePerMinute,
+      windowMs: 60_000,
+    });
     app.addHook('onRequest', async (req) => {
       const scope = req.routeOptions.config?.scope;
-      if (scope !== undefined) principals.set(req, await authenticate(req, tokens, scope));
+      if (scope === undefined) return;
+      const { who, tokenHash } = await authenticate(req, tokens, scope, failures);
+      principals.set(req, who);
+      if (tokenHash !== undefined) tokenHashes.set(req, tokenHash);
     });
   }
-  app.removeContentTypeParser('text/plain');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, req.headers['content-type']));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) =>
     sendProblem(reply, problem(404, `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
-  app.addHook('onSend', async (req, reply, payload) => {
-    void reply.header('x-request-id', req.id);
-    return payload;
-  });
 
   const registry = o.registry ?? new Registry();
   collectDefaultMetrics({ register: registry });
@@ -97,6 +139,7 @@ export async function createHttpApp(o: HttpAppOptions) {
     registers: [registry],
   });
   app.addHook('onResponse', async (req, reply) => {
+    socketRequests.delete(req.raw.socket);
     const route = req.routeOptions.url ?? 'unmatched';
     requests.inc({ method: req.method, route, status: String(reply.statusCode) });
     latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
@@ -117,9 +160,11 @@ export async function createHttpApp(o: HttpAppOptions) {
   await app.register(rateLimit, {
     max: o.ratePerMinute,
     timeWindow: 60_000,
+    // Authentication ran first: a token counts only once it proved valid, so made-up tokens
+    // neither get budgets of their own nor push real ones out of the limiter's store.
     keyGenerator: (req) => {
-      const h = req.headers.authorization;
-      return h ? `t:${tokenHash(h)}` : `ip:${req.ip}`;
+      const t = tokenHashes.get(req);
+      return t === undefined ? `ip:${req.ip}` : `t:${t}`;
     },
     allowList: (req) => ['/livez', '/readyz', '/metrics'].includes(req.url),
     errorResponseBuilder: (_req, ctx) => {
@@ -134,7 +179,10 @@ export async function createHttpApp(o: HttpAppOptions) {
   app.get('/livez', { schema: { hide: true } }, () => Promise.resolve({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const down = await o.readiness().catch((err: unknown) => [`readiness check failed: ${String(err)}`]);
-    if (down.length > 0) return sendProblem(reply, problem(503, `not ready: ${down.join('; ')}`));
+    if (down.length > 0) {
+      void reply.header('retry-after', '2');
+      return sendProblem(reply, problem(503, `not ready: ${down.join('; ')}`));
+    }
     return { status: 'ready' };
   });
   app.get('/metrics', { schema: { hide: true } }, (_req, reply) => {

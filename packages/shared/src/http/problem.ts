@@ -5,7 +5,9 @@ import {
   ClaimtrailError,
   ConflictError,
   NotFoundError,
+  RateLimitedError,
   UnavailableError,
+  UnsupportedMediaTypeError,
   ValidationError,
 } from '../errors.ts';
 
@@ -23,10 +25,13 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -146,6 +151,11 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (err instanceof AuthError)
     return sendProblem(reply, problem(err.code === 'unauthenticated' ? 401 : 403, err.message));
   if (err instanceof UnavailableError) return unavailable(req, reply, err, err.retryAfterS, err.message);
+  if (err instanceof UnsupportedMediaTypeError) return sendProblem(reply, problem(415, err.message, err.details));
+  if (err instanceof RateLimitedError) {
+    void reply.header('retry-after', String(err.retryAfterS));
+    return sendProblem(reply, problem(429, err.message));
+  }
   if (err instanceof ClaimtrailError) return sendProblem(reply, problem(400, err.message, err.details));
   if (isDatabaseUnavailable(err)) return unavailable(req, reply, err, 2, 'the database is unavailable; retry');
   if (isNatsUnavailable(err)) return unavailable(req, reply, err, 2, 'NATS is unavailable; retry');
