@@ -4,6 +4,7 @@ import { bodyHashOf, messageIdOf } from '@claimtrail/shared/identity';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { EventStore } from './event-store.ts';
 import type { RequestContext } from './report-submission.ts';
+import { requestKeyOf } from './idempotency-key.ts';
 
 interface ClaimState {
   subject: string;
@@ -63,7 +64,7 @@ async function appendToClaim(
   build: (state: ClaimState) => ClaimtrailEvent['data'] & object,
   type: 'ClaimCorrected' | 'ClaimRetracted',
 ): Promise<{ claimId: string; seq: number; duplicate: boolean }> {
-  const key = ctx.idempotencyHeader !== undefined ? `key:${ctx.idempotencyHeader}` : `body:${bodyHashOf(body)}`;
+  const key = requestKeyOf(ctx, () => bodyHashOf(body));
   const msgId = messageIdOf(scope, `${claimId}\n${key}`, 0);
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const state = await loadClaim(store, claimId);

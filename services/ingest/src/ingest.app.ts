@@ -15,12 +15,13 @@ import {
   type PostReportResponse,
 } from '@claimtrail/shared/contract';
 import { claimId as claimIdSchema } from '@claimtrail/shared/events';
-import { cachedTokenStore, createHttpApp, principalOf, type TokenStore } from '@claimtrail/shared/http';
+import { cachedTokenStore, createHttpApp, principalOf, tokenHashOf, type TokenStore } from '@claimtrail/shared/http';
 import { messageIdOf, bodyHashOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { createEventStore, createJetStreamPublisher } from './event-store.ts';
 import { createIdempotency, kvRecordWriter } from './idempotency.ts';
+import { keyOwnerOf, requestKeyOf } from './idempotency-key.ts';
 import { submitReport, type RequestContext } from './report-submission.ts';
 import { correctClaim, retractClaim } from './claim-mutations.ts';
 
@@ -39,6 +40,8 @@ export interface IngestDeps {
     subjectPrefix: string;
     publishTimeoutMs: number;
     ratePerMinute: number;
+    /** How long a request may take to arrive (default: createHttpApp's). */
+    requestTimeoutMs?: number;
   };
 }
 
@@ -78,6 +81,7 @@ export async function createIngestApp(deps: IngestDeps) {
     logger: deps.logger,
     readiness: () => store.ready(),
     ratePerMinute: deps.settings.ratePerMinute,
+    ...(deps.settings.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: deps.settings.requestTimeoutMs }),
     tokens,
     ...(deps.registry ? { registry: deps.registry } : {}),
     ...(deps.metricsText ? { metricsText: deps.metricsText } : {}),
@@ -90,6 +94,7 @@ export async function createIngestApp(deps: IngestDeps) {
       actor: who.principal,
       requestId: req.id,
       idempotencyHeader: typeof h === 'string' ? h : undefined,
+      keyOwner: keyOwnerOf(tokenHashOf(req), who.principal),
       now: clock,
       log: req.log,
     };
@@ -182,7 +187,7 @@ export async function createIngestApp(deps: IngestDeps) {
         },
         { recordedAt: ctx.now().toISOString(), actor: ctx.actor, requestId: ctx.requestId },
       );
-      const key = ctx.idempotencyHeader !== undefined ? `key:${ctx.idempotencyHeader}` : `body:${bodyHashOf(b)}`;
+      const key = requestKeyOf(ctx, () => bodyHashOf(b));
       const out = await store.publish({
         subject: store.subjects.metric(b.metric),
         event,

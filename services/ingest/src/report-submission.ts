@@ -1,16 +1,19 @@
 import { createEnvelope } from '@claimtrail/shared/envelope';
 import { mustParseFuzzyDate, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
-import { bodyHashOf, claimIdOf, idempotencyKeyOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
+import { bodyHashOf, claimIdOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import type { EventStore } from './event-store.ts';
 import type { createIdempotency } from './idempotency.ts';
+import { requestKeyOf } from './idempotency-key.ts';
 
 export interface RequestContext {
   actor: string;
   requestId: string;
   idempotencyHeader: string | undefined;
+  /** Whose idempotency keys the request's are (idempotency-key.ts). */
+  keyOwner: string;
   now: () => Date;
   /** The request's logger. */
   log: Pick<Logger, 'warn'>;
@@ -53,7 +56,7 @@ export async function submitReport(
   checkClaimTimes(body);
   // One canonical serialisation and hash serve as both the body hash and, without a header, the key.
   const bodyHash = bodyHashOf(body);
-  const key = ctx.idempotencyHeader !== undefined ? idempotencyKeyOf(ctx.idempotencyHeader, body) : `body:${bodyHash}`;
+  const key = requestKeyOf(ctx, () => bodyHash);
   const claimed = await idem.claim(key, {
     bodyHash,
     recordedAt: ctx.now().toISOString(),
