@@ -146,12 +146,15 @@ describe('ingest while its NATS server is down', () => {
       ...Array.from({ length: 5 }, () => postReport(unused[0]!, 'report, uncached token')),
     ]);
     expectUnavailable(first, logFrom);
+    // A token lookup gives up after the buckets' 1 s timeout (KV_REQUEST_TIMEOUT_MS), not nats.js's 5 s.
+    for (const a of first.filter((x) => /uncached/.test(x.what))) expect(a.ms, a.what).toBeLessThan(2500);
 
     // Past the token cache: the writer's token is looked up again (these were 500s).
     await sleep(Math.max(0, cachedAt + TOKEN_CACHE_MS + 200 - Date.now()));
     const logFrom2 = logLines.length;
     const expired = await Promise.all(Array.from({ length: 5 }, () => postReport(writer, 'report, expired token')));
     expectUnavailable(expired, logFrom2);
+    for (const a of expired) expect(a.ms, a.what).toBeLessThan(2500);
     expect(logLines.slice(logFrom2).some((l) => /token store/.test(l.err?.message ?? ''))).toBe(true);
     // The failed lookup is remembered for a moment: the next request does not wait for another one.
     const logFrom3 = logLines.length;

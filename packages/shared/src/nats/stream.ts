@@ -3,6 +3,7 @@ import {
   DiscardPolicy,
   JetStreamApiCodes,
   JetStreamApiError,
+  jetstream,
   jetstreamManager,
   RetentionPolicy,
   StorageType,
@@ -130,23 +131,37 @@ export function bucketNames(stream: string) {
 }
 
 /**
+ * How long a request to a bucket (a token lookup, an idempotency record read) waits for NATS
+ * before it fails, and its HTTP request is answered 503: nats.js's default is 5 s, and a direct
+ * get on a healthy server takes about a millisecond.
+ */
+export const KV_REQUEST_TIMEOUT_MS = 1000;
+
+/**
  * Opens (creating if missing) the KV buckets ingest keeps its memory in. `replicas` applies only
- * to a bucket created now; an existing one keeps its count.
+ * to a bucket created now; an existing one keeps its count. Creating one waits nats.js's default
+ * 5 s (placing replicas can take a while); the handles returned time out after `timeoutMs`.
  */
 export async function openBuckets(
   nc: NatsConnection,
   stream: string,
-  o: { replicas?: number } = {},
+  o: { replicas?: number; timeoutMs?: number } = {},
 ): Promise<{ idempotency: KV; tokens: KV }> {
   const kvm = new Kvm(nc);
+  const fast = new Kvm(jetstream(nc, { timeout: o.timeoutMs ?? KV_REQUEST_TIMEOUT_MS }));
   const names = bucketNames(stream);
   const replicas = o.replicas ?? 1;
   const open = async (bucket: string) => {
+    let created: KV;
     try {
-      return await kvm.create(bucket, { history: 1, storage: StorageType.File, replicas });
+      created = await kvm.create(bucket, { history: 1, storage: StorageType.File, replicas });
     } catch (err) {
       throw explainReplicasError(nc, replicas, `bucket ${bucket}`, err);
     }
+    // Bound again through a client with the short timeout: binding asks the server nothing, so
+    // whether the bucket allows direct gets (what create learnt) is passed on.
+    const status = await created.status();
+    return fast.open(bucket, { allow_direct: status.streamInfo.config.allow_direct === true });
   };
   const [idempotency, tokens] = await Promise.all([open(names.idempotency), open(names.tokens)]);
   return { idempotency, tokens };
