@@ -56,6 +56,8 @@ export function createCancellableReads(pool: pg.Pool | undefined, o: Cancellable
     application_name: 'claimtrail-query-cancel',
   });
   cancels.on('error', (err) => o.onCancelError?.(err));
+  // A checked-out client has no listener of the pool's (createPool says why).
+  cancels.on('connect', (client) => client.on('error', (err) => o.onCancelError?.(err)));
 
   const connect = async (): Promise<pg.PoolClient> => {
     const scope = storage.getStore();

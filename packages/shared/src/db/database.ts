@@ -54,11 +54,14 @@ export function createPool(o: CreateDbOptions): pg.Pool {
         }
       : {}),
   });
-  // An idle client whose connection drops (a Postgres restart, a terminated backend) is emitted
-  // as 'error' on the pool, and an 'error' event with no listener ends the process. The pool has
-  // already discarded that client; the next query connects anew or fails, and the caller answers
-  // that failure (503 at the HTTP edge).
+  // A client whose connection drops (a Postgres restart, a terminated backend) emits 'error', and
+  // an 'error' event with no listener ends the process. The pool listens only while a client is
+  // idle (and re-emits on itself); a client checked out and between statements (waiting for the
+  // batch before it, say) has no listener of the pool's, so each gets one of its own when it
+  // connects. The statement in flight, if any, fails with the error; the pool discards the
+  // client; the next query connects anew or fails, and the caller answers that (503 at the edge).
   pool.on('error', (err) => o.onIdleError?.(err));
+  pool.on('connect', (client) => client.on('error', (err) => o.onIdleError?.(err)));
   return pool;
 }
 
