@@ -1,7 +1,7 @@
 // Where the machine's CPU goes during a measurement: CPU time of named process groups (a pid and
 // its descendants, or every process of a name: nats-server, postgres) and of the whole machine,
 // read from /proc. It turns a rate into CPU per event, which is what says whether a goal can be
-// reached on this machine at all (see the README's performance section). Linux only; elsewhere the
+// reached on this machine at all (docs/performance.md). Linux only; elsewhere the
 // meter reports nothing.
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

@@ -70,7 +70,7 @@ export const groups: Group[] = [
 ];
 
 /**
- * The goals of issue 5, as ratios of figures of the same run. The catch-up scaling goal compares
+ * The benchmark's goals, as ratios of figures of the same run. The catch-up scaling goal compares
  * the large and the small stream: 1M and 100k in the full run, 50k and 10k with --quick.
  */
 export function goalsFor(quick: boolean): Goal[] {

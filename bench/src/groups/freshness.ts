@@ -1,4 +1,4 @@
-// Item 4 of issue 5: freshness. A load generator in a child process offers a steady 1,000
+// freshness. A load generator in a child process offers a steady 1,000
 // events/s (reports of 10 claims, open loop, sent on a timer whatever the answers do). After each
 // 202 it asks the query API for the report's last claim with `minSeq` = the answer's lastSeq (the
 // query waits until the projection reached it) and times 202 → 200. Measured twice:

@@ -1,4 +1,4 @@
-// Item 2 of issue 5: events/s through POST /v1/reports. The ingest service runs alone as a child
+// events/s through POST /v1/reports. The ingest service runs alone as a child
 // (`node services/ingest/src/main.ts`, as in docker-compose, with its default INGEST_PROCESSES=auto:
 // one process a core up to 4, behind one port; services/ingest/src/cluster.ts), the load comes from another
 // child process (bench/src/load/http-load.ts): 64 closed-loop keep-alive clients, each report new

@@ -1,4 +1,4 @@
-// Item 7 of issue 5: the peer. Emmett's PostgreSQL event store (@event-driven-io/emmett-postgresql
+// the peer. Emmett's PostgreSQL event store (@event-driven-io/emmett-postgresql
 // 0.42, a dev dependency of bench only) on the same Postgres, in this run's own database, appending
 // the same claim events as the raw figures — one stream per claim (`claim-<claimId>`), ~90 % new
 // claims (ClaimRecorded), ~5 % corrections (ClaimCorrected) and ~5 % echoes (ClaimCited) — with an

@@ -1,4 +1,4 @@
-// Item 3 of issue 5: projector catch-up. A product stream is pre-filled directly with valid
+// projector catch-up. A product stream is pre-filled directly with valid
 // envelopes (bench/src/product-events.ts), then `node services/projector/src/main.ts` runs as a
 // child process on a fresh, empty read-model schema (`claimtrail migrate` with a new
 // CLAIMTRAIL_SCHEMA each repetition) and folds the whole stream: every read model, the ledger

@@ -1,4 +1,4 @@
-// Item 5 of issue 5: the history query of one metric (topic `focus`, metric `killed`: 20 sources
+// the history query of one metric (topic `focus`, metric `killed`: 20 sources
 // × 1,000 points in the full run's 1,000,000-event read models; 20 × 100 in the 100k ones with
 // --quick), current and `knownAt`, through the query service (`node services/query/src/main.ts`
 // in a child process, load from another child) at 1 and 32 concurrent clients, and beside it the

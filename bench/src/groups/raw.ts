@@ -1,4 +1,4 @@
-// Item 1 of issue 5: the raw limits of this machine with the fastest client settings, measured in
+// the raw limits of this machine with the fastest client settings, measured in
 // the same run as the product figures so that their ratios mean something.
 //   a. JetStream publish with acks, sequential (await each publish);
 //   b. JetStream publish pipelined, 256 in flight, a unique msgID each;

@@ -1,4 +1,4 @@
-// Item 6 of issue 5: `claimtrail replay --into <fresh schema>` (fold the whole stream from seq 1
+// `claimtrail replay --into <fresh schema>` (fold the whole stream from seq 1
 // with the projector's code) and `claimtrail audit verify` (chain hashes recomputed from the
 // stream, stream vs ledger, live read models vs a fresh replay), each as a child process over
 // the small catch-up stream and its read models. events/s: replay's own figure (excludes

@@ -184,8 +184,7 @@ let counter = 0;
  * Added to every claim's value, so that two loads with different tags (the reps of a group, on
  * one stream) never post the same claim: a claim's id derives from its topic, metric, source,
  * statedAt and value, and a claim posted again is an echo (a failed publish and a ClaimCited),
- * which is not what the ingest and freshness figures measure. Until the fifth session every rep
- * after the first repeated the first one's claims, and measured echoes.
+ * which is not what the ingest and freshness figures measure.
  */
 const valueBase = (() => {
   let h = 0;
