@@ -89,7 +89,7 @@ export async function createHttpApp(o: HttpAppOptions) {
   }).withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', (req, reply, done) => {
     setEdgeHeaders(reply.raw, req.id);
-    socketRequests.set(req.raw.socket, req.id);
+    socketRequests.set(req.raw.socket, { id: req.id, res: reply.raw });
     done();
   });
   // Authentication comes first, before the body is parsed or validated: a caller without the

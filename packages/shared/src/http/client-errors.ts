@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { EDGE_HEADERS, setEdgeHeaders } from './edge-headers.ts';
 import { problem, sendProblem } from './problem.ts';
 
-/** The request being read on each socket, by id: a request timeout names it. */
-export type SocketRequests = WeakMap<Socket, string>;
+/** The request being read on each socket: a request timeout names it, and spares an answer under way. */
+export type SocketRequests = WeakMap<Socket, { id: string; res: ServerResponse }>;
 
 /** The complete HTTP/1.1 text of a problem answer that closes the connection. */
 export function rawProblemResponse(status: number, detail: string, requestId: string): string {
@@ -31,7 +31,14 @@ export function rawProblemResponse(status: number, detail: string, requestId: st
 export function clientErrorHandler(o: { logger: Logger; requestTimeoutMs: number; requests: SocketRequests }) {
   return (err: Error & { code?: string }, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    const id = o.requests.get(socket) ?? randomUUID();
+    const current = o.requests.get(socket);
+    // An answer already under way (begun before its request's body had all arrived) cannot be
+    // followed by another one on the same connection.
+    if (current?.res.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const id = current?.id ?? randomUUID();
     let status = 400;
     let detail = 'the request is not valid HTTP/1.1';
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
@@ -41,7 +48,7 @@ export function clientErrorHandler(o: { logger: Logger; requestTimeoutMs: number
       status = 431;
       detail = 'the request line and headers are larger than the limit of 16 KiB';
     }
-    o.logger.debug({ requestId: id, status, code: err.code }, `answered ${status}: ${detail}`);
+    o.logger.debug({ reqId: id, status, code: err.code }, `answered ${status}: ${detail}`);
     if (socket.writable) socket.write(rawProblemResponse(status, detail, id));
     socket.destroy();
   };

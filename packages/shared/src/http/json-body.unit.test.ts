@@ -6,6 +6,7 @@ import {
   checkJsonKeys,
   findKeyProblem,
   firstInvalidUtf8Byte,
+  keysLookSound,
   MAX_JSON_DEPTH,
   parseJsonBody,
 } from './json-body.ts';
@@ -135,10 +136,11 @@ describe('the fast key check agrees with the exact one', () => {
   it('on 3,000 seeded documents, a third of them with a duplicate or forbidden key', () => {
     const rand = seeded(7);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-    const keys = ['a', 'b', 'c', 'url', 'd"q', 'e\\\\', '__proto__', 'constructor', 'prototype'];
+    const keys = ['a', 'b', 'x:y', 'ключ', 'd"q', 'e\\\\', '__proto__', 'constructor', 'prototype'];
     const value = (depth: number): string => {
       const r = rand();
-      if (depth > 4 || r < 0.3) return pick(['1', '"s"', '"x\\"y"', 'null', '"{[,]}:"', '"\\\\"']);
+      if (depth > 4 || r < 0.3)
+        return pick(['1', '"s"', '"x\\"y"', 'null', '"{[,]}:"', '"\\\\"', '"\\u003a"', '"é:ü"']);
       if (r < 0.6) return `[${Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1)).join(',')}]`;
       const n = Math.floor(rand() * 4);
       const ks = Array.from({ length: n }, () => JSON.stringify(pick(keys.slice(0, rand() < 0.05 ? 9 : 6))));
@@ -149,14 +151,11 @@ describe('the fast key check agrees with the exact one', () => {
       const text = value(0);
       const parsed: unknown = JSON.parse(text);
       const exact = findKeyProblem(text);
-      let fast: unknown;
-      try {
-        checkJsonKeys(text, parsed);
-      } catch (err) {
-        fast = err;
+      expect(keysLookSound(Buffer.from(text), parsed), text).toBe(exact === undefined);
+      if (exact) {
+        expect(() => checkJsonKeys(text, parsed)).toThrow(exact.message);
+        refused += 1;
       }
-      expect(fast, text).toEqual(exact);
-      if (exact) refused += 1;
     }
     expect(refused).toBeGreaterThan(300);
   });
