@@ -7,7 +7,9 @@ import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { copyBuffer, copyField } from './copy-text.ts';
 import { foldBatch, type StreamMessage } from './fold.ts';
 import { poolOf } from '@claimtrail/shared/db';
-import { arrayLiteral, CopyStatements, createProjectionStore } from './projection-store.ts';
+import { createProjectionStore } from './projection-store.ts';
+import { CopyStatements } from './copy-statements.ts';
+import { arrayLiteral } from './state-read.ts';
 
 let env: TestEnv;
 beforeAll(async () => {
