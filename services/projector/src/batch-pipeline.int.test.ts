@@ -5,7 +5,8 @@ import { canonicalJson } from '@claimtrail/shared/events';
 import { uuidv7 } from '@claimtrail/shared/identity';
 import { createTestEnv, workload, type TestEnv } from '@claimtrail/shared/testing';
 import { readModelDigest } from '../../../tests/helpers/read-model-digest.ts';
-import { foldBatch, type StreamMessage } from './fold.ts';
+import { foldBatch } from './fold.ts';
+import type { StreamMessage } from './stream-message.ts';
 import {
   createProjectionStore,
   ONE_STATEMENT_EVENTS,

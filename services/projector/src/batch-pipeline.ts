@@ -1,12 +1,8 @@
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
-import {
-  idsOfBatch,
-  prepareMessages,
-  type BatchIds,
-  type FoldInput,
-  type FoldOutput,
-  type StreamMessage,
-} from './fold.ts';
+import { idsOfBatch, type BatchIds } from './batch-ids.ts';
+import type { FoldInput, FoldOutput } from './fold-rows.ts';
+import { prepareMessages } from './prepare.ts';
+import type { StreamMessage } from './stream-message.ts';
 import type { Checkpoint, Pending, ProjectionStore } from './projection-store.ts';
 
 export interface BatchPipelineOptions {

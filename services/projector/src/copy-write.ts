@@ -5,7 +5,7 @@ import { copyBuffer } from './copy-text.ts';
 import { CopyStatements } from './copy-statements.ts';
 import type { Checkpoint, CheckpointLease } from './checkpoint-lease.ts';
 import { clientExec, type Exec } from './statement-runner.ts';
-import type { FoldOutput } from './fold.ts';
+import type { FoldOutput } from './fold-rows.ts';
 
 const MAX_PARAMS = 30_000;
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '@claimtrail/shared/events';
 import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
-import { foldBatch, SeqGapError, type FoldInput, type StreamMessage } from './fold.ts';
+import { foldBatch, SeqGapError } from './fold.ts';
+import type { FoldInput } from './fold-rows.ts';
+import type { StreamMessage } from './stream-message.ts';
 
 let n = 0;
 function msg(

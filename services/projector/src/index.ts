@@ -1,11 +1,7 @@
-export {
-  foldBatch,
-  idsOfBatch,
-  type FoldInput,
-  type FoldOutput,
-  type StreamMessage,
-  type ClaimVersion,
-} from './fold.ts';
+export { foldBatch } from './fold.ts';
+export { idsOfBatch } from './batch-ids.ts';
+export type { FoldInput, FoldOutput, ClaimVersion } from './fold-rows.ts';
+export type { StreamMessage } from './stream-message.ts';
 export { createBatchPipeline, type BatchPipeline } from './batch-pipeline.ts';
 export {
   createProjectionStore,

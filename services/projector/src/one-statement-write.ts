@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { poolOf, recordsetColumns, writtenColumns, type Database, type ReadModelTable } from '@claimtrail/shared/db';
 import { sha256Hex } from '@claimtrail/shared/identity';
 import type { Checkpoint, CheckpointLease } from './checkpoint-lease.ts';
-import type { FoldOutput } from './fold.ts';
+import type { FoldOutput } from './fold-rows.ts';
 
 /**
  * Batches of up to this many events are committed in one statement (writeOneStatement), larger

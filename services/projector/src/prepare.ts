@@ -1,4 +1,5 @@
 import { canonicalTextOf, decodeEvent, type DecodeResult } from '@claimtrail/shared/events';
+import type { StreamMessage } from './stream-message.ts';
 
 /**
  * What the fold needs of one payload before it can fold it: the payload decoded (parsed,
@@ -57,4 +58,34 @@ export function preparePayload(payload: string): Prepared {
     set('reportId', d.reportId);
   }
   return { decoded: decodeEvent(raw), canonical: canonical === payload ? null : canonical, loose };
+}
+
+const PREPARED = Symbol('prepared');
+
+/**
+ * A message's payload prepared once (decoded, canonical text, loose ids), kept on the message
+ * itself: the store reads the ids a batch touches before the fold runs, and both need it. (A
+ * WeakMap from message to prepared payload did the same, but its entries cost the collector
+ * far more than a property does.)
+ */
+export function preparedOf(m: StreamMessage): Prepared {
+  const slot = m as StreamMessage & { [PREPARED]?: Prepared };
+  return (slot[PREPARED] ??= preparePayload(m.payload));
+}
+
+/**
+ * Drops a message's prepared payload once the fold has it: what the fold keeps of it is in its
+ * rows, and the parsed and decoded trees would otherwise live, and be copied by every young
+ * collection, until the batch is committed. A refold prepares it again.
+ */
+export function forgetPrepared(m: StreamMessage): void {
+  (m as StreamMessage & { [PREPARED]?: Prepared })[PREPARED] = undefined;
+}
+
+/**
+ * Prepares the payloads of messages[from, to) now, so that idsOfBatch and the fold find them
+ * prepared (the pipeline does a batch a slice at a time, between turns of the event loop).
+ */
+export function prepareMessages(messages: readonly StreamMessage[], from: number, to: number): void {
+  for (let i = from; i < to; i += 1) preparedOf(messages[i]!);
 }

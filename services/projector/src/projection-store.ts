@@ -5,7 +5,9 @@ import { loadInput, readCheckpoint } from './state-read.ts';
 import { createCopyWrite } from './copy-write.ts';
 import { createOneStatementWrite, fitsOneStatement, ONE_STATEMENT_EVENTS } from './one-statement-write.ts';
 import { clientExec, inTransaction, kyselyExec } from './statement-runner.ts';
-import type { BatchIds, FoldInput, FoldOutput, FoldState, StreamMessage } from './fold.ts';
+import type { BatchIds } from './batch-ids.ts';
+import type { FoldInput, FoldOutput, FoldState } from './fold-rows.ts';
+import type { StreamMessage } from './stream-message.ts';
 
 export { FencedError, StaleCheckpointError, type Checkpoint } from './checkpoint-lease.ts';
 export { ONE_STATEMENT_EVENTS } from './one-statement-write.ts';

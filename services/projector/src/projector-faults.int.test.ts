@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import { migrateReadModel } from '@claimtrail/shared/db';
 import { createLogger } from '@claimtrail/shared';
 import { createTestEnv, publishWorkload, workload, type TestEnv } from '@claimtrail/shared/testing';
-import { foldBatch, type StreamMessage } from './fold.ts';
+import { foldBatch } from './fold.ts';
+import type { StreamMessage } from './stream-message.ts';
 import { createProjectionStore, FencedError, StaleCheckpointError } from './projection-store.ts';
 import { createProjectorService } from './projector.app.ts';
 

@@ -16,7 +16,8 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { getActiveSchema, type Database } from '@claimtrail/shared/db';
 import { eventFilterOf, isApiError } from '@claimtrail/shared/nats';
 import type { Logger } from '@claimtrail/shared';
-import { foldBatch, SeqGapError, type StreamMessage } from './fold.ts';
+import { foldBatch, SeqGapError } from './fold.ts';
+import type { StreamMessage } from './stream-message.ts';
 import { createProjectionStore, FencedError, type ProjectionStore } from './projection-store.ts';
 import { createBatchPipeline, type BatchPipeline } from './batch-pipeline.ts';
 

@@ -3,15 +3,9 @@ import type { Database } from '@claimtrail/shared/db';
 import { GENESIS_HASH } from '@claimtrail/shared/identity';
 import { CHECKPOINT, LEASE, type Checkpoint, type CheckpointLease } from './checkpoint-lease.ts';
 import type { Exec } from './statement-runner.ts';
-import {
-  idsOfBatch,
-  type BatchIds,
-  type ClaimVersion,
-  type FoldInput,
-  type MetricVersion,
-  type SourceVersion,
-  type StreamMessage,
-} from './fold.ts';
+import { idsOfBatch, type BatchIds } from './batch-ids.ts';
+import type { ClaimVersion, FoldInput, MetricVersion, SourceVersion } from './fold-rows.ts';
+import type { StreamMessage } from './stream-message.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
