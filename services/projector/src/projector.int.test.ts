@@ -8,7 +8,7 @@ import { chainHash, GENESIS_HASH, uuidv7 } from '@claimtrail/shared/identity';
 import { createLogger } from '@claimtrail/shared';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { createProjectorService } from './projector.app.ts';
-import { consumerNameOf } from './projector.ts';
+import { consumerNameOf } from './consumer-loop.ts';
 
 let env: TestEnv;
 let svc: Awaited<ReturnType<typeof createProjectorService>>;
