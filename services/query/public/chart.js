@@ -1,41 +1,14 @@
 // One chart per metric: a step line per source over statedAt, with markers that say how each
 // figure was qualified, and the envelope across sources as a band. Drawn with uPlot; the markers
 // and the band are drawn on its canvas in hooks.
-import uPlot from '/assets/uPlot.esm.js';
-import { h, linkOrText, replace } from '/assets/dom.js';
+import uPlot from './uPlot.esm.js';
+import { h, linkOrText, replace } from './dom.js';
+import { dateSeconds, fmt, sourceName, spanText, valueText, viaText } from './format.js';
 
 /** Okabe–Ito: distinguishable with every common colour-vision deficiency. Yellow is last (low contrast on white). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 /** A dash pattern per source as well, so lines differ in more than colour. */
 export const DASHES = [[], [6, 3], [2, 2], [8, 3, 2, 3], [], [6, 3], [2, 2], [8, 3, 2, 3]];
-
-const nf = new Intl.NumberFormat('en');
-export const fmt = (n) => (n === null || n === undefined ? '?' : nf.format(n));
-
-/** A value as it was stated: "≈300", "10,000–12,000", "≥600", "≤30", "2,700". */
-export function valueText(v) {
-  switch (v.kind) {
-    case 'exact':
-      return fmt(v.value);
-    case 'approx':
-      return `≈${fmt(v.value)}`;
-    case 'range':
-      return `${fmt(v.low)}–${fmt(v.high)}`;
-    case 'at_least':
-      return `≥${fmt(v.value)}`;
-    case 'at_most':
-      return `≤${fmt(v.value)}`;
-    default:
-      return '?';
-  }
-}
-
-/** Start of a fuzzy date (YYYY, YYYY-MM, YYYY-MM-DD or a date-time), in seconds. */
-export function dateSeconds(s) {
-  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$/.exec(s);
-  const ms = m ? Date.UTC(Number(m[1]), m[2] ? Number(m[2]) - 1 : 0, m[3] ? Number(m[3]) : 1) : Date.parse(s);
-  return ms / 1000;
-}
 
 /** The y of a point on its source's line: best, else the middle of a bounded range, else the one bound. */
 export function centre(p) {
@@ -212,7 +185,7 @@ export function createChart(container, o) {
     series: [
       { label: 'stated' },
       ...series.map((s) => ({
-        label: s.source.name ?? s.source.id,
+        label: sourceName(s.source),
         stroke: s.colour,
         dash: s.dash,
         width: 2,
@@ -248,23 +221,14 @@ export function createChart(container, o) {
 
   function show(hit) {
     const p = hit.p;
-    const chain = p.via && p.via.length > 0 ? p.via.map((v) => `${v.id} (${v.role})`).join(' → ') : null;
+    const chain = viaText(p.via) || null;
     replace(
       tooltip,
       h('strong', { class: 'tip-value' }, valueText(p.value), o.unit ? ` ${o.unit}` : ''),
       h('span', { class: `status status-${p.status}` }, p.status),
-      h(
-        'div',
-        {},
-        h('span', { class: 'swatch', style: `background:${hit.s.colour}` }),
-        hit.s.source.name ?? hit.s.source.id,
-      ),
+      h('div', {}, h('span', { class: 'swatch', style: `background:${hit.s.colour}` }), sourceName(hit.s.source)),
       chain ? h('div', { class: 'via' }, 'via ', chain, ' → report') : null,
-      h(
-        'div',
-        { class: 'dates' },
-        `stated ${p.statedAt} · describes ${p.validFrom}${p.validTo !== p.validFrom ? ` to ${p.validTo}` : ''}`,
-      ),
+      h('div', { class: 'dates' }, `stated ${p.statedAt} · describes ${spanText(p.validFrom, p.validTo)}`),
       p.quote ? h('blockquote', { class: 'quote' }, p.quote) : null,
       ...p.reports.map((r) =>
         h('div', { class: 'report' }, linkOrText(r.url, r.title ?? r.publisher), ` — ${r.publisher}, ${r.publishedAt}`),

@@ -1,0 +1,67 @@
+// The types of format.js for the TypeScript that imports it (its unit tests); the page runs the
+// JavaScript as it is, with no build step.
+import type { ClaimValue } from '@claimtrail/shared/events';
+
+interface SourceRef {
+  id: string;
+  name?: string | undefined;
+}
+interface Interval {
+  low: number;
+  high: number | null;
+}
+
+export declare const fmt: (n: number | null | undefined) => string;
+export declare function valueText(v: ClaimValue): string;
+export declare const when: (iso: string) => string;
+export declare function dateSeconds(s: string): number;
+export declare const spanText: (from: string, to: string) => string;
+export declare const count: (n: number, noun: string) => string;
+export declare const intervalText: (i: Interval) => string;
+export declare const sourceName: (source: SourceRef) => string;
+export declare const metricTitle: (m: { metric: string; label?: string | null | undefined }) => string;
+export declare const topicTitle: (t: { topic: string; label?: string | null | undefined }) => string;
+export declare const viaText: (via: { id: string; role: string }[] | undefined) => string;
+export declare const metricSummaryText: (m: {
+  metric: string;
+  claims: number;
+  sources: number;
+  firstStatedAt: string;
+  lastStatedAt: string;
+}) => string;
+export declare const metricMetaText: (m: {
+  metric: string;
+  unit?: string | null | undefined;
+  aggregation?: string | null | undefined;
+}) => string;
+export declare function changeText(latest: {
+  previous: { value: ClaimValue; statedAt: string };
+  change?: number | null | undefined;
+}): string;
+export declare const envelopeText: (e: { sources: number; minLow: number; maxHigh: number | null }) => string;
+export declare const checkText: (c: {
+  componentSource: SourceRef;
+  compositeSource: SourceRef;
+  components: string[];
+  sum: Interval;
+  against: Interval;
+}) => string;
+export declare const gapText: (c: { gap: number | null; direction: string | null }) => string;
+export declare const misalignedText: (c: { validSpreadDays: number; toleranceDays: number }) => string;
+export declare const figureText: (k: {
+  value: ClaimValue;
+  unit: string;
+  low: number | null;
+  best: number | null;
+  high: number | null;
+  rule: string;
+}) => string;
+export declare const instantText: (instant: { knownAt: string; seq: number; types: string[] } | undefined) => string;
+export declare const revisionWord: (type: string) => string;
+export declare const changesText: (changes: Record<string, unknown>) => string;
+export declare function liveText(o: {
+  refused: boolean;
+  knownAt: string | null;
+  liveSeq: number;
+  shownSeq: number;
+}): string;

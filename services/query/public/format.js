@@ -1,0 +1,127 @@
+// How the page writes what the API answers: numbers, instants, fuzzy dates, stated values,
+// intervals and the sentences built of them. Plain functions of the data, with no DOM, so that
+// Node's unit tests run them exactly as the browser does (format.unit.test.ts).
+
+const numbers = new Intl.NumberFormat('en');
+
+/** A number as the page writes it ("12,500"); a missing one is "?". */
+export const fmt = (n) => (n === null || n === undefined ? '?' : numbers.format(n));
+
+/** A value as it was stated: "≈300", "10,000–12,000", "≥600", "≤30", "2,700". */
+export function valueText(v) {
+  switch (v.kind) {
+    case 'exact':
+      return fmt(v.value);
+    case 'approx':
+      return `≈${fmt(v.value)}`;
+    case 'range':
+      return `${fmt(v.low)}–${fmt(v.high)}`;
+    case 'at_least':
+      return `≥${fmt(v.value)}`;
+    case 'at_most':
+      return `≤${fmt(v.value)}`;
+    default:
+      return '?';
+  }
+}
+
+// Instants are shown in UTC whatever the reader's zone, so a shared link reads the same everywhere.
+const dateTime = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'medium', timeZone: 'UTC' });
+
+/** An instant (ISO 8601): "12 Feb 2025, 10:30:00 UTC". */
+export const when = (iso) => `${dateTime.format(new Date(iso))} UTC`;
+
+/** Start of a fuzzy date (YYYY, YYYY-MM, YYYY-MM-DD or a date-time), in seconds. */
+export function dateSeconds(s) {
+  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$/.exec(s);
+  const ms = m ? Date.UTC(Number(m[1]), m[2] ? Number(m[2]) - 1 : 0, m[3] ? Number(m[3]) : 1) : Date.parse(s);
+  return ms / 1000;
+}
+
+/** Two fuzzy dates as a span: "2025-01 to 2025-02", or one date when they are the same. */
+export const spanText = (from, to) => (from === to ? from : `${from} to ${to}`);
+
+/** "1 claim", "2 claims". */
+export const count = (n, noun) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
+/** A closed interval, open above as ∞: "[2,985, 3,015]", "[600, ∞]". */
+export const intervalText = (i) => `[${fmt(i.low)}, ${i.high === null ? '∞' : fmt(i.high)}]`;
+
+/** A source by its name, else its slug. */
+export const sourceName = (source) => source.name ?? source.id;
+
+/** A metric by its label, else its slug. */
+export const metricTitle = (m) => m.label ?? m.metric;
+
+/** A topic by its label when it has one, else its slug. */
+export const topicTitle = (t) => (typeof t.label === 'string' && t.label.trim() !== '' ? t.label : t.topic);
+
+/** The attribution chain: "a-spokesperson (spokesperson) → ministry (relay)"; "" when direct. */
+export const viaText = (via) => (via ?? []).map((v) => `${v.id} (${v.role})`).join(' → ');
+
+/** A metric in the topics list: "killed: 2 claims from 1 source, stated 2025-01 to 2025-02". */
+export const metricSummaryText = (m) =>
+  `${m.metric}: ${count(m.claims, 'claim')} from ${count(m.sources, 'source')}, stated ${spanText(m.firstStatedAt, m.lastStatedAt)}`;
+
+/** What follows a metric's title: " killed · persons · cumulative". */
+export const metricMetaText = (m) =>
+  ` ${m.metric}${m.unit ? ` · ${m.unit}` : ''}${m.aggregation ? ` · ${m.aggregation}` : ''}`;
+
+/**
+ * A latest figure's change from the same source's previous one (which it must have):
+ * " · ▲ +15 from ≈300 (2025-01)", or " · was ≥600 (2025-01)" when the two have no comparable centres.
+ */
+export function changeText(latest) {
+  const from = `${valueText(latest.previous.value)} (${latest.previous.statedAt})`;
+  const c = latest.change;
+  if (c === null || c === undefined) return ` · was ${from}`;
+  return ` · ${c > 0 ? '▲ +' : c < 0 ? '▼ −' : '± '}${fmt(Math.abs(c))} from ${from}`;
+}
+
+/** "Envelope across 2 sources: 1,140 – 4,200"; an unbounded top is "open". */
+export const envelopeText = (e) =>
+  `Envelope across ${count(e.sources, 'source')}: ${fmt(e.minLow)} – ${e.maxHigh === null ? 'open' : fmt(e.maxHigh)}`;
+
+/** A composite check: "kr-nis: killed + wounded = [2,985, 3,015] vs ua-president: [3,800, 4,200]". */
+export const checkText = (c) =>
+  `${sourceName(c.componentSource)}: ${c.components.join(' + ')} = ${intervalText(c.sum)} vs ${sourceName(c.compositeSource)}: ${intervalText(c.against)}`;
+
+/** The gap of a check that has one: " · gap 785 (sum below)". */
+export const gapText = (c) => ` · gap ${fmt(c.gap)} (sum ${c.direction})`;
+
+/** Why a check is misaligned: " · valid times 40 days apart (tolerance 31)". */
+export const misalignedText = (c) => ` · valid times ${c.validSpreadDays} days apart (tolerance ${c.toleranceDays})`;
+
+/** A claim's figure in full: "≈300 persons (low 285, best 300, high 315; rule approx-digits@1)". */
+export const figureText = (k) =>
+  `${valueText(k.value)} ${k.unit} (low ${fmt(k.low)}, best ${fmt(k.best)}, high ${fmt(k.high)}; rule ${k.rule})`;
+
+/** A step of the "known on" slider: an instant of the timeline, or the live end past the last one. */
+export const instantText = (instant) =>
+  instant === undefined ? 'now (live)' : `${when(instant.knownAt)} (seq ${instant.seq}: ${instant.types.join(', ')})`;
+
+const REVISION_WORDS = {
+  ClaimRecorded: 'Recorded',
+  ClaimCited: 'Cited again',
+  ClaimCorrected: 'Corrected',
+  ClaimRetracted: 'Retracted',
+};
+
+/** A revision's event type in words ("Corrected"); an unknown type as it is. */
+export const revisionWord = (type) => (Object.hasOwn(REVISION_WORDS, type) ? REVISION_WORDS[type] : type);
+
+/** A correction's changes: "value → 550; statedAt → \"2025-02\"". */
+export const changesText = (changes) =>
+  Object.entries(changes)
+    .map(([f, v]) => `${f} → ${f === 'value' && v && typeof v === 'object' ? valueText(v) : JSON.stringify(v)}`)
+    .join('; ');
+
+/**
+ * The live line in the header: whether the feed runs, the seq it reached, and for a view pinned
+ * to a past instant that instant and whether newer data exists.
+ */
+export function liveText({ refused, knownAt, liveSeq, shownSeq }) {
+  if (refused) return 'Live updates need a read token';
+  if (knownAt) return `Viewing what was known on ${when(knownAt)}${liveSeq > shownSeq ? ' · newer data exists' : ''}`;
+  return liveSeq > 0 ? `Live · seq ${liveSeq}` : 'Connecting…';
+}

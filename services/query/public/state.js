@@ -1,0 +1,36 @@
+// What the page shows and where: its elements, the URL that holds the view's state (path,
+// ?knownAt=, ?retracted=1, so a view can be shared), and the seqs the live feed compares.
+import { queryString } from './api.js';
+
+export const main = /** @type {HTMLElement} */ (document.getElementById('main'));
+export const liveStatus = /** @type {HTMLElement} */ (document.getElementById('live'));
+
+export const state = {
+  /** The newest seq the live feed announced. */
+  liveSeq: 0,
+  /** The seq the current view was drawn at. */
+  shownSeq: 0,
+  /** Re-draws the current view (set by each view). */
+  refresh: /** @type {null | ((minSeq?: number) => Promise<void>)} */ (null),
+  charts: /** @type {{ resize(): void, destroy(): void }[]} */ ([]),
+  /** The live feed was refused for want of a (valid) token. */
+  liveRefused: false,
+};
+
+export const params = () => new URLSearchParams(location.search);
+
+/** Parameters for the API: the page's `knownAt`, if it shows a past instant, and `extra`. */
+export function readParams(extra = {}) {
+  const knownAt = params().get('knownAt');
+  return { ...(knownAt ? { knownAt } : {}), ...extra };
+}
+
+/** The query string a link carries so that the view it opens shows the same instant. */
+export const readQuery = () => queryString(readParams());
+
+export function setUrl(mutate) {
+  const q = params();
+  mutate(q);
+  const s = q.toString();
+  history.replaceState(null, '', `${location.pathname}${s ? `?${s}` : ''}`);
+}
