@@ -67,6 +67,7 @@ const ASSETS = new Map<string, { path: () => string; type: string }>([
   ['token-prompt.js', { path: () => join(PUBLIC_DIR, 'token-prompt.js'), type: 'text/javascript; charset=utf-8' }],
   ['topic-view.js', { path: () => join(PUBLIC_DIR, 'topic-view.js'), type: 'text/javascript; charset=utf-8' }],
   ['topics-view.js', { path: () => join(PUBLIC_DIR, 'topics-view.js'), type: 'text/javascript; charset=utf-8' }],
+  ['favicon.svg', { path: () => join(PUBLIC_DIR, 'favicon.svg'), type: 'image/svg+xml' }],
   ['style.css', { path: () => join(PUBLIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' }],
   ['uPlot.esm.js', { path: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' }],
   ['uPlot.min.css', { path: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' }],
@@ -217,6 +218,13 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
   app.get('/', { schema: { hide: true } }, page);
   app.get('/topics/:topic', { schema: { hide: true } }, page);
   app.get('/claims/:claimId', { schema: { hide: true } }, page);
+  // Browsers ask for /favicon.ico by themselves (a JSON answer opened in a tab, say): the page's icon answers it.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => {
+    const icon = ASSETS.get('favicon.svg')!;
+    reply.header('cache-control', 'no-cache');
+    reply.header('x-content-type-options', 'nosniff');
+    return reply.type(icon.type).send(await readFile(icon.path()));
+  });
   app.get(
     '/assets/:file',
     { schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
