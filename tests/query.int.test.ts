@@ -68,11 +68,18 @@ describe('history', () => {
       windowed.body.series.flatMap((s: { points: { statedAt: string }[] }) => s.points.map((x) => x.statedAt)),
     ).toEqual(['2025-02']);
   });
-  it('answers an instant before anything was recorded with no series', async () => {
+  it('answers an instant before anything was recorded 404: the topic was not known then', async () => {
     const h = await p.get('/v1/topics/test-topic/metrics/killed/history?knownAt=2020-01-01T00:00:00Z');
+    expect(h.status).toBe(404);
+    expect(h.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(h.body.detail).toBe(
+      'topic test-topic is unknown at 2020-01-01T00:00:00.000Z: nobody defined it and no claim names it',
+    );
+  });
+  it('answers a known topic and metric with no point in the window with no series', async () => {
+    const h = await p.get('/v1/topics/test-topic/metrics/killed/history?from=2030');
     expect(h.status).toBe(200);
     expect(h.body.series).toEqual([]);
-    expect(h.body.knownAt).toBe('2020-01-01T00:00:00.000Z');
   });
   it.each([
     ['knownAt=yesterday', 'query:/knownAt'],

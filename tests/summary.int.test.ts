@@ -70,10 +70,11 @@ describe('summary of the demo topic', () => {
     expect(metricOf(s.body, 'reinforcements')).toMatchObject({ aggregation: 'incremental', checks: [] });
   });
 
-  it('knows nothing before anything was recorded', async () => {
+  it('knows nothing before anything was recorded: the topic was unknown then, 404', async () => {
     const s = await p.get(`/v1/topics/${TOPIC}/summary?knownAt=2020-01-01T00:00:00Z`);
-    expect(s.status).toBe(200);
-    expect(s.body.metrics).toEqual([]);
+    expect(s.status).toBe(404);
+    expect(s.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(s.body.detail).toMatch(/^topic dprk-troops-in-russia is unknown at 2020-01-01T00:00:00.000Z/);
   });
 
   it('rejects a bad knownAt and an unknown parameter with problem+json', async () => {

@@ -5,13 +5,14 @@ import { z } from 'zod';
 import { ValidationError } from '@claimtrail/shared/errors';
 
 const topicsPosition = z.strictObject({ k: z.literal('topics'), after: z.string().min(1).max(64) });
+const metricsPosition = z.strictObject({ k: z.literal('metrics'), after: z.string().min(1).max(64) });
 const historyPosition = z.strictObject({
   k: z.literal('history'),
   /** stated_from of the last point, to the microsecond, as Postgres prints it in UTC. */
   statedFrom: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
   seq: z.number().int().min(0),
 });
-const position = z.discriminatedUnion('k', [topicsPosition, historyPosition]);
+const position = z.discriminatedUnion('k', [topicsPosition, metricsPosition, historyPosition]);
 
 export type TopicsPosition = z.infer<typeof topicsPosition>;
 export type HistoryPosition = z.infer<typeof historyPosition>;

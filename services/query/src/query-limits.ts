@@ -20,6 +20,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   laneWaitMs: 1000,
   lanes: {
     topics: { concurrency: 3, queue: 16 },
+    metrics: { concurrency: 2, queue: 16 },
     history: { concurrency: 4, queue: 32 },
     claim: { concurrency: 4, queue: 64 },
     events: { concurrency: 2, queue: 16 },

@@ -9,6 +9,10 @@ import {
   eventsResponse,
   historyQuery,
   historyResponse,
+  metricQuery,
+  metricResponse,
+  metricsQuery,
+  metricsResponse,
   problemDetails,
   readErrorResponses,
   topicsQuery,
@@ -19,6 +23,7 @@ import { cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/sh
 import { chainHash } from '@claimtrail/shared/identity';
 import { NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
+import { requireKnown } from './known-names.ts';
 import { createReadContexts } from './read-context.ts';
 import { createReadModels } from './read-models.ts';
 import { registerAnalysisRoutes } from './analysis.routes.ts';
@@ -184,7 +189,7 @@ export async function createQueryApp(deps: QueryDeps) {
         security,
         params: z.object({ topic: topicSlug, metric: metricSlug }),
         querystring: historyQuery,
-        response: { 200: historyResponse, ...readErrorResponses },
+        response: { 200: historyResponse, 404: problemDetails, ...readErrorResponses },
       },
     },
     (req, reply) =>
@@ -195,10 +200,11 @@ export async function createQueryApp(deps: QueryDeps) {
         const after = q.cursor === undefined ? undefined : decodeCursor('history', q.cursor);
         const ctx = await contexts.resolve(q);
         const sources = q.source === undefined ? undefined : Array.isArray(q.source) ? q.source : [q.source];
+        const { topic, metric } = req.params;
         const h = await read('history', () =>
           models.history(ctx, {
-            topic: req.params.topic,
-            metric: req.params.metric,
+            topic,
+            metric,
             ...(sources ? { sources } : {}),
             ...(from ? { from } : {}),
             ...(to ? { to } : {}),
@@ -207,6 +213,8 @@ export async function createQueryApp(deps: QueryDeps) {
             ...(after ? { after: { statedFrom: after.statedFrom, seq: after.seq } } : {}),
           }),
         );
+        // Only an answer without points can be about an unknown name: the others pay nothing.
+        if (h.series.length === 0) await read('history', () => requireKnown(db, ctx, { topic, metric }));
         return {
           topic: req.params.topic,
           metric: req.params.metric,
@@ -216,6 +224,63 @@ export async function createQueryApp(deps: QueryDeps) {
           series: h.series,
           nextCursor: h.next ? encodeCursor({ k: 'history', ...h.next }) : null,
         };
+      }),
+  );
+
+  app.get(
+    '/v1/metrics',
+    {
+      config: { scope: readScope },
+      schema: {
+        summary: 'The metric definitions in force',
+        security,
+        querystring: metricsQuery,
+        response: { 200: metricsResponse, ...readErrorResponses },
+      },
+    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const q = req.query;
+        const after = q.cursor === undefined ? undefined : decodeCursor('metrics', q.cursor).after;
+        const ctx = await contexts.resolve(q);
+        const metrics = await read('metrics', () =>
+          models.metrics(ctx, { limit: q.limit, ...(after === undefined ? {} : { after }) }),
+        );
+        const more = metrics.length > q.limit;
+        const shown = more ? metrics.slice(0, q.limit) : metrics;
+        return {
+          asOfSeq: ctx.asOfSeq,
+          knownAt: ctx.knownAt,
+          metrics: shown,
+          nextCursor: more ? encodeCursor({ k: 'metrics', after: shown.at(-1)!.metric }) : null,
+        };
+      }),
+  );
+
+  app.get(
+    '/v1/metrics/:metric',
+    {
+      config: { scope: readScope },
+      schema: {
+        summary: 'A metric definition in force, with ETag "<seq>" (the seq of its MetricDefined)',
+        security,
+        params: z.object({ metric: metricSlug }),
+        querystring: metricQuery,
+        response: { 200: metricResponse, 404: problemDetails, ...readErrorResponses },
+      },
+    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const ctx = await contexts.resolve(req.query);
+        const m = await read('metrics', () => models.metric(ctx, req.params.metric));
+        if (!m)
+          throw new NotFoundError(
+            ctx.past
+              ? `metric ${req.params.metric} was not defined at ${ctx.knownAt}`
+              : `metric ${req.params.metric} is not defined`,
+          );
+        void reply.header('etag', `"${m.seq}"`);
+        return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...m };
       }),
   );
 

@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import type { ClaimStatus } from '@claimtrail/shared/contract';
-import type { ClaimValue } from '@claimtrail/shared/events';
+import type { AGGREGATIONS, CONFIDENCE_LEVELS, ClaimValue } from '@claimtrail/shared/events';
 import { visibleAt, type ReadContext } from './read-context.ts';
+import { aggregationOf, standingClaim } from './supersession.sql.ts';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const isoOf = (v: unknown): string => (v instanceof Date ? v : new Date(String(v))).toISOString();
@@ -13,6 +14,14 @@ export interface ReportRef {
   publisher: string;
   publishedAt: string;
   title?: string;
+  kind?: string;
+}
+
+/** A hop of a claim's attribution chain, named as the hop names it or as its source is registered. */
+interface ViaHop {
+  id: string;
+  role: string;
+  name?: string;
 }
 
 /** A claim_revisions row as json_build_object gives it (timestamps as text). */
@@ -25,6 +34,7 @@ interface RevisionJson {
   reason: string | null;
   retracted_by: string | null;
   report_id: string | null;
+  before: unknown;
 }
 /** A citation with its report, as the queries give it (a row, or json_build_object in claim). */
 interface CitationRow {
@@ -36,13 +46,14 @@ interface CitationRow {
   publisher: string;
   published_at: string;
   title: string | null;
+  kind: string | null;
 }
 type Citation = ReportRef & { seq: number; echo: boolean; quote: string | null };
 
 /** A citation's report as the answers give it, from a row's report columns. */
 function reportRefOf(
   reportId: string,
-  r: { url: string; publisher: string; published_at: string; title: string | null },
+  r: { url: string; publisher: string; published_at: string; title: string | null; kind: string | null },
 ): ReportRef {
   return {
     reportId,
@@ -50,6 +61,7 @@ function reportRefOf(
     publisher: r.publisher,
     publishedAt: r.published_at,
     ...(r.title === null ? {} : { title: r.title }),
+    ...(r.kind === null ? {} : { kind: r.kind }),
   };
 }
 
@@ -79,10 +91,16 @@ interface PointRow {
   valid_from: string;
   valid_to: string;
   quote: string | null;
-  via: { id: string; role: string }[];
+  via: ViaHop[];
   status: string;
   first_seq: number;
   recorded_at: Date;
+  confidence: (typeof CONFIDENCE_LEVELS)[number] | null;
+  likelihood: string | null;
+  note: string | null;
+  corrected: boolean;
+  /** The claim that stands in its group (supersession.sql.ts); the claim's own id when it stands. */
+  standing: string;
   source_name: string | null;
   source_kind: string | null;
   source_country: string | null;
@@ -93,7 +111,9 @@ type PointFields = Pick<
   PointRow,
   'claim_id' | 'stated_at' | 'valid_from' | 'valid_to' | 'value' | 'low' | 'best' | 'high' | 'rule' | 'status'
 > &
-  Pick<PointRow, 'first_seq' | 'quote' | 'via'> & { recorded_at: Date | string };
+  Pick<PointRow, 'first_seq' | 'quote' | 'via' | 'confidence' | 'likelihood' | 'note' | 'corrected' | 'standing'> & {
+    recorded_at: Date | string;
+  };
 
 /** A history row: a point, its source, and one of its citations' report (all null without one). */
 type HistoryRow = PointFields &
@@ -104,6 +124,7 @@ type HistoryRow = PointFields &
     publisher: string;
     published_at: string;
     title: string | null;
+    kind: string | null;
   };
 
 function sourceRef(r: {
@@ -120,13 +141,53 @@ function sourceRef(r: {
   };
 }
 
+/**
+ * `alias`.via with each hop named: the name the hop was given, else its source's registered name
+ * at the context's instant (a hop with neither stays without). Most claims have no hops: theirs
+ * cost no lookup.
+ */
+function namedVia(ctx: ReadContext, alias: string) {
+  const a = sql.ref(alias);
+  return sql`case when jsonb_array_length(${a}.via) = 0 then ${a}.via else (
+      select jsonb_agg(case when h.hop->>'name' is not null or hs.name is null then h.hop
+                            else h.hop || jsonb_build_object('name', hs.name) end order by h.i)
+        from jsonb_array_elements(${a}.via) with ordinality h(hop, i)
+        left join lateral (select hs.name from ${sql.table(`${ctx.schema}.sources`)} hs
+                            where hs.source_id = h.hop->>'id' and ${visibleAt(ctx, 'hs')} limit 1) hs on true
+    ) end`;
+}
+
+interface MetricRow {
+  metric: string;
+  label: string;
+  unit: string;
+  aggregation: string;
+  composed_of: string[] | null;
+  seq_from: number;
+}
+
+/** A metric definition as the answers give it; `seq` is its MetricDefined's, the ETag of GET /v1/metrics/{metric}. */
+function metricOf(r: MetricRow) {
+  return {
+    metric: r.metric,
+    label: r.label,
+    unit: r.unit,
+    aggregation: r.aggregation as (typeof AGGREGATIONS)[number],
+    ...(r.composed_of === null ? {} : { composedOf: r.composed_of }),
+    seq: Number(r.seq_from),
+  };
+}
+
 function isPointRow<R extends { claim_id: unknown }>(r: R): r is Extract<R, HistoryRow> {
   return r.claim_id !== null;
 }
 
 export function createReadModels(db: Kysely<Database>) {
-  const pointColumns = sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule,
-    cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
+  const pointColumns = (
+    ctx: ReadContext,
+  ) => sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value,
+    cv.low, cv.best, cv.high, cv.rule, cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote,
+    ${namedVia(ctx, 'cv')} as via, cv.status, cv.first_seq, cv.recorded_at, cv.confidence, cv.likelihood, cv.note, cv.corrected,
     s.name as source_name, s.kind as source_kind, s.country as source_country`;
 
   return {
@@ -151,11 +212,11 @@ export function createReadModels(db: Kysely<Database>) {
       // both ways. recorded_at comes as the ISO text the answer holds (toISOString's form, always
       // UTC with milliseconds): parsing 18k timestamps into Dates to print them again cost ~5 % of
       // the request.
-      // "Superseded" is worked out over the whole filtered set, not the page, so that a page says
-      // what one big answer would: a source's newest point not retracted, by (stated_from,
-      // first_seq), keeps its status, and its other points not retracted are superseded. The unit
-      // is the first point's of the whole set for the same reason. Pages are keyset pages in
-      // (stated_from, first_seq) order, unique among the visible versions (one per claim).
+      // Which claim stands over each point (supersession.sql.ts) is worked out over the whole
+      // filtered set, not the page, so that a page says what one big answer would. The unit is the
+      // first point's of the whole set for the same reason. Pages are keyset pages in
+      // (stated_from, first_seq) order, unique among the visible versions (one per claim). The
+      // hops' names are looked up for the page's points only.
       const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
       // claim_id is null only in the one row of a page without points.
       type PageRow = (HistoryRow | { [K in keyof HistoryRow]: K extends 'claim_id' ? null : unknown }) & {
@@ -166,8 +227,8 @@ export function createReadModels(db: Kysely<Database>) {
         with f as materialized (
           select cv.claim_id, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
                  cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
-                 first_value(cv.claim_id) over (partition by cv.source_id
-                   order by cv.status <> 'retracted' desc, cv.stated_from desc, cv.first_seq desc) as newest
+                 cv.confidence, cv.likelihood, cv.note, cv.corrected,
+                 ${standingClaim('cv', aggregationOf(ctx, q.metric))} as standing
             from ${t('claim_versions')} cv
            where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
              ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
@@ -181,17 +242,18 @@ export function createReadModels(db: Kysely<Database>) {
              ${q.after ? sql`and (f.stated_from, f.first_seq) > (${q.after.statedFrom}::timestamptz, ${q.after.seq})` : sql``}
            order by f.stated_from, f.first_seq
            limit ${q.limit + 1}
-        )
+        ),
+        named as materialized (select page.*, ${namedVia(ctx, 'page')} as named_via from page)
         select p.claim_id, p.source_id, p.unit, p.value, p.low, p.best, p.high, p.rule, p.stated_at,
-               p.valid_from, p.valid_to, p.quote, p.via, p.first_seq,
-               case when p.status <> 'retracted' and p.claim_id <> p.newest then 'superseded' else p.status end as status,
+               p.valid_from, p.valid_to, p.quote, p.named_via as via, p.first_seq, p.status, p.standing,
+               p.confidence, p.likelihood, p.note, p.corrected,
                to_char(p.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at,
                to_char(p.stated_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as stated_from_text,
                u.first_unit,
                s.name as source_name, s.kind as source_kind, s.country as source_country,
-               r.report_id, r.url, r.publisher, r.published_at, r.title
+               r.report_id, r.url, r.publisher, r.published_at, r.title, r.kind
           from (select (select f.unit from f order by f.stated_from, f.first_seq limit 1) as first_unit) u
-          left join page p on true
+          left join named p on true
           left join ${t('sources')} s on s.source_id = p.source_id and ${visibleAt(ctx, 's')}
           left join (${t('claim_citations')} c join ${t('reports')} r on r.report_id = c.report_id)
             on c.claim_id = p.claim_id ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
@@ -226,37 +288,62 @@ export function createReadModels(db: Kysely<Database>) {
     async topics(ctx: ReadContext, page?: { after?: string; limit: number }) {
       // Topics in byte order (collate "C"), whatever the database's collation: the order a cursor
       // resumes from must be the one the pages were cut in. A page is `limit` topics (with all
-      // their metrics), read with one more to know whether another page follows.
+      // their metrics), read with one more to know whether another page follows. A topic is listed
+      // when it has a claim not retracted or was defined (its label and description, the newest
+      // known at the instant; a defined topic without claims has no metrics yet).
       const cvs = sql.table(`${ctx.schema}.claim_versions`);
+      const after = (col: string) =>
+        page?.after === undefined ? sql`true` : sql`${sql.ref(col)} collate "C" > ${page.after}`;
+      const shown = (col: string) => (page ? sql`${sql.ref(col)} collate "C" in (select topic from shown)` : sql`true`);
       const rows = await sql<{
         topic: string;
-        metric: string;
+        label: string | null;
+        description: string | null;
+        metric: string | null;
         unit: string;
         claims: number;
         sources: number;
         first_stated_at: string;
         last_stated_at: string;
       }>`
-        select cv.topic, cv.metric, min(cv.unit) as unit, count(*)::int as claims, count(distinct cv.source_id)::int as sources,
-               (array_agg(cv.stated_at order by cv.stated_from, cv.first_seq))[1] as first_stated_at,
-               (array_agg(cv.stated_at order by cv.stated_from desc, cv.first_seq desc))[1] as last_stated_at
-          from ${cvs} cv
-         where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted'
-           ${
-             page
-               ? sql`and cv.topic collate "C" in (
-                   select distinct t.topic collate "C" from ${cvs} t
-                    where ${visibleAt(ctx, 't')} and t.status <> 'retracted'
-                      ${page.after === undefined ? sql`` : sql`and t.topic collate "C" > ${page.after}`}
-                    order by 1 limit ${page.limit + 1})`
-               : sql``
-           }
-         group by cv.topic, cv.metric
-         order by cv.topic collate "C", cv.metric collate "C"`.execute(db);
+        with names as (
+          select distinct on (d.topic) d.topic, d.label, d.description
+            from ${sql.table(`${ctx.schema}.topics`)} d
+           where ${ctx.past ? sql`d.known_at <= ${ctx.knownAt}::timestamptz` : sql`true`}
+           order by d.topic, d.seq desc
+        ),
+        ${
+          page
+            ? sql`shown as (
+          select x.topic from (
+            (select distinct t.topic collate "C" as topic from ${cvs} t
+              where ${visibleAt(ctx, 't')} and t.status <> 'retracted' and ${after('t.topic')}
+              order by 1 limit ${page.limit + 1})
+            union
+            (select n.topic collate "C" from names n where ${after('n.topic')} order by 1 limit ${page.limit + 1})
+          ) x order by 1 limit ${page.limit + 1}
+        ),`
+            : sql``
+        }
+        figures as (
+          select cv.topic, cv.metric, min(cv.unit) as unit, count(*)::int as claims, count(distinct cv.source_id)::int as sources,
+                 (array_agg(cv.stated_at order by cv.stated_from, cv.first_seq))[1] as first_stated_at,
+                 (array_agg(cv.stated_at order by cv.stated_from desc, cv.first_seq desc))[1] as last_stated_at
+            from ${cvs} cv
+           where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted' and ${shown('cv.topic')}
+           group by cv.topic, cv.metric
+        )
+        select coalesce(f.topic, n.topic) as topic, n.label, n.description, f.metric, f.unit, f.claims, f.sources,
+               f.first_stated_at, f.last_stated_at
+          from figures f
+          full join (select * from names where ${shown('names.topic')}) n on n.topic = f.topic
+         order by coalesce(f.topic, n.topic) collate "C", f.metric collate "C"`.execute(db);
       const topics = new Map<
         string,
         {
           topic: string;
+          label?: string;
+          description?: string;
           metrics: {
             metric: string;
             unit: string;
@@ -268,7 +355,17 @@ export function createReadModels(db: Kysely<Database>) {
         }
       >();
       for (const r of rows.rows) {
-        const t = topics.get(r.topic) ?? { topic: r.topic, metrics: [] };
+        let t = topics.get(r.topic);
+        if (!t) {
+          t = {
+            topic: r.topic,
+            ...(r.label === null ? {} : { label: r.label }),
+            ...(r.description === null ? {} : { description: r.description }),
+            metrics: [],
+          };
+          topics.set(r.topic, t);
+        }
+        if (r.metric === null) continue;
         t.metrics.push({
           metric: r.metric,
           unit: r.unit,
@@ -277,14 +374,36 @@ export function createReadModels(db: Kysely<Database>) {
           firstStatedAt: r.first_stated_at,
           lastStatedAt: r.last_stated_at,
         });
-        topics.set(r.topic, t);
       }
       return [...topics.values()];
     },
 
+    async metrics(ctx: ReadContext, page: { after?: string; limit: number }) {
+      // Definitions in byte order of metric (collate "C"), as the cursor resumes; one more than a
+      // page, to know whether another follows.
+      const rows = await sql<MetricRow>`
+        select m.metric, m.label, m.unit, m.aggregation, m.composed_of, m.seq_from
+          from ${sql.table(`${ctx.schema}.metrics`)} m
+         where ${visibleAt(ctx, 'm')} ${page.after === undefined ? sql`` : sql`and m.metric collate "C" > ${page.after}`}
+         order by m.metric collate "C"
+         limit ${page.limit + 1}`.execute(db);
+      return rows.rows.map(metricOf);
+    },
+
+    async metric(ctx: ReadContext, metric: string) {
+      const rows = await sql<MetricRow>`
+        select m.metric, m.label, m.unit, m.aggregation, m.composed_of, m.seq_from
+          from ${sql.table(`${ctx.schema}.metrics`)} m
+         where m.metric = ${metric} and ${visibleAt(ctx, 'm')}
+         limit 1`.execute(db);
+      const r = rows.rows[0];
+      return r ? metricOf(r) : undefined;
+    },
+
     async claim(ctx: ReadContext, claimId: string) {
-      // One statement (one round trip, one snapshot): the version, whether a newer figure of the
-      // same source supersedes it, its revisions and its citations with their reports.
+      // One statement (one round trip, one snapshot): the version, the claim that stands in its
+      // group of the same source's figures (supersession.sql.ts), its revisions and its citations
+      // with their reports.
       // Now: the claim's newest version, found on the primary key (the current one is always the
       // newest); `claim_id = … and seq_to is null` let the planner, without statistics, AND the
       // primary key with the whole claim_versions_current partial index, a scan that grows with
@@ -296,19 +415,21 @@ export function createReadModels(db: Kysely<Database>) {
         : sql`(select * from ${t('claim_versions')} v where v.claim_id = ${claimId} order by v.seq_from desc limit 1)`;
       const knownBy = (alias: string) =>
         ctx.past ? sql`and ${sql.ref(alias)}.known_at <= ${ctx.knownAt}::timestamptz` : sql``;
-      const rows = await sql<PointRow & { newer: number; revisions: RevisionJson[]; citations: CitationRow[] }>`
-        select ${pointColumns},
-          (select count(*)::int from ${t('claim_versions')} n
-            where n.topic = cv.topic and n.metric = cv.metric and n.source_id = cv.source_id and ${visibleAt(ctx, 'n')}
-              and n.status <> 'retracted' and n.claim_id <> cv.claim_id
-              and (n.stated_from > cv.stated_from or (n.stated_from = cv.stated_from and n.first_seq > cv.first_seq))) as newer,
+      const rows = await sql<PointRow & { revisions: RevisionJson[]; citations: CitationRow[] }>`
+        select ${pointColumns(ctx)},
+          (select w.standing
+             from (select n.claim_id, ${standingClaim('n', aggregationOf(ctx, sql`cv.metric`))} as standing
+                     from ${t('claim_versions')} n
+                    where n.topic = cv.topic and n.metric = cv.metric and n.source_id = cv.source_id
+                      and ${visibleAt(ctx, 'n')}) w
+            where w.claim_id = cv.claim_id) as standing,
           (select coalesce(json_agg(json_build_object('seq', r.seq, 'type', r.type, 'recorded_at', r.recorded_at,
                     'actor', r.actor, 'changes', r.changes, 'reason', r.reason, 'retracted_by', r.retracted_by,
-                    'report_id', r.report_id) order by r.seq), '[]')
+                    'report_id', r.report_id, 'before', r.before) order by r.seq), '[]')
              from ${t('claim_revisions')} r where r.claim_id = cv.claim_id ${knownBy('r')}) as revisions,
           (select coalesce(json_agg(json_build_object('seq', c.seq, 'echo', c.echo, 'quote', c.quote,
                     'report_id', p.report_id, 'url', p.url, 'publisher', p.publisher, 'published_at', p.published_at,
-                    'title', p.title) order by c.seq), '[]')
+                    'title', p.title, 'kind', p.kind) order by c.seq), '[]')
              from ${t('claim_citations')} c
             cross join lateral (select * from ${t('reports')} p where p.report_id = c.report_id limit 1) p
             where c.claim_id = cv.claim_id ${knownBy('c')}) as citations
@@ -318,30 +439,9 @@ export function createReadModels(db: Kysely<Database>) {
       const r = rows.rows[0];
       if (!r) return undefined;
       const cites = r.citations.map(citationOf);
-      const point = toPoint(r);
-      // Superseded is relative to the same source's other figures for the metric at that instant.
-      const status: ClaimStatus = point.status !== 'retracted' && r.newer > 0 ? 'superseded' : point.status;
+      const { reports: _none, ...figure } = toPoint(r);
       return {
-        claim: {
-          claimId: r.claim_id,
-          topic: r.topic,
-          metric: r.metric,
-          unit: r.unit,
-          source: sourceRef(r),
-          via: r.via,
-          statedAt: r.stated_at,
-          validFrom: r.valid_from,
-          validTo: r.valid_to,
-          value: r.value,
-          low: point.low,
-          best: point.best,
-          high: point.high,
-          rule: r.rule,
-          status,
-          ...(r.quote === null ? {} : { quote: r.quote }),
-          recordedAt: isoOf(r.recorded_at),
-          seq: Number(r.first_seq),
-        },
+        claim: { ...figure, topic: r.topic, metric: r.metric, unit: r.unit, source: sourceRef(r) },
         revisions: r.revisions.map((v) => ({
           seq: Number(v.seq),
           type: v.type,
@@ -351,6 +451,7 @@ export function createReadModels(db: Kysely<Database>) {
           ...(v.reason === null ? {} : { reason: v.reason }),
           ...(v.retracted_by === null ? {} : { by: v.retracted_by }),
           ...(v.report_id === null ? {} : { reportId: v.report_id }),
+          ...(v.before === null ? {} : { before: v.before as Record<string, unknown> }),
         })),
         reports: cites.map(({ quote, ...c }) => ({ ...c, ...(quote === null ? {} : { quote }) })),
       };
@@ -382,7 +483,12 @@ export function createReadModels(db: Kysely<Database>) {
     },
   };
 
+  /**
+   * A point, or a claim's figure: the version as it stands, superseded when another claim of its
+   * group stands over it (a retracted claim stays retracted, a corrected one says so either way).
+   */
   function toPoint(r: PointFields) {
+    const superseded = r.status !== 'retracted' && r.standing !== r.claim_id;
     return {
       claimId: r.claim_id,
       statedAt: r.stated_at,
@@ -393,10 +499,15 @@ export function createReadModels(db: Kysely<Database>) {
       best: num(r.best),
       high: num(r.high),
       rule: r.rule,
-      status: r.status as ClaimStatus,
-      recordedAt: typeof r.recorded_at === 'string' ? r.recorded_at : r.recorded_at.toISOString(),
+      status: (superseded ? 'superseded' : r.status) as ClaimStatus,
+      ...(superseded ? { supersededBy: r.standing } : {}),
+      ...(r.corrected ? { corrected: true as const } : {}),
+      recordedAt: typeof r.recorded_at === 'string' ? r.recorded_at : isoOf(r.recorded_at),
       seq: Number(r.first_seq),
       ...(r.quote === null ? {} : { quote: r.quote }),
+      ...(r.confidence === null ? {} : { confidence: r.confidence }),
+      ...(r.likelihood === null ? {} : { likelihood: r.likelihood }),
+      ...(r.note === null ? {} : { note: r.note }),
       via: r.via,
       // The history fills them in from its rows; a claim's answer lists its citations apart.
       reports: [] as ReportRef[],

@@ -1,9 +1,12 @@
-// The rows behind the topic summary: every claim version of a topic and every metric definition
-// visible at the context's instant. The analysis itself is in summary.ts (pure, unit-tested).
+// The rows behind the topic summary: every claim version of a topic, each with the claim that stands
+// in its group and its place in that group's order (supersession.sql.ts, the rule the history
+// follows too), and every metric definition visible at the context's instant. The analysis itself
+// is in summary.ts (pure, unit-tested).
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import type { ClaimValue } from '@claimtrail/shared/events';
 import { visibleAt, type ReadContext } from './read-context.ts';
+import { aggregationOf, standingClaim, standingRank } from './supersession.sql.ts';
 import type { MetricDef, SummaryClaim } from './summary.ts';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -31,6 +34,8 @@ interface ClaimRow {
   first_seq: number;
   recorded_at: Date;
   quote: string | null;
+  standing: string;
+  standing_rank: number;
 }
 
 export async function loadSummaryRows(
@@ -38,11 +43,15 @@ export async function loadSummaryRows(
   ctx: ReadContext,
   topic: string,
 ): Promise<{ claims: SummaryClaim[]; defs: MetricDef[] }> {
+  // Looked up once a row (offset 0 keeps the planner from copying the lookup into each use).
+  const aggregation = sql<string>`ag.aggregation`;
   const claims = await sql<ClaimRow>`
     select cv.claim_id, cv.metric, cv.unit, cv.source_id, s.name as source_name, s.kind as source_kind, s.country as source_country,
            cv.value, cv.low, cv.best, cv.high, cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.valid_from_at, cv.valid_to_at,
-           cv.status, cv.first_seq, cv.recorded_at, cv.quote
+           cv.status, cv.first_seq, cv.recorded_at, cv.quote,
+           ${standingClaim('cv', aggregation)} as standing, ${standingRank('cv', aggregation)} as standing_rank
       from ${sql.table(`${ctx.schema}.claim_versions`)} cv
+     cross join lateral (select ${aggregationOf(ctx, sql`cv.metric`)} as aggregation offset 0) ag
       left join ${sql.table(`${ctx.schema}.sources`)} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
      where cv.topic = ${topic} and ${visibleAt(ctx, 'cv')}
      order by cv.metric, cv.source_id, cv.stated_from, cv.first_seq`.execute(db);
@@ -81,6 +90,8 @@ export async function loadSummaryRows(
       seq: Number(r.first_seq),
       recordedAt: new Date(ms(r.recorded_at)).toISOString(),
       ...(r.quote === null ? {} : { quote: r.quote }),
+      standing: r.standing,
+      standingRank: Number(r.standing_rank),
     })),
     defs: defs.rows.map((d) => ({
       metric: d.metric,

@@ -32,6 +32,13 @@ export interface SummaryClaim {
   seq: number;
   recordedAt: string;
   quote?: string;
+  /**
+   * The claim that stands in this claim's group of its source's figures (its own id when it
+   * stands), and its place in the group's standing order (1 stands, 2 is the figure before):
+   * worked out by the rule's one home, supersession.sql.ts.
+   */
+  standing: string;
+  standingRank: number;
 }
 
 export interface MetricDef {
@@ -73,9 +80,12 @@ export function intervalGap(a: Interval, b: Interval): { gap: number; direction:
   return { gap: 0, direction: null };
 }
 
-/** Newest first by statedAt, then by seq: the order in which a source's figures supersede each other. */
-function newerFirst(a: SummaryClaim, b: SummaryClaim): number {
-  return b.statedFrom - a.statedFrom || b.seq - a.seq;
+/**
+ * Of a source's standing claims, the latest first: the one whose valid time ends last (for an
+ * incremental metric, the latest period's figure; a cumulative or stock metric has one).
+ */
+function latestFirst(a: SummaryClaim, b: SummaryClaim): number {
+  return b.validToAt - a.validToAt || b.statedFrom - a.statedFrom || b.seq - a.seq;
 }
 
 /** The centre of a figure: best, else the middle of a bounded range. */
@@ -91,13 +101,19 @@ export interface LatestEntry {
 }
 
 /**
- * Per metric, per source: the newest non-retracted claim (the one that supersedes the others) and
- * the one before it. Retracted claims never count.
+ * Per metric, per source: the claim that stands (for an incremental metric, the latest period's)
+ * and the figure before it in its group, the one it superseded last. Which claims stand is the
+ * rows' `standing`, as the history has it. Retracted claims never count.
  */
 export function latestPerSource(claims: SummaryClaim[]): Map<string, LatestEntry[]> {
   const groups = new Map<string, Map<string, SummaryClaim[]>>();
+  const before = new Map<string, SummaryClaim>();
   for (const c of claims) {
     if (c.status === 'retracted') continue;
+    if (c.standing !== c.claimId) {
+      if (c.standingRank === 2) before.set(c.standing, c);
+      continue;
+    }
     const bySource = groups.get(c.metric) ?? new Map<string, SummaryClaim[]>();
     const list = bySource.get(c.source.id) ?? [];
     list.push(c);
@@ -108,8 +124,9 @@ export function latestPerSource(claims: SummaryClaim[]): Map<string, LatestEntry
   for (const [metric, bySource] of groups) {
     const entries: LatestEntry[] = [];
     for (const list of bySource.values()) {
-      list.sort(newerFirst);
-      const [claim, previous] = list;
+      list.sort(latestFirst);
+      const claim = list[0];
+      const previous = claim && before.get(claim.claimId);
       if (claim) entries.push(previous ? { claim, previous } : { claim });
     }
     entries.sort((a, b) => a.claim.source.id.localeCompare(b.claim.source.id));

@@ -86,7 +86,21 @@ function claim(
     status: o.status ?? 'active',
     seq,
     recordedAt: new Date(ms('2026-01-01T00:00:00Z') + seq * 1000).toISOString(),
+    standing: `clm_${seq}`,
+    standingRank: 1,
   };
+}
+
+/**
+ * `claims` of one source and metric with the standing the SQL rule (supersession.sql.ts) gives
+ * them, listed in its order: the first stands, the others are superseded by it.
+ */
+function standing(...claims: SummaryClaim[]): SummaryClaim[] {
+  const live = claims.filter((c) => c.status !== 'retracted');
+  return claims.map((c) => {
+    const rank = live.indexOf(c);
+    return rank < 0 ? c : { ...c, standing: live[0]!.claimId, standingRank: rank + 1 };
+  });
 }
 
 /** The demo report's claims (demo/nk-troops-russia.report.json). */
@@ -313,9 +327,11 @@ describe('composite checks', () => {
 
   it('uses only each source’s latest active claims', () => {
     const claims = [
-      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-01' }),
-      claim('killed', 'a', { kind: 'exact', value: 150 }, { statedAt: '2025-02' }),
-      claim('killed', 'a', { kind: 'exact', value: 9999 }, { statedAt: '2025-03', status: 'retracted' }),
+      ...standing(
+        claim('killed', 'a', { kind: 'exact', value: 150 }, { statedAt: '2025-02' }),
+        claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-01' }),
+        claim('killed', 'a', { kind: 'exact', value: 9999 }, { statedAt: '2025-03', status: 'retracted' }),
+      ),
       claim('wounded', 'a', { kind: 'exact', value: 300 }, { statedAt: '2025-02' }),
       claim('killed_or_wounded', 'a', { kind: 'exact', value: 450 }, { statedAt: '2025-02' }),
     ];
@@ -328,9 +344,11 @@ describe('composite checks', () => {
 describe('latest per source', () => {
   it('takes the newest stated non-retracted figure and the one before it, with the change', () => {
     const claims = [
-      claim('killed', 'a', { kind: 'approx', value: 300 }, { statedAt: '2025-01' }),
-      claim('killed', 'a', { kind: 'range', low: 400, high: 600 }, { statedAt: '2025-03' }),
-      claim('killed', 'a', { kind: 'exact', value: 1 }, { statedAt: '2025-04', status: 'retracted' }),
+      ...standing(
+        claim('killed', 'a', { kind: 'range', low: 400, high: 600 }, { statedAt: '2025-03' }),
+        claim('killed', 'a', { kind: 'approx', value: 300 }, { statedAt: '2025-01' }),
+        claim('killed', 'a', { kind: 'exact', value: 1 }, { statedAt: '2025-04', status: 'retracted' }),
+      ),
       claim('killed', 'b', { kind: 'at_least', value: 700 }, { statedAt: '2025-02' }),
     ];
     const latest = latestPerSource(claims).get('killed')!;
@@ -349,10 +367,37 @@ describe('latest per source', () => {
     expect(m.envelope).toEqual({ minLow: 400, maxHigh: null, sources: 2 });
   });
 
-  it('a claim stated in the same period as another is superseded by the later seq', () => {
-    const first = claim('killed', 'a', { kind: 'exact', value: 10 });
-    const second = claim('killed', 'a', { kind: 'exact', value: 12 });
-    expect(latestPerSource([second, first]).get('killed')![0]!.claim.claimId).toBe(second.claimId);
+  it('takes the claim that stands as the rows say, whatever their order or seq', () => {
+    // "at least 50,000" recorded first, the exact 50,021 of the same day after it: the exact stands.
+    const [exact, atLeast] = standing(
+      claim('killed', 'a', { kind: 'exact', value: 50021 }),
+      claim('killed', 'a', { kind: 'at_least', value: 50000 }),
+    ) as [SummaryClaim, SummaryClaim];
+    const [e] = latestPerSource([
+      { ...atLeast, seq: 1 },
+      { ...exact, seq: 2 },
+    ]).get('killed')!;
+    expect([e!.claim.claimId, e!.previous?.claimId]).toEqual([exact.claimId, atLeast.claimId]);
+  });
+
+  it('an incremental metric: the latest period’s standing claim, and before it only its own period’s', () => {
+    const oct = claim(
+      'reinforcements',
+      'a',
+      { kind: 'approx', value: 1500 },
+      { validFrom: '2024-10', validTo: '2024-10' },
+    );
+    const [nov, novBefore] = standing(
+      claim('reinforcements', 'a', { kind: 'exact', value: 1500 }, { validFrom: '2024-11', validTo: '2024-11' }),
+      claim(
+        'reinforcements',
+        'a',
+        { kind: 'range', low: 1000, high: 2000 },
+        { validFrom: '2024-11', validTo: '2024-11' },
+      ),
+    ) as [SummaryClaim, SummaryClaim];
+    const [e] = latestPerSource([oct, novBefore, nov]).get('reinforcements')!;
+    expect([e!.claim.claimId, e!.previous?.claimId]).toEqual([nov.claimId, novBefore.claimId]);
   });
 
   it('a metric whose every claim is retracted has no latest figure and no envelope', () => {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { instant } from '../events/dates.ts';
 import { claimValue } from '../events/values.ts';
 import { sourceSlug, topicSlug } from '../events/text.ts';
+import { AGGREGATIONS, CONFIDENCE_LEVELS } from '../events/schemas.ts';
 import { problemDetails } from './reports.ts';
 
 const booleanParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
@@ -19,6 +20,8 @@ const cursorParam = z.string().min(1).max(512).optional();
 export const TOPICS_PAGE = { default: 100, max: 1000 } as const;
 /** A page of history points (across all series): 10,000 by default, at most 50,000. */
 export const HISTORY_PAGE = { default: 10_000, max: 50_000 } as const;
+/** A page of metric definitions: 1000 by default and at most. */
+export const METRICS_PAGE = { default: 1000, max: 1000 } as const;
 
 export const topicsQuery = z.strictObject({
   ...readParams,
@@ -35,6 +38,12 @@ export const historyQuery = z.strictObject({
   cursor: cursorParam,
 });
 export const claimQuery = z.strictObject({ ...readParams });
+export const metricsQuery = z.strictObject({
+  ...readParams,
+  limit: z.coerce.number().int().min(1).max(METRICS_PAGE.max).default(METRICS_PAGE.default),
+  cursor: cursorParam,
+});
+export const metricQuery = z.strictObject({ ...readParams });
 export const eventsQuery = z.strictObject({
   ...readParams,
   fromSeq: z.coerce.number().int().min(1).default(1),
@@ -53,6 +62,8 @@ export const reportRef = z.object({
   publisher: z.string(),
   publishedAt: z.string(),
   title: z.string().optional(),
+  /** news, statement, briefing, interview, social_post, leaked_document, study, dataset or other, when given. */
+  kind: z.string().optional(),
 });
 export const sourceRef = z.object({
   id: z.string(),
@@ -77,10 +88,28 @@ const claimFigure = {
   seq: z.number().int(),
 };
 
+/** A hop of the attribution chain: its name as the hop gave it, else as its source is registered. */
+export const viaRef = z.object({ id: z.string(), role: z.string(), name: z.string().optional() });
+
+/** What a point and a claim say beside the figure. */
+const claimSaying = {
+  /** The claim that stands over this one (the same source's newer or more precise figure), when superseded. */
+  supersededBy: z.string().optional(),
+  /** Present (true) when our transcription was corrected at any time before the view, whatever the status. */
+  corrected: z.literal(true).optional(),
+  quote: z.string().optional(),
+  /** The source's own stated confidence. */
+  confidence: z.enum(CONFIDENCE_LEVELS).optional(),
+  /** The source's own probability word, verbatim. */
+  likelihood: z.string().optional(),
+  /** The analyst's note on scope or method. */
+  note: z.string().optional(),
+  via: z.array(viaRef),
+};
+
 export const historyPoint = z.object({
   ...claimFigure,
-  quote: z.string().optional(),
-  via: z.array(z.object({ id: z.string(), role: z.string() })),
+  ...claimSaying,
   reports: z.array(reportRef),
 });
 
@@ -105,6 +134,9 @@ export const topicsResponse = z.object({
   topics: z.array(
     z.object({
       topic: z.string(),
+      /** The topic's name for people, as its newest TopicDefined known at the instant gave it. */
+      label: z.string().optional(),
+      description: z.string().optional(),
       metrics: z.array(
         z.object({
           metric: z.string(),
@@ -130,6 +162,8 @@ export const revision = z.object({
   reason: z.string().optional(),
   by: z.string().optional(),
   reportId: z.string().optional(),
+  /** A correction's: what it replaced, field by field in the names of `changes` (null where there was nothing). */
+  before: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const claimResponse = z.object({
@@ -137,15 +171,40 @@ export const claimResponse = z.object({
   knownAt: z.string(),
   claim: z.object({
     ...claimFigure,
+    ...claimSaying,
     topic: z.string(),
     metric: z.string(),
     unit: z.string(),
     source: sourceRef,
-    via: z.array(z.object({ id: z.string(), role: z.string() })),
-    quote: z.string().optional(),
   }),
   revisions: z.array(revision),
   reports: z.array(reportRef.extend({ seq: z.number().int(), echo: z.boolean(), quote: z.string().optional() })),
+});
+
+/** A metric's definition in force. */
+export const metricInForce = z.object({
+  metric: z.string(),
+  label: z.string(),
+  unit: z.string(),
+  aggregation: z.enum(AGGREGATIONS),
+  /** A composite's parts. */
+  composedOf: z.array(z.string()).optional(),
+  /** The seq of the MetricDefined in force: the ETag of GET /v1/metrics/{metric}, and what If-Match names. */
+  seq: z.number().int(),
+});
+
+export const metricsResponse = z.object({
+  asOfSeq: z.number().int(),
+  knownAt: z.string(),
+  metrics: z.array(metricInForce),
+  /** The `cursor` of the next page of definitions, or null on the last one. */
+  nextCursor: z.string().nullable(),
+});
+
+export const metricResponse = z.object({
+  asOfSeq: z.number().int(),
+  knownAt: z.string(),
+  ...metricInForce.shape,
 });
 
 export const eventsResponse = z.object({
