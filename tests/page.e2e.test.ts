@@ -44,10 +44,48 @@ async function openPage(path: string, viewport = { width: 1280, height: 900 }): 
   page.on('pageerror', (err) => {
     throw err;
   });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.text()} (${m.location().url})`);
+  });
+  consoleErrors.set(page, errors);
   await page.goto(`${product.queryUrl}${path}`);
   await page.waitForSelector('body[data-ready="true"]');
   expect(external).toEqual([]);
   return page;
+}
+
+/** What each page opened with openPage logged as an error (a resource answered 404, say). */
+const consoleErrors = new WeakMap<Page, string[]>();
+
+/** The page with the API's pages cut to `limit` items, and the API requests it made. */
+async function openPaged(path: string, limit: number) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const asked: URL[] = [];
+  await page.route(
+    (url) => url.pathname === '/v1/topics' || url.pathname.endsWith('/history'),
+    async (route) => {
+      const url = new URL(route.request().url());
+      url.searchParams.set('limit', String(limit));
+      asked.push(url);
+      await route.continue({ url: url.toString() });
+    },
+  );
+  page.on('pageerror', (err) => {
+    throw err;
+  });
+  await page.goto(`${product.queryUrl}${path}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  return { page, asked };
+}
+
+/** Claim ids per source of a metric's one-page history, as the page's table lists them by default. */
+async function claimsBySource(topic: string, metric: string) {
+  const history = await product.get(`/v1/topics/${topic}/metrics/${metric}/history?includeRetracted=true`);
+  expect(history.body.nextCursor).toBeNull();
+  return (history.body.series as { source: { id: string }; points: { claimId: string; status: string }[] }[]).map(
+    (s) => [s.source.id, s.points.filter((p) => p.status !== 'retracted').map((p) => p.claimId)] as const,
+  );
 }
 
 async function report(claims: unknown[], url: string) {
@@ -107,6 +145,7 @@ describe('the web page', () => {
     expect(await tip.locator('a.claim-link').count()).toBe(1);
     await kow.screenshot({ path: shot('tooltip') });
     await page.screenshot({ path: shot('demo'), fullPage: true });
+    expect(consoleErrors.get(page)).toEqual([]);
     await page.close();
 
     const phone = await openPage(`/topics/${TOPIC}`, { width: 390, height: 844 });
@@ -238,6 +277,121 @@ describe('the web page', () => {
     await page.waitForSelector('body[data-ready="true"]');
     expect(await page.locator('main blockquote.quote').first().textContent()).toBe(quote);
     expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await page.close();
+  });
+
+  it('has an icon, and answers /favicon.ico, so a browser logs no 404 for it', async () => {
+    for (const path of ['/favicon.ico', '/assets/favicon.svg']) {
+      const res = await fetch(`${product.queryUrl}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toBe('image/svg+xml');
+      expect(await res.text(), path).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    }
+    const page = await openPage('/');
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/assets/favicon.svg');
+    // The browser asks for the icon after the load event, outside the page's own requests.
+    await page.waitForTimeout(500);
+    expect(consoleErrors.get(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('follows nextCursor: with one topic and one point a page, the list and the charts are whole', async () => {
+    const posted = await report(
+      ['paging-b', 'paging-a'].flatMap((topic) =>
+        ['2025-01', '2025-02', '2025-03'].map((statedAt, i) => ({
+          topic,
+          metric: 'killed',
+          value: { kind: 'exact', value: 100 + i },
+          source: { id: i === 1 ? 'paging-two' : 'paging-one' },
+          statedAt,
+        })),
+      ),
+      'https://example.org/paging',
+    );
+    const all = await product.get(`/v1/topics?minSeq=${posted.lastSeq}`);
+    expect(all.body.nextCursor).toBeNull();
+    const slugs = (all.body.topics as { topic: string }[]).map((t) => t.topic);
+    expect(slugs.length).toBeGreaterThanOrEqual(3);
+
+    const list = await openPaged('/', 1);
+    expect(await list.page.locator('a.topic-link').evaluateAll((els) => els.map((e) => e.textContent))).toEqual(slugs);
+    // Distinct cursors: a live update may redraw the list while the test reads it.
+    const cursors = (urls: URL[]) => new Set(urls.map((u) => u.searchParams.get('cursor')).filter((c) => c !== null));
+    expect(cursors(list.asked).size).toBe(slugs.length - 1);
+    await list.page.close();
+
+    for (const [topic, metrics] of [
+      ['paging-a', ['killed']],
+      [TOPIC, ['deployed', 'killed', 'killed_or_wounded', 'reinforcements', 'wounded']],
+    ] as const) {
+      const { page, asked } = await openPaged(`/topics/${topic}`, 1);
+      for (const metric of metrics) {
+        const rows = await page
+          .locator(`section.metric[data-metric="${metric}"] table.points tbody tr`)
+          .evaluateAll((els) =>
+            els.map((e) => [(e as HTMLElement).dataset.source!, (e as HTMLElement).dataset.claim!]),
+          );
+        const expected = (await claimsBySource(topic, metric)).flatMap(([source, claims]) =>
+          claims.map((claim) => [source, claim]),
+        );
+        expect(rows, `${topic} ${metric}`).toEqual(expected);
+      }
+      // Every page after the first is asked as of the first page's instant.
+      const histories = asked.filter((u) => u.pathname.endsWith('/history'));
+      const later = histories.filter((u) => u.searchParams.has('cursor'));
+      expect(later.length).toBeGreaterThan(0);
+      for (const u of later) expect(u.searchParams.get('knownAt')).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+      expect(histories.filter((u) => !u.searchParams.has('cursor')).every((u) => !u.searchParams.has('knownAt'))).toBe(
+        true,
+      );
+      if (topic === 'paging-a') {
+        // Three points of two sources over three pages: paging-one's first and third join in one series.
+        expect(await page.locator('section.metric[data-metric="killed"]').getAttribute('data-points')).toBe('3');
+        expect(cursors(later).size).toBe(2);
+      }
+      await page.close();
+    }
+  });
+
+  it("shows a topic's label as its heading and in the list, else its slug", async () => {
+    const label = 'North Korean troops in Russia';
+    const posted = await report(
+      [{ topic: 'no-label', metric: 'killed', value: { kind: 'exact', value: 1 }, source: { id: 'label-test' } }],
+      'https://example.org/label',
+    );
+    await product.get(`/v1/topics?minSeq=${posted.lastSeq}`);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The topics list as the API gives it, with a label on the demo topic only.
+    await page.route(
+      (url) => url.pathname === '/v1/topics',
+      async (route) => {
+        const res = await route.fetch();
+        const body = await res.json();
+        for (const t of body.topics) {
+          if (t.topic === TOPIC) Object.assign(t, { label, description: 'Deployed, killed and wounded' });
+          else delete t.label;
+        }
+        await route.fulfill({ response: res, json: body });
+      },
+    );
+    page.on('pageerror', (err) => {
+      throw err;
+    });
+    await page.goto(`${product.queryUrl}/`);
+    await page.waitForSelector('body[data-ready="true"]');
+    const links = page.locator('a.topic-link');
+    expect(await links.filter({ hasText: label }).getAttribute('href')).toBe(`/topics/${TOPIC}`);
+    expect(await links.evaluateAll((els) => els.map((e) => e.textContent))).toContain('no-label');
+
+    await page.goto(`${product.queryUrl}/topics/${TOPIC}`);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('main h1').textContent()).toBe(label);
+    expect(await page.title()).toBe(`claimtrail: ${label}`);
+    await page.screenshot({ path: shot('label'), fullPage: true });
+
+    await page.goto(`${product.queryUrl}/topics/no-label`);
+    await page.waitForSelector('body[data-ready="true"]');
+    expect(await page.locator('main h1').textContent()).toBe('no-label');
     await page.close();
   });
 });
