@@ -54,9 +54,22 @@ const require = createRequire(import.meta.url);
  * system. A Map, not an object: `constructor` or `__proto__` must not find Object.prototype's.
  */
 const ASSETS = new Map<string, { path: () => string; type: string }>([
+  ['api.js', { path: () => join(PUBLIC_DIR, 'api.js'), type: 'text/javascript; charset=utf-8' }],
   ['app.js', { path: () => join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' }],
   ['chart.js', { path: () => join(PUBLIC_DIR, 'chart.js'), type: 'text/javascript; charset=utf-8' }],
+  ['claim-view.js', { path: () => join(PUBLIC_DIR, 'claim-view.js'), type: 'text/javascript; charset=utf-8' }],
   ['dom.js', { path: () => join(PUBLIC_DIR, 'dom.js'), type: 'text/javascript; charset=utf-8' }],
+  ['event-stream.js', { path: () => join(PUBLIC_DIR, 'event-stream.js'), type: 'text/javascript; charset=utf-8' }],
+  ['format.js', { path: () => join(PUBLIC_DIR, 'format.js'), type: 'text/javascript; charset=utf-8' }],
+  ['live-feed.js', { path: () => join(PUBLIC_DIR, 'live-feed.js'), type: 'text/javascript; charset=utf-8' }],
+  ['pages.js', { path: () => join(PUBLIC_DIR, 'pages.js'), type: 'text/javascript; charset=utf-8' }],
+  ['router.js', { path: () => join(PUBLIC_DIR, 'router.js'), type: 'text/javascript; charset=utf-8' }],
+  ['show-error.js', { path: () => join(PUBLIC_DIR, 'show-error.js'), type: 'text/javascript; charset=utf-8' }],
+  ['state.js', { path: () => join(PUBLIC_DIR, 'state.js'), type: 'text/javascript; charset=utf-8' }],
+  ['token-prompt.js', { path: () => join(PUBLIC_DIR, 'token-prompt.js'), type: 'text/javascript; charset=utf-8' }],
+  ['topic-view.js', { path: () => join(PUBLIC_DIR, 'topic-view.js'), type: 'text/javascript; charset=utf-8' }],
+  ['topics-view.js', { path: () => join(PUBLIC_DIR, 'topics-view.js'), type: 'text/javascript; charset=utf-8' }],
+  ['favicon.svg', { path: () => join(PUBLIC_DIR, 'favicon.svg'), type: 'image/svg+xml' }],
   ['style.css', { path: () => join(PUBLIC_DIR, 'style.css'), type: 'text/css; charset=utf-8' }],
   ['uPlot.esm.js', { path: () => require.resolve('uplot/dist/uPlot.esm.js'), type: 'text/javascript; charset=utf-8' }],
   ['uPlot.min.css', { path: () => require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' }],
@@ -209,6 +222,13 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
   app.get('/', { schema: { hide: true } }, page);
   app.get('/topics/:topic', { schema: { hide: true } }, page);
   app.get('/claims/:claimId', { schema: { hide: true } }, page);
+  // Browsers ask for /favicon.ico by themselves (a JSON answer opened in a tab, say): the page's icon answers it.
+  app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => {
+    const icon = ASSETS.get('favicon.svg')!;
+    reply.header('cache-control', 'no-cache');
+    reply.header('x-content-type-options', 'nosniff');
+    return reply.type(icon.type).send(await readFile(icon.path()));
+  });
   app.get(
     '/assets/:file',
     { schema: { hide: true, params: z.object({ file: z.string().max(64) }) } },
