@@ -14,6 +14,7 @@ WORKDIR /app
 # workspace's package.json to link the workspaces.
 COPY package.json package-lock.json .npmrc ./
 COPY packages/shared/package.json packages/shared/
+COPY packages/audit/package.json packages/audit/
 COPY infra/package.json infra/
 COPY services/ingest/package.json services/ingest/
 COPY services/projector/package.json services/projector/

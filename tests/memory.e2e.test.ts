@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
-import { fillStream } from '../services/cli/src/audit/fill-stream.ts';
-import { measureAuditMemory } from '../services/cli/src/audit/memory.ts';
+import { fillStream } from '@claimtrail/audit/testing';
+import { measureAuditMemory } from '../services/cli/src/audit-memory.ts';
 
 // Replay and verify stream with bounded memory. The real CLI runs as child processes
 // over 100,000 events and each one's peak resident memory (VmHWM) must stay under 300 MB; the

@@ -1,6 +1,7 @@
 // The claimtrail CLI: the composition root that may run every service in one process.
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { AuditError } from '@claimtrail/audit';
 import { ConfigError } from '@claimtrail/shared/errors';
 import { SCOPES, type Scope } from '@claimtrail/shared/identity';
 import { loadCliConfig, type CliConfig } from './config.ts';
@@ -20,7 +21,7 @@ import { registerAudit } from './commands/audit.ts';
 import { registerExport } from './commands/export.ts';
 import { registerImport } from './commands/import.ts';
 import { registerVerifyExport } from './commands/verify-export.ts';
-import { usageExit } from './audit/context.ts';
+import { usageExit } from './command-context.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -205,6 +206,10 @@ try {
   if (e instanceof CliError) {
     err(`claimtrail: ${e.message}`);
     process.exit(e.exitCode);
+  }
+  if (e instanceof AuditError) {
+    err(`claimtrail: ${e.message}`);
+    process.exit(e.usage ? 2 : 1);
   }
   // Anything else (a connection lost mid-command, say) is still one line; the stack only on request.
   if (process.env.CLAIMTRAIL_DEBUG === '1') throw e;

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { openAuditDeps, positiveInt, type CommandContext, usageExit } from '../audit/context.ts';
-import { asOfRows, formatTable, runAsOf, runClaimStory } from '../audit/queries.ts';
-import { formatVerifyReport, runVerify } from '../audit/verify.ts';
+import { asOfRows, formatTable, formatVerifyReport, runAsOf, runClaimStory, runVerify } from '@claimtrail/audit';
+import { openAuditDeps, positiveInt, type CommandContext, usageExit } from '../command-context.ts';
 
 /** `claimtrail audit verify | as-of | claim`. */
 export function registerAudit(program: Command, ctx: CommandContext): void {

@@ -1,8 +1,8 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { openAuditDeps, positiveInt, type CommandContext, usageExit } from '../audit/context.ts';
-import { runExport } from '../audit/export-file.ts';
+import { runExport } from '@claimtrail/audit';
+import { openAuditDeps, positiveInt, type CommandContext, usageExit } from '../command-context.ts';
 
 /** `claimtrail export [--topic T] [--from-seq N] > file.ndjson`. */
 export function registerExport(program: Command, ctx: CommandContext): void {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
+import { runImport } from '@claimtrail/audit';
 import { openNats } from '../runtime.ts';
-import { usageExit, type CommandContext } from '../audit/context.ts';
-import { runImport } from '../audit/export-file.ts';
+import { usageExit, type CommandContext } from '../command-context.ts';
 
 /** `claimtrail import file.ndjson`: a complete, verified export into an empty stream. */
 export function registerImport(program: Command, ctx: CommandContext): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { openAuditDeps, positiveInt, instantArg, type CommandContext, usageExit } from '../audit/context.ts';
-import { runReplay } from '../audit/replay.ts';
+import { runReplay } from '@claimtrail/audit';
+import { openAuditDeps, positiveInt, instantArg, type CommandContext, usageExit } from '../command-context.ts';
 
 /** `claimtrail replay --into <schema> [--to-seq N | --to-time T] [--promote]`. */
 export function registerReplay(program: Command, ctx: CommandContext): void {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { usageExit, type CommandContext } from '../audit/context.ts';
-import { verifyExport } from '../audit/export-file.ts';
+import { verifyExport } from '@claimtrail/audit';
+import { usageExit, type CommandContext } from '../command-context.ts';
 
 /** `claimtrail verify-export file.ndjson`: offline, no NATS and no Postgres. */
 export function registerVerifyExport(program: Command, ctx: CommandContext): void {

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /** The `claimtrail` command as users run it (with its heap limits for the long commands). */
-export const CLI_BIN = fileURLToPath(new URL('../../bin/claimtrail.js', import.meta.url));
+export const CLI_BIN = fileURLToPath(new URL('../bin/claimtrail.js', import.meta.url));
 
 export interface MeasuredRun {
   args: string[];
@@ -60,7 +60,7 @@ export interface AuditMemory {
 }
 
 /**
- * The issue's memory figure: `claimtrail replay --into <into> --json` and then
+ * The audit's memory figure: `claimtrail replay --into <into> --json` and then
  * `claimtrail audit verify --json` over the whole stream named by `env` (CLAIMTRAIL_STREAM,
  * DATABASE_URL, …), each as its own child process, with each one's peak resident memory. The
  * stream must already hold the events (e.g. from `fillStream`) and the database be migrated. For

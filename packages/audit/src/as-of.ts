@@ -1,12 +1,9 @@
-import { sql, type Kysely } from 'kysely';
-import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstreamManager } from '@nats-io/jetstream';
+import type { Kysely } from 'kysely';
 import { createLogger } from '@claimtrail/shared';
-import { getActiveSchema, metaSchemaOf, type Database } from '@claimtrail/shared/db';
-import { claimId as claimIdSchema, TOPIC_RE } from '@claimtrail/shared/events';
-import { chainHash, GENESIS_HASH } from '@claimtrail/shared/identity';
+import { metaSchemaOf, type Database } from '@claimtrail/shared/db';
+import { TOPIC_RE } from '@claimtrail/shared/events';
 import { createPgTokenStore, createQueryApp } from '@claimtrail/query';
-import { CliError } from '../runtime.ts';
+import { AuditError } from './audit-error.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return -- the answers are the query service's own JSON */
 
@@ -29,13 +26,15 @@ export async function runAsOf(
     Number.isNaN(at.getTime()) ||
     !/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(o.at)
   ) {
-    throw new CliError(
+    throw new AuditError(
       `<time> ${JSON.stringify(o.at)}: must be an RFC 3339 instant such as 2025-02-21T12:00:00Z (or a date)`,
-      2,
+      { usage: true },
     );
   }
   if (o.topic !== undefined && !TOPIC_RE.test(o.topic))
-    throw new CliError(`--topic ${JSON.stringify(o.topic)}: must be a topic slug such as dprk-troops-in-russia`, 2);
+    throw new AuditError(`--topic ${JSON.stringify(o.topic)}: must be a topic slug such as dprk-troops-in-russia`, {
+      usage: true,
+    });
   const metaSchema = metaSchemaOf(deps.baseSchema);
   const q = await createQueryApp({
     db: deps.db,
@@ -47,7 +46,7 @@ export async function runAsOf(
     const knownAt = at.toISOString();
     const get = async (url: string) => {
       const r = await q.app.inject({ method: 'GET', url });
-      if (r.statusCode !== 200) throw new CliError(`the query service answered ${r.statusCode} to ${url}: ${r.body}`);
+      if (r.statusCode !== 200) throw new AuditError(`the query service answered ${r.statusCode} to ${url}: ${r.body}`);
       return r.json<any>();
     };
     // Every page of both (their nextCursor), joined: a source's points on several pages are one series.
@@ -120,93 +119,4 @@ export function formatTable(rows: string[][]): string[] {
       .join('  ')
       .trimEnd(),
   );
-}
-
-export interface ClaimStoryEvent {
-  seq: number;
-  type: string | null;
-  actor: string | null;
-  recordedAt: string | null;
-  reportId: string | null;
-  report: { url: string; publisher: string; publishedAt: string } | null;
-  changes?: unknown;
-  reason?: string;
-  chainHash: string;
-  /** The chain hash recomputed from the previous ledger row and this payload. */
-  chainOk: boolean;
-  /** Whether the stream holds these very bytes at this seq. */
-  stream: 'same' | 'differs' | 'missing' | 'not checked';
-  event: unknown;
-}
-
-/** `claimtrail audit claim`: every event of one claim from the ledger, checked against the stream. */
-export async function runClaimStory(
-  deps: { db: Kysely<Database>; baseSchema: string; nc?: NatsConnection; stream?: string },
-  claimId: string,
-): Promise<{ ok: boolean; claimId: string; schema: string; events: ClaimStoryEvent[] }> {
-  if (!claimIdSchema.safeParse(claimId).success)
-    throw new CliError(`<claimId> ${JSON.stringify(claimId)}: must be clm_ followed by 24 hex digits`, 2);
-  const schema = await getActiveSchema(deps.db, metaSchemaOf(deps.baseSchema));
-  if (!schema) throw new CliError('the database is not migrated; run `claimtrail migrate` first');
-  const rows = await deps.db
-    .withSchema(schema)
-    .selectFrom('event_ledger')
-    .selectAll()
-    .where('claim_id', '=', claimId)
-    .orderBy('seq')
-    .execute();
-  if (rows.length === 0) throw new CliError(`no events for claim ${claimId} in the ledger of ${schema}`);
-  const jsm = deps.nc ? await jetstreamManager(deps.nc) : undefined;
-  const events: ClaimStoryEvent[] = [];
-  for (const r of rows) {
-    const seq = Number(r.seq);
-    const prev = await deps.db
-      .withSchema(schema)
-      .selectFrom('event_ledger')
-      .select('chain_hash')
-      .where(sql<boolean>`seq < ${seq}`)
-      .orderBy('seq', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    let event: any;
-    try {
-      event = JSON.parse(r.payload);
-    } catch {
-      event = r.payload;
-    }
-    const reportId: string | null = typeof event?.data?.reportId === 'string' ? event.data.reportId : null;
-    const report = reportId
-      ? ((await deps.db
-          .withSchema(schema)
-          .selectFrom('reports')
-          .select(['url', 'publisher', 'published_at'])
-          .where('report_id', '=', reportId)
-          .executeTakeFirst()) ?? null)
-      : null;
-    let stream: ClaimStoryEvent['stream'] = 'not checked';
-    if (jsm && deps.stream) {
-      const m = await jsm.direct.getMessage(deps.stream, { seq }).catch(() => null);
-      stream = m === null ? 'missing' : m.string() === r.payload ? 'same' : 'differs';
-    }
-    events.push({
-      seq,
-      type: r.type,
-      actor: r.actor,
-      recordedAt: r.recorded_at === null ? null : new Date(r.recorded_at).toISOString(),
-      reportId,
-      report: report ? { url: report.url, publisher: report.publisher, publishedAt: report.published_at } : null,
-      ...(event?.data?.changes === undefined ? {} : { changes: event.data.changes }),
-      ...(typeof event?.data?.reason === 'string' ? { reason: event.data.reason } : {}),
-      chainHash: r.chain_hash,
-      chainOk: chainHash(prev?.chain_hash ?? GENESIS_HASH, r.payload) === r.chain_hash,
-      stream,
-      event,
-    });
-  }
-  return {
-    ok: events.every((e) => e.chainOk && (e.stream === 'same' || e.stream === 'not checked')),
-    claimId,
-    schema,
-    events,
-  };
 }

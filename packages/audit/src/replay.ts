@@ -2,10 +2,17 @@ import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { getActiveSchema, metaSchemaOf, migrateReadModel, type Database } from '@claimtrail/shared/db';
 import { DEFAULT_RULE, getNormalisationRule } from '@claimtrail/shared/events';
-import { createBatchPipeline, createProjectionStore, foldBatch, type StreamMessage } from '@claimtrail/projector';
-import { CliError } from '../runtime.ts';
+import {
+  createBatchPipeline,
+  createProjectionStore,
+  foldBatch,
+  schemaLockKey,
+  type StreamMessage,
+} from '@claimtrail/projector';
+import { AuditError } from './audit-error.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
 import { readStream, streamBounds } from './stream-reader.ts';
+import { promoteSchema } from './promote.ts';
 
 export const SCHEMA_NAME_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -52,11 +59,6 @@ export interface ReplayResult {
   promoted?: { from: string | null; to: string; at: string };
 }
 
-/** The advisory lock the projector takes per read-model schema; a replay takes it too. */
-export function schemaLockKey(schema: string): string {
-  return `claimtrail-projector:${schema}`;
-}
-
 function recordedAtOf(m: StreamMessage): string {
   try {
     const r = (JSON.parse(m.payload) as { recordedAt?: unknown }).recordedAt;
@@ -71,40 +73,6 @@ function recordedAtOf(m: StreamMessage): string {
 }
 
 /**
- * Switches the live read models to `schema` in one transaction. The query service re-reads the
- * pointer within 500 ms and the projector follows it, so nothing restarts.
- */
-export async function promoteSchema(
-  db: Kysely<Database>,
-  baseSchema: string,
-  schema: string,
-): Promise<{ from: string | null; to: string; at: string }> {
-  return db.transaction().execute(async (trx) => {
-    const meta = metaSchemaOf(baseSchema);
-    const prev = await trx
-      .withSchema(meta)
-      .selectFrom('active_schema')
-      .select('schema_name')
-      .forUpdate()
-      .executeTakeFirst();
-    const row = prev
-      ? await trx
-          .withSchema(meta)
-          .updateTable('active_schema')
-          .set({ schema_name: schema, promoted_at: sql`now()` })
-          .returning(sql<string>`promoted_at::text`.as('at'))
-          .executeTakeFirstOrThrow()
-      : await trx
-          .withSchema(meta)
-          .insertInto('active_schema')
-          .values({ schema_name: schema })
-          .returning(sql<string>`promoted_at::text`.as('at'))
-          .executeTakeFirstOrThrow();
-    return { from: prev?.schema_name ?? null, to: schema, at: new Date(row.at).toISOString() };
-  });
-}
-
-/**
  * Folds the stream from seq 1 (or from the schema's own checkpoint, when a replay is resumed)
  * into a read-model schema with the projector's own fold and store. Memory stays bounded: the
  * stream is read in batches through an ordered consumer. Usable from the bench as well.
@@ -112,34 +80,38 @@ export async function promoteSchema(
 export async function runReplay(deps: ReplayDeps, o: ReplayOptions): Promise<ReplayResult> {
   const { db } = deps;
   if (!SCHEMA_NAME_RE.test(o.into))
-    throw new CliError(
+    throw new AuditError(
       `--into ${JSON.stringify(o.into)}: must be a lower-case Postgres identifier (a-z, 0-9, _; 1..63)`,
-      2,
+      { usage: true },
     );
   if (o.into === metaSchemaOf(deps.baseSchema))
-    throw new CliError(`--into ${o.into}: that is the meta schema (CLAIMTRAIL_SCHEMA); pick another name`, 2);
+    throw new AuditError(`--into ${o.into}: that is the meta schema (CLAIMTRAIL_SCHEMA); pick another name`, {
+      usage: true,
+    });
   for (const r of [o.rule, o.defaultRule])
     if (r !== undefined && !getNormalisationRule(r))
-      throw new CliError(`unknown normalisation rule ${JSON.stringify(r)} (set CLAIMTRAIL_APPROX_RULE or --rule)`, 2);
+      throw new AuditError(`unknown normalisation rule ${JSON.stringify(r)} (set CLAIMTRAIL_APPROX_RULE or --rule)`, {
+        usage: true,
+      });
   if (o.promote && (o.toSeq !== undefined || o.toTime !== undefined)) {
-    throw new CliError(
+    throw new AuditError(
       '--promote needs a replay to the end of the stream: drop --to-seq/--to-time (the live projector would fold the rest at once)',
-      2,
+      { usage: true },
     );
   }
   const toTime = o.toTime === undefined ? undefined : new Date(o.toTime);
   if (toTime && Number.isNaN(toTime.getTime()))
-    throw new CliError(`--to-time ${JSON.stringify(o.toTime)}: not an RFC 3339 instant`, 2);
+    throw new AuditError(`--to-time ${JSON.stringify(o.toTime)}: not an RFC 3339 instant`, { usage: true });
   const active = await getActiveSchema(db, metaSchemaOf(deps.baseSchema));
   if (active === o.into)
-    throw new CliError(
+    throw new AuditError(
       `--into ${o.into}: that is the live read-model schema; replay into a fresh schema and --promote it`,
-      2,
+      { usage: true },
     );
 
   const migrated = await migrateReadModel(db, o.into);
   if (migrated.error)
-    throw new CliError(
+    throw new AuditError(
       `cannot migrate schema ${o.into}: ${migrated.error instanceof Error ? migrated.error.message : JSON.stringify(migrated.error)}`,
     );
 
@@ -148,7 +120,9 @@ export async function runReplay(deps: ReplayDeps, o: ReplayOptions): Promise<Rep
       ok: boolean;
     }>`select pg_try_advisory_lock(hashtext(${schemaLockKey(o.into)})) as ok`.execute(lockConn);
     if (!got.rows[0]?.ok)
-      throw new CliError(`schema ${o.into} is being written by another replay or projector; try again when it is done`);
+      throw new AuditError(
+        `schema ${o.into} is being written by another replay or projector; try again when it is done`,
+      );
     try {
       return await replayLocked(deps, o, toTime?.toISOString());
     } finally {
@@ -161,9 +135,9 @@ async function replayLocked(deps: ReplayDeps, o: ReplayOptions, toTime: string |
   const store = createProjectionStore(deps.db, o.into);
   const rule = await store.settleRule(o.rule ?? o.defaultRule ?? DEFAULT_RULE);
   if (o.rule !== undefined && rule !== o.rule)
-    throw new CliError(
+    throw new AuditError(
       `schema ${o.into} is folded with ${rule}; it cannot take ${o.rule} as well: replay into a fresh schema for that rule`,
-      2,
+      { usage: true },
     );
   const started = performance.now();
   const cp = await store.readCheckpoint();

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type CommanderError } from 'commander';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { CliConfig } from '../config.ts';
-import { openDatabase, openNats } from '../runtime.ts';
-import type { ReplayDeps } from './replay.ts';
+import type { ReplayDeps } from '@claimtrail/audit';
+import type { CliConfig } from './config.ts';
+import { openDatabase, openNats } from './runtime.ts';
 
 /** What every audit command is given by main.ts. */
 export interface CommandContext {

@@ -3,7 +3,7 @@ import { DeliverPolicy, jetstream, jetstreamManager, JetStreamApiCodes } from '@
 import { eventFilterOf, isApiError } from '@claimtrail/shared/nats';
 import type { StreamMessage } from '@claimtrail/projector';
 import { toStreamMessage } from '@claimtrail/projector';
-import { CliError } from '../runtime.ts';
+import { AuditError } from './audit-error.ts';
 
 export interface StreamBounds {
   firstSeq: number;
@@ -11,7 +11,7 @@ export interface StreamBounds {
   messages: number;
 }
 
-/** First and last seq of the stream now; an unknown stream is a CliError naming it. */
+/** First and last seq of the stream now; an unknown stream is an AuditError naming it. */
 export async function streamBounds(nc: NatsConnection, stream: string): Promise<StreamBounds> {
   const jsm = await jetstreamManager(nc);
   try {
@@ -19,7 +19,7 @@ export async function streamBounds(nc: NatsConnection, stream: string): Promise<
     return { firstSeq: info.state.first_seq, lastSeq: info.state.last_seq, messages: info.state.messages };
   } catch (err) {
     if (isApiError(err, JetStreamApiCodes.StreamNotFound))
-      throw new CliError(`stream ${stream} does not exist (set CLAIMTRAIL_STREAM)`);
+      throw new AuditError(`stream ${stream} does not exist (set CLAIMTRAIL_STREAM)`);
     throw err;
   }
 }

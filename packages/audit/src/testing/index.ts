@@ -1,0 +1,1 @@
+export { fillStream } from './fill-stream.ts';
