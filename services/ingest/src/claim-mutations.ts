@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, UnavailableError, ValidationError } from 
 import type { EventStore } from './event-store.ts';
 import type { RequestContext } from './report-submission.ts';
 import { requestKeyOf } from './idempotency-key.ts';
+import { canonicalHop, createSourceRegistrations } from './source-registrations.ts';
 
 interface ClaimState {
   subject: string;
@@ -80,13 +81,21 @@ async function appendToClaim(
   throw new UnavailableError('the claim is being changed by others; retry', 1);
 }
 
+/**
+ * `POST /v1/claims/{claimId}/corrections`. A correction that describes a source (its `source`
+ * with a name, kind or country, or hops of `via` with names) registers it too, once the
+ * correction is stored: a refused correction registers nothing, and a retry after a failed
+ * registration finds its correction already stored (the same msgID) and registers again.
+ */
 export async function correctClaim(
   store: EventStore,
   claimId: string,
   body: { changes: ClaimChanges; reason: string },
   ctx: RequestContext,
 ) {
-  return appendToClaim(
+  const changes: ClaimChanges =
+    body.changes.via === undefined ? body.changes : { ...body.changes, via: body.changes.via.map(canonicalHop) };
+  const out = await appendToClaim(
     store,
     claimId,
     ctx,
@@ -101,10 +110,30 @@ export async function correctClaim(
           { path: '/changes/validFrom', message: 'validFrom must not be after validTo' },
         ]);
       }
-      return { claimId, changes: body.changes, reason: body.reason };
+      return { claimId, changes, reason: body.reason };
     },
     'ClaimCorrected',
   );
+  const registrations = createSourceRegistrations();
+  if (changes.source) registrations.source(changes.source);
+  registrations.via(changes.via);
+  const key = requestKeyOf(ctx, () => bodyHashOf(body));
+  await Promise.all(
+    registrations.list().map(async (data, j) => {
+      const event = createEnvelope('SourceRegistered', data, {
+        recordedAt: ctx.now().toISOString(),
+        actor: ctx.actor,
+        requestId: ctx.requestId,
+      });
+      const o = await store.publish({
+        subject: store.subjects.source(data.sourceId),
+        event,
+        msgId: messageIdOf('correction-source', `${claimId}\n${key}`, j),
+      });
+      if (!o.ok) throw new Error('unexpected expectation failure');
+    }),
+  );
+  return out;
 }
 
 export async function retractClaim(

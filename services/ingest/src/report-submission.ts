@@ -1,5 +1,5 @@
 import { createEnvelope } from '@claimtrail/shared/envelope';
-import { mustParseFuzzyDate, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
+import { mustParseFuzzyDate, type ClaimtrailEvent } from '@claimtrail/shared/events';
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
 import { bodyHashOf, claimIdOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
 import { ValidationError } from '@claimtrail/shared/errors';
@@ -7,6 +7,7 @@ import type { Logger } from '@claimtrail/shared';
 import type { EventStore } from './event-store.ts';
 import type { createIdempotency } from './idempotency.ts';
 import { requestKeyOf } from './idempotency-key.ts';
+import { canonicalHop, createSourceRegistrations } from './source-registrations.ts';
 
 export interface RequestContext {
   actor: string;
@@ -43,6 +44,13 @@ export function checkClaimTimes(body: PostReportRequest): void {
 const envelope = createEnvelope;
 
 /**
+ * Where the j-th source registration of a report sits among its events' indices (seeds and
+ * msgIDs): the report is 0 and claim i is 1000 + i, so the first 999 registrations are 1 + j and
+ * any further ones (hops' names can describe up to 4,000 more sources) start at 100,000.
+ */
+const sourceIndex = (j: number) => (j < 999 ? 1 + j : 100_000 + j);
+
+/**
  * `POST /v1/reports`: derives ids, publishes ReportSubmitted, SourceRegistered and one
  * ClaimRecorded (or ClaimCited for an echo) per claim, and answers once JetStream acknowledged
  * every one of them.
@@ -77,6 +85,7 @@ export async function submitReport(
       'ReportSubmitted',
       {
         claimCount: body.claims.length,
+        ...(r.kind === undefined ? {} : { kind: r.kind }),
         ...(r.language === undefined ? {} : { language: r.language }),
         publishedAt: r.publishedAt,
         publisher: r.publisher,
@@ -89,34 +98,29 @@ export async function submitReport(
     ),
   };
 
-  // Sources that the report describes (name, kind or country given); later mentions add to earlier.
-  const sources = new Map<string, EventData<'SourceRegistered'>>();
+  const registrations = createSourceRegistrations();
   for (const c of body.claims) {
-    const { id, name, kind, country } = c.source;
-    if (name === undefined && kind === undefined && country === undefined) continue;
-    const prev = sources.get(id) ?? { sourceId: id };
-    sources.set(id, {
-      ...prev,
-      ...(name === undefined ? {} : { name }),
-      ...(kind === undefined ? {} : { kind }),
-      ...(country === undefined ? {} : { country }),
-    });
+    registrations.source(c.source);
+    registrations.via(c.via);
   }
-  const sourceEvents = [...sources.values()].map((data, j) => ({
+  const sourceEvents = registrations.list().map((data, j) => ({
     subject: s.source(data.sourceId),
-    event: envelope('SourceRegistered', data, { ...base, seed: seedOf(1 + j) }),
+    event: envelope('SourceRegistered', data, { ...base, seed: seedOf(sourceIndex(j)) }),
   }));
 
   const claimEvents = body.claims.map((c, i) => {
     const idx = 1000 + i;
     const statedAt = c.statedAt ?? r.publishedAt;
     const claimId = claimIdOf({ topic: c.topic, metric: c.metric, sourceId: c.source.id, statedAt, value: c.value });
-    const via = c.via ?? [];
+    const via = (c.via ?? []).map(canonicalHop);
     const recorded = envelope(
       'ClaimRecorded',
       {
         claimId,
+        ...(c.confidence === undefined ? {} : { confidence: c.confidence }),
+        ...(c.likelihood === undefined ? {} : { likelihood: c.likelihood }),
         metric: c.metric,
+        ...(c.note === undefined ? {} : { note: c.note }),
         ...(c.quote === undefined ? {} : { quote: c.quote }),
         reportId,
         sourceId: c.source.id,
@@ -160,7 +164,7 @@ export async function submitReport(
 
   const pending = [
     publishPlain(0, reportEvent, before?.report),
-    ...sourceEvents.map((e, j) => publishPlain(1 + j, e, before?.sources[j])),
+    ...sourceEvents.map((e, j) => publishPlain(sourceIndex(j), e, before?.sources[j])),
   ];
   const claimResults = claimEvents.map(async (p, i) => {
     const earlier = before?.claims[i];

@@ -3,7 +3,9 @@ import { fuzzyDate } from '../events/dates.ts';
 import {
   AGGREGATIONS,
   claimChanges,
+  CONFIDENCE_LEVELS,
   countryCode,
+  REPORT_KINDS,
   RETRACTED_BY,
   SOURCE_KINDS,
   unit,
@@ -37,6 +39,7 @@ export const reportBody = z.strictObject({
   publishedAt: fuzzyDate,
   language: bcp47.optional(),
   retrievedAt: fuzzyDate.optional(),
+  kind: z.enum(REPORT_KINDS).optional(),
 });
 
 export const claimSource = z.strictObject({
@@ -57,6 +60,12 @@ export const claimBody = z.strictObject({
   validFrom: fuzzyDate.optional(),
   validTo: fuzzyDate.optional(),
   quote: text(2000).optional(),
+  /** The source's own stated confidence. */
+  confidence: z.enum(CONFIDENCE_LEVELS).optional(),
+  /** The source's own probability word, verbatim ("likely", "realistic possibility"). */
+  likelihood: text(64).optional(),
+  /** The analyst's note on scope or method ("excludes DPR/LPR militia"). */
+  note: text(2000).optional(),
 });
 
 /** Body of `POST /v1/reports`. */
