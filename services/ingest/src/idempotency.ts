@@ -2,6 +2,7 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import { sha256Hex } from '@claimtrail/shared/identity';
+import { kvWriteSubject } from '@claimtrail/shared/nats';
 import { ConflictError, UnavailableError } from '@claimtrail/shared/errors';
 import type { JetStreamPublisher } from './event-store.ts';
 
@@ -42,7 +43,7 @@ const WRONG_LAST_SEQ: readonly number[] = [
 
 /**
  * How records are written to the bucket. Through ingest's own publisher where the bucket tells
- * the subject a key is written on (nats.js's `subjectForKey`, which also knows mirrors and
+ * the subject a key is written on (kvWriteSubject, which also knows mirrors and
  * domains): nats.js's `kv.create` and `kv.put` go through `js.publish`, whose per-request objects
  * and `RequestError` took ~6 % of ingest's CPU for the two writes of each report (a profile of the
  * ingest bench). Without it, through the bucket's own `create`/`put` semantics (`put` with
@@ -52,9 +53,8 @@ export function kvRecordWriter(
   kv: KV,
   publisher?: JetStreamPublisher,
 ): { write: RecordWrite; via: 'publisher' | 'kv' } {
-  const bucket = kv as KV & { subjectForKey?: (k: string, edit?: boolean) => string };
-  const subjectForKey = bucket.subjectForKey;
-  if (publisher && typeof subjectForKey === 'function') {
+  const subjectOf = kvWriteSubject(kv);
+  if (publisher && subjectOf) {
     return {
       via: 'publisher',
       async write(key, value, expectRevision) {
@@ -63,7 +63,7 @@ export function kvRecordWriter(
           h = headers();
           h.set('Nats-Expected-Last-Subject-Sequence', String(expectRevision));
         }
-        const ack = await publisher.publish(subjectForKey.call(bucket, key, true), value, h);
+        const ack = await publisher.publish(subjectOf(key), value, h);
         if (!ack.error) return true;
         if (ack.error.err_code !== undefined && WRONG_LAST_SEQ.includes(ack.error.err_code)) return false;
         throw new Error(`the idempotency bucket refused a write: ${ack.error.description ?? ack.error.code}`);

@@ -18,6 +18,11 @@ function messageHeader(type: number, bodyLength: number): Buffer {
  * When a statement fails, Postgres skips the rest of the message and drops the COPY data that
  * follows (the protocol says so for data sent after a failed COPY). The caller rolls back.
  * Handed to `client.query` (a pg Submittable: the client routes the server's messages to it).
+ *
+ * The one place that reaches into pg's internals, written for pg 8.23.1 (pinned exactly in
+ * package.json): it writes to the client's socket, `connection.stream`, which pg does not
+ * document, and relies on the client routing CopyInResponse, CommandComplete, ReadyForQuery and
+ * errors to the handlers below. copy-statements.int.test.ts fails when either changes.
  */
 export class CopyStatements implements pg.Submittable {
   /** Settles when the server has run every statement (or the first failed). */

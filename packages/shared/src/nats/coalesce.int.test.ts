@@ -1,13 +1,14 @@
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { serviceUrls } from '../testing/env.ts';
 import { coalesceWrites } from './coalesce.ts';
 import { connectNats } from './stream.ts';
+import { nodeTransportOf } from './internals/node-transport.ts';
 
 /** Counts the socket's write calls: one per flushed chunk (`_write`) or per batch of them (`_writev`). */
 function countWrites(nc: NatsConnection) {
-  const socket = (nc as unknown as { protocol: { transport: { socket: Record<string, unknown> } } }).protocol.transport
-    .socket;
+  const socket = nodeTransportOf(nc)!.socket as unknown as Record<string, unknown>;
   const counts = { calls: 0 };
   for (const k of ['_write', '_writev'] as const) {
     const f = socket[k] as ((...a: unknown[]) => unknown) | undefined;
@@ -73,13 +74,12 @@ describe('coalesceWrites', () => {
     const nc = await connectNats(urls.natsUrl, 'coalesce-reconnect');
     open.push(nc);
     expect(coalesceWrites(nc)).toBe(true);
-    const transport = () =>
-      (nc as unknown as { protocol: { transport: { socket: { destroy(): void } } } }).protocol.transport;
+    const transport = () => nodeTransportOf(nc)!;
     const first = transport();
     const reconnected = (async () => {
       for await (const s of nc.status()) if (s.type === 'reconnect') return;
     })();
-    first.socket.destroy();
+    (first.socket as unknown as Socket).destroy();
     await reconnected;
     // The status listener patches the new transport when the reconnect is reported.
     await new Promise((r) => setImmediate(r));

@@ -1,27 +1,9 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../logger.ts';
+import { nodeTransportOf, type CorkableSocket, type NodeTransport } from './internals/node-transport.ts';
 
-/** What coalesceWrites needs of nats.js's internals (feature-detected, never assumed). */
-interface CorkableSocket {
-  cork(): void;
-  uncork(): void;
-  destroyed?: boolean;
-}
-interface PatchableTransport {
-  socket?: CorkableSocket;
-  send(frame: Uint8Array): void;
-  [COALESCING]?: true;
-}
+type PatchableTransport = NodeTransport & { [COALESCING]?: true };
 const COALESCING = Symbol('claimtrail.coalescing');
-
-function transportOf(nc: NatsConnection): PatchableTransport | undefined {
-  const t = (nc as unknown as { protocol?: { transport?: unknown } }).protocol?.transport as
-    PatchableTransport | undefined;
-  const s = t?.socket;
-  if (!t || typeof t.send !== 'function' || !s || typeof s.cork !== 'function' || typeof s.uncork !== 'function')
-    return undefined;
-  return t;
-}
 
 function patch(t: PatchableTransport): void {
   if (t[COALESCING]) return;
@@ -52,12 +34,12 @@ function patch(t: PatchableTransport): void {
  * NATS CPU 57-64 → 41-48 µs an event, ingest's own 117-139 → 111-135, events/s +9 % (median).
  * A publish waits at most for the rest of its turn, which it shared with the requests beside it.
  *
- * Reaches into nats.js (`protocol.transport.socket`); when that is not there (another version or
- * transport) it does nothing, warns on `logger` and returns false. A reconnect makes a new
- * transport, which is patched when the connection reports it.
+ * Reaches into nats.js for the socket (nodeTransportOf, internals/node-transport.ts); when that is
+ * not there (another version or transport) it does nothing, warns on `logger` and returns false. A
+ * reconnect makes a new transport, which is patched when the connection reports it.
  */
 export function coalesceWrites(nc: NatsConnection, logger?: Pick<Logger, 'warn'>): boolean {
-  const t = transportOf(nc);
+  const t: PatchableTransport | undefined = nodeTransportOf(nc);
   if (!t) {
     logger?.warn('this nats.js has no socket to cork; NATS gets a write per request');
     return false;
@@ -66,7 +48,7 @@ export function coalesceWrites(nc: NatsConnection, logger?: Pick<Logger, 'warn'>
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'reconnect') {
-        const next = transportOf(nc);
+        const next = nodeTransportOf(nc);
         if (next) patch(next);
       }
     }

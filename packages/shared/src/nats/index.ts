@@ -12,3 +12,4 @@ export {
 export { atLeast, featuresOf, parseVersion, type ServerFeatures } from './server-features.ts';
 export { coalesceWrites } from './coalesce.ts';
 export { clusterOf, type ClusterShape, type ReplicaChange } from './replicas.ts';
+export { kvWriteSubject } from './internals/kv-write-subject.ts';
