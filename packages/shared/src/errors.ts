@@ -37,6 +37,13 @@ export class ConflictError extends ClaimtrailError {
     this.name = 'ConflictError';
   }
 }
+/** A conditional write named a version (If-Match) that is no longer the one in force. */
+export class PreconditionFailedError extends ClaimtrailError {
+  constructor(message: string) {
+    super('precondition_failed', message);
+    this.name = 'PreconditionFailedError';
+  }
+}
 export class UnavailableError extends ClaimtrailError {
   readonly retryAfterS: number;
   constructor(message: string, retryAfterS = 1, cause?: unknown) {

@@ -298,3 +298,175 @@ describe('a correction says what the sources said', () => {
     expect(await lastSeq()).toBe(before);
   });
 });
+
+describe('an editor names a topic', () => {
+  const topic = { topic: 'dprk-troops-in-russia', label: 'North Korean troops in Russia' };
+
+  it('stores its label and description once, answers the same body again as a duplicate, and keeps each change', async () => {
+    const before = await lastSeq();
+    const first = await post('/v1/topics', topic, admin);
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toEqual({ seq: before + 1 });
+    const stored = await eventsOn(`topic.${topic.topic}`);
+    expect(stored.map((e) => [e.type, e.data, e.actor])).toEqual([['TopicDefined', topic, 'editor']]);
+
+    const again = await post('/v1/topics', topic, admin);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ seq: before + 1, duplicate: true });
+    expect(await lastSeq()).toBe(before + 1);
+
+    const described = { ...topic, description: 'Deployment and losses of DPRK soldiers in the Kursk oblast' };
+    const second = await post('/v1/topics', described, admin);
+    expect(second.statusCode).toBe(202);
+    // Back to the first wording: a change like any other, not a repeat of the first request.
+    const third = await post('/v1/topics', topic, admin);
+    expect(third.statusCode).toBe(202);
+    expect((await eventsOn(`topic.${topic.topic}`)).map((e) => e.data)).toEqual([topic, described, topic]);
+  });
+
+  it('answers two identical definitions sent at once with one write and one duplicate', async () => {
+    const body = { topic: 'wagner-losses', label: 'Wagner Group losses' };
+    const answers = await Promise.all([post('/v1/topics', body, admin), post('/v1/topics', body, admin)]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 202]);
+    expect(new Set(answers.map((a) => a.json().seq)).size).toBe(1);
+    expect(await eventsOn('topic.wagner-losses')).toHaveLength(1);
+  });
+
+  it.each([
+    ['a writer token', { topic: 'x', label: 'X' }, writer, 403, undefined],
+    ['a bad slug', { topic: 'Not A Slug', label: 'X' }, admin, 400, '/topic'],
+    ['no label', { topic: 'x' }, admin, 400, '/label'],
+    ['an unknown field', { topic: 'x', label: 'X', colour: 'red' }, admin, 400, '/colour'],
+    [
+      'a description over 2000 characters',
+      { topic: 'x', label: 'X', description: 'd'.repeat(2001) },
+      admin,
+      400,
+      '/description',
+    ],
+  ])('refuses %s and stores nothing', async (_name, body, token, status, path) => {
+    const before = await lastSeq();
+    const res = await post('/v1/topics', body, token);
+    expect(res.statusCode).toBe(status);
+    if (path) expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(path);
+    expect(await lastSeq()).toBe(before);
+  });
+});
+
+describe('an editor defines metrics', () => {
+  const metric = (m: string, over: Record<string, unknown> = {}) => ({
+    metric: m,
+    label: m.replace(/_/g, ' '),
+    unit: 'persons',
+    aggregation: 'cumulative',
+    ...over,
+  });
+  const paths = (res: Answer) => res.json().errors.map((e: { path: string }) => e.path);
+  const define = (body: unknown, headers: Record<string, string> = {}) => post('/v1/metrics', body, admin, headers);
+
+  it('refuses a composite whose parts are missing, repeated or counted in another unit, naming each part', async () => {
+    const before = await lastSeq();
+    const missing = await define(metric('casualties', { composedOf: ['fallen', 'injured'] }));
+    expect(missing.statusCode).toBe(400);
+    expect(missing.json().errors).toEqual([
+      { path: '/composedOf/0', message: 'metric fallen is not defined; define it first' },
+      { path: '/composedOf/1', message: 'metric injured is not defined; define it first' },
+    ]);
+    expect(await lastSeq()).toBe(before);
+
+    expect((await define(metric('fallen'))).statusCode).toBe(202);
+    expect((await define(metric('injured'))).statusCode).toBe(202);
+    expect((await define(metric('shells_fired', { unit: 'rounds' }))).statusCode).toBe(202);
+    const afterParts = await lastSeq();
+
+    const twice = await define(metric('casualties', { composedOf: ['fallen', 'injured', 'fallen'] }));
+    expect(twice.statusCode).toBe(400);
+    expect(paths(twice)).toEqual(['/composedOf/2']);
+    const itself = await define(metric('casualties', { composedOf: ['casualties', 'fallen'] }));
+    expect(itself.statusCode).toBe(400);
+    expect(paths(itself)).toEqual(['/composedOf/0']);
+    const units = await define(metric('casualties', { composedOf: ['fallen', 'shells_fired'] }));
+    expect(units.statusCode).toBe(400);
+    expect(units.json().errors).toEqual([
+      {
+        path: '/composedOf/1',
+        message: 'metric shells_fired is counted in rounds, not in persons as casualties is',
+      },
+    ]);
+    expect(await lastSeq()).toBe(afterParts);
+
+    const ok = await define(metric('casualties', { composedOf: ['fallen', 'injured'] }));
+    expect(ok.statusCode).toBe(202);
+    expect(ok.headers.etag).toBe(`"${ok.json().seq}"`);
+  });
+
+  it('answers the same definition as a duplicate, writes a new label, and guards a redefinition with If-Match', async () => {
+    const first = await define(metric('deployed_troops', { aggregation: 'stock' }));
+    expect(first.statusCode).toBe(202);
+    const v1 = first.json().seq as number;
+
+    const same = await define(metric('deployed_troops', { aggregation: 'stock' }));
+    expect(same.statusCode).toBe(200);
+    expect(same.json()).toEqual({ seq: v1, duplicate: true });
+    expect(same.headers.etag).toBe(`"${v1}"`);
+
+    const relabelled = await define(metric('deployed_troops', { aggregation: 'stock', label: 'Troops deployed' }));
+    expect(relabelled.statusCode).toBe(202);
+    const v2 = relabelled.json().seq as number;
+
+    const before = await lastSeq();
+    const unguarded = await define(metric('deployed_troops', { aggregation: 'cumulative', label: 'Troops deployed' }));
+    expect(unguarded.statusCode).toBe(409);
+    expect(unguarded.json().detail).toContain('aggregation stock → cumulative');
+    expect(unguarded.json().detail).toContain(`If-Match: "${v2}"`);
+    const stale = await define(metric('deployed_troops', { aggregation: 'cumulative', label: 'Troops deployed' }), {
+      'if-match': `"${v1}"`,
+    });
+    expect(stale.statusCode).toBe(412);
+    expect(stale.json()).toMatchObject({ status: 412, title: 'Precondition Failed' });
+    expect(stale.json().detail).toContain(`"${v2}"`);
+    const malformed = await define(metric('deployed_troops', { aggregation: 'cumulative' }), { 'if-match': 'v2' });
+    expect(malformed.statusCode).toBe(400);
+    expect(paths(malformed)).toEqual(['headers:/if-match']);
+    const nothingYet = await define(metric('never_defined'), { 'if-match': `"${v2}"` });
+    expect(nothingYet.statusCode).toBe(412);
+    expect(await lastSeq()).toBe(before);
+
+    const guarded = await define(metric('deployed_troops', { aggregation: 'cumulative', label: 'Troops deployed' }), {
+      'if-match': `"${v2}"`,
+    });
+    expect(guarded.statusCode).toBe(202);
+    const v3 = guarded.json().seq as number;
+    expect(guarded.headers.etag).toBe(`"${v3}"`);
+    expect((await eventsOn('metric.deployed_troops')).map((e) => [e.seq, e.data.aggregation])).toEqual([
+      [v1, 'stock'],
+      [v2, 'stock'],
+      [v3, 'cumulative'],
+    ]);
+    // Its retry, with the If-Match that is stale now, is still the same definition: a duplicate.
+    const retry = await define(metric('deployed_troops', { aggregation: 'cumulative', label: 'Troops deployed' }), {
+      'if-match': `"${v2}"`,
+    });
+    expect(retry.statusCode).toBe(200);
+    expect(retry.json()).toEqual({ seq: v3, duplicate: true });
+  });
+
+  it('takes parts in any order as the same parts, and needs If-Match to change them', async () => {
+    const a = await define(metric('losses', { composedOf: ['fallen', 'injured'] }));
+    expect(a.statusCode).toBe(202);
+    const reordered = await define(metric('losses', { composedOf: ['injured', 'fallen'] }));
+    expect(reordered.statusCode).toBe(200);
+    expect(reordered.json()).toEqual({ seq: a.json().seq, duplicate: true });
+    const fewer = await define(metric('losses', { composedOf: ['fallen', 'casualties'] }));
+    expect(fewer.statusCode).toBe(409);
+    expect(fewer.json().detail).toContain('composedOf [fallen, injured] → [casualties, fallen]');
+    // Another unit for the composite would leave its parts in persons.
+    const unit = await define(metric('losses', { unit: 'soldiers', composedOf: ['fallen', 'injured'] }));
+    expect(unit.statusCode).toBe(400);
+    expect(paths(unit)).toEqual(['/composedOf/0', '/composedOf/1']);
+    const aggregation = await define(
+      metric('losses', { aggregation: 'incremental', composedOf: ['fallen', 'injured'] }),
+    );
+    expect(aggregation.statusCode).toBe(409);
+  });
+});

@@ -5,6 +5,7 @@ import {
   createSubjects,
   decodeEvent,
   type ClaimtrailEvent,
+  type EventType,
   type Subjects,
 } from '@claimtrail/shared/events';
 import { UnavailableError } from '@claimtrail/shared/errors';
@@ -35,9 +36,21 @@ export interface EventStore {
   claimEvents(claimId: string): Promise<StoredEvent[]>;
   /** The first event with this id on `subject`, from `fromSeq` on. */
   findEvent(subject: string, eventId: string, fromSeq?: number): Promise<StoredEvent | undefined>;
+  /**
+   * The last event of `type` on `subject` (a definition in force), and the subject's last seq,
+   * which a write that replaces it expects (0: the subject is empty).
+   */
+  lastOfType<T extends EventType>(subject: string, type: T): Promise<LastOfType<T>>;
+  /** The names of the subjects under `filter` that hold messages (stream info with a subjects filter). */
+  subjectNames(filter: string): Promise<string[]>;
   ready(): Promise<string[]>;
   /** Stops the publisher (its reply subscription and timer); pending publishes fail. */
   close(): void;
+}
+
+export interface LastOfType<T extends EventType> {
+  lastSeq: number;
+  found: { seq: number; event: Extract<ClaimtrailEvent, { type: T }> } | undefined;
 }
 
 /** What JetStream answers a publish: a PubAck, or an API error. */
@@ -227,6 +240,36 @@ export async function createEventStore(
       const read = await scan(subject, fromSeq, (e) => e.event?.eventId === eventId);
       const last = read.at(-1);
       return last?.event?.eventId === eventId ? last : undefined;
+    },
+    async lastOfType<T extends EventType>(subject: string, type: T): Promise<LastOfType<T>> {
+      const isOfType = (
+        e: StoredEvent,
+      ): e is { seq: number; subject: string; event: Extract<ClaimtrailEvent, { type: T }> } => e.event?.type === type;
+      let m;
+      try {
+        m = await jsm.direct.getMessage(o.stream, { last_by_subj: subject });
+      } catch (err) {
+        throw new UnavailableError('the event stream could not be read; retry', 2, err);
+      }
+      if (!m) return { lastSeq: 0, found: undefined };
+      const last = decodeStored(m);
+      if (isOfType(last)) return { lastSeq: m.seq, found: { seq: m.seq, event: last.event } };
+      // Anyone can publish on the stream's subjects: the last message may be something else, and
+      // the event in force an earlier one (a rare case, worth a walk of the subject).
+      const all = await scan(subject, 1, () => false);
+      const found = all.findLast(isOfType);
+      return {
+        lastSeq: Math.max(m.seq, all.at(-1)?.seq ?? 0),
+        found: found ? { seq: found.seq, event: found.event } : undefined,
+      };
+    },
+    async subjectNames(filter) {
+      try {
+        const info = await jsm.streams.info(o.stream, { subjects_filter: filter });
+        return Object.keys(info.state.subjects ?? {});
+      } catch (err) {
+        throw new UnavailableError('the event stream could not be read; retry', 2, err);
+      }
     },
     async ready() {
       if (nc.isClosed()) return ['NATS connection closed'];

@@ -1,4 +1,3 @@
-import { createEnvelope } from '@claimtrail/shared/envelope';
 import { z } from 'zod';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KV } from '@nats-io/kv';
@@ -10,20 +9,21 @@ import {
   postReportRequest,
   postReportResponse,
   postRetractionRequest,
+  postTopicRequest,
   problemDetails,
   seqResponse,
   type PostReportResponse,
 } from '@claimtrail/shared/contract';
 import { claimId as claimIdSchema } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, principalOf, tokenHashOf, type TokenStore } from '@claimtrail/shared/http';
-import { messageIdOf, bodyHashOf } from '@claimtrail/shared/identity';
-import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { createEventStore, createJetStreamPublisher } from './event-store.ts';
 import { createIdempotency, kvRecordWriter } from './idempotency.ts';
-import { keyOwnerOf, requestKeyOf } from './idempotency-key.ts';
+import { keyOwnerOf } from './idempotency-key.ts';
 import { submitReport, type RequestContext } from './report-submission.ts';
 import { correctClaim, retractClaim } from './claim-mutations.ts';
+import { defineMetric, parseIfMatch } from './metric-definition.ts';
+import { defineTopic } from './topic-definition.ts';
 
 export interface IngestDeps {
   nc: NatsConnection;
@@ -50,6 +50,12 @@ const idemHeader = z
   .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1..128 visible ASCII characters')
   .optional();
 const headersSchema = z.object({ 'idempotency-key': idemHeader }).loose();
+const metricHeadersSchema = z
+  .object({
+    'idempotency-key': idemHeader,
+    'if-match': z.string().max(1000).optional().describe('"<seq>" of the definition in force, to change it'),
+  })
+  .loose();
 const errorResponses = {
   400: problemDetails,
   401: problemDetails,
@@ -162,39 +168,46 @@ export async function createIngestApp(deps: IngestDeps) {
       config: { scope: 'admin' },
       schema: {
         summary: 'Define or redefine a metric',
+        description:
+          'The definition in force is the last one written; its seq is its ETag. The same definition again answers 200 with "duplicate": true; a new label alone is written; a change of unit, aggregation or composedOf needs If-Match: "<seq>" naming the definition in force (409 without, 412 when stale).',
         security: [{ bearer: [] }],
-        headers: headersSchema,
+        headers: metricHeadersSchema,
         body: postMetricRequest,
-        response: { 202: seqResponse, ...errorResponses },
+        response: { 200: seqResponse, 202: seqResponse, 412: problemDetails, ...errorResponses },
       },
     },
     async (req, reply) => {
-      const ctx = context(req);
-      const b = req.body;
-      if (b.composedOf?.includes(b.metric)) {
-        throw new ValidationError('a metric cannot be composed of itself', [
-          { path: '/composedOf', message: 'must not contain the metric itself' },
-        ]);
-      }
-      const event = createEnvelope(
-        'MetricDefined',
-        {
-          metric: b.metric,
-          label: b.label,
-          unit: b.unit,
-          aggregation: b.aggregation,
-          ...(b.composedOf === undefined ? {} : { composedOf: b.composedOf }),
-        },
-        { recordedAt: ctx.now().toISOString(), actor: ctx.actor, requestId: ctx.requestId },
+      const h = req.headers['if-match'];
+      const out = await defineMetric(
+        store,
+        req.body,
+        parseIfMatch(typeof h === 'string' ? h : undefined),
+        context(req),
       );
-      const key = requestKeyOf(ctx, () => bodyHashOf(b));
-      const out = await store.publish({
-        subject: store.subjects.metric(b.metric),
-        event,
-        msgId: messageIdOf('metric', key, 0),
-      });
-      if (!out.ok) throw new Error('unexpected expectation failure');
-      return reply.code(202).send({ seq: out.seq, ...(out.duplicate ? { duplicate: true } : {}) });
+      return reply
+        .code(out.duplicate ? 200 : 202)
+        .header('etag', `"${out.seq}"`)
+        .send({ seq: out.seq, ...(out.duplicate ? { duplicate: true } : {}) });
+    },
+  );
+  app.post(
+    '/v1/topics',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: "Define a topic's label and description",
+        description: 'The same definition as the one in force answers 200 with "duplicate": true and stores nothing.',
+        security: [{ bearer: [] }],
+        headers: headersSchema,
+        body: postTopicRequest,
+        response: { 200: seqResponse, 202: seqResponse, ...errorResponses },
+      },
+    },
+    async (req, reply) => {
+      const out = await defineTopic(store, req.body, context(req));
+      return reply
+        .code(out.duplicate ? 200 : 202)
+        .send({ seq: out.seq, ...(out.duplicate ? { duplicate: true } : {}) });
     },
   );
 

@@ -350,6 +350,10 @@ describe('POST /v1/metrics', () => {
       composedOf: ['killed', 'wounded'],
     };
     expect((await post('/v1/metrics', m)).statusCode).toBe(403);
+    for (const part of ['killed', 'wounded'])
+      expect(
+        (await post('/v1/metrics', { metric: part, label: part, aggregation: 'cumulative' }, {}, admin)).statusCode,
+      ).toBe(202);
     const ok = await post('/v1/metrics', m, {}, admin);
     expect(ok.statusCode).toBe(202);
     expect(ok.json().seq).toBeGreaterThan(0);
@@ -456,6 +460,7 @@ describe('the service edge', () => {
         '/v1/claims/{claimId}/corrections',
         '/v1/claims/{claimId}/retractions',
         '/v1/metrics',
+        '/v1/topics',
       ]),
     );
     expect(JSON.stringify(doc.paths['/v1/reports'].post.requestBody)).toContain('intelligence_agency');

@@ -104,6 +104,14 @@ export const postMetricRequest = z.strictObject({
 });
 export const seqResponse = z.object({ seq: z.number().int(), duplicate: z.boolean().optional() });
 
+/** Body of `POST /v1/topics`: a topic's name and description, for people (the slug is its id). */
+export const postTopicRequest = z.strictObject({
+  topic: topicSlug,
+  label: text(200),
+  description: text(2000).optional(),
+});
+export type PostTopicRequest = z.infer<typeof postTopicRequest>;
+
 export const problemDetails = z.object({
   type: z.string(),
   title: z.string(),

@@ -5,6 +5,7 @@ import {
   ClaimtrailError,
   ConflictError,
   NotFoundError,
+  PreconditionFailedError,
   RateLimitedError,
   UnavailableError,
   UnsupportedMediaTypeError,
@@ -27,6 +28,7 @@ const TITLES: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
@@ -148,6 +150,7 @@ export function errorHandler(err: FastifyError, req: FastifyRequest, reply: Fast
   if (err instanceof ValidationError) return sendProblem(reply, problem(400, err.message, err.details));
   if (err instanceof NotFoundError) return sendProblem(reply, problem(404, err.message));
   if (err instanceof ConflictError) return sendProblem(reply, problem(409, err.message));
+  if (err instanceof PreconditionFailedError) return sendProblem(reply, problem(412, err.message));
   if (err instanceof AuthError)
     return sendProblem(reply, problem(err.code === 'unauthenticated' ? 401 : 403, err.message));
   if (err instanceof UnavailableError) return unavailable(req, reply, err, err.retryAfterS, err.message);
