@@ -25,24 +25,38 @@ if (cluster.isPrimary && processes > 1) {
   // INGEST_PROCESSES (cluster.ts): this process only starts, watches and stops the workers.
   await runIngestPrimary({ processes, logger });
 } else {
-  const { coalesceWrites, connectNats, openBuckets, provisionStream } = await import('@claimtrail/shared/nats');
+  const { checkStream, coalesceWrites, connectNats, NotProvisionedError, openProvisionedBuckets } =
+    await import('@claimtrail/shared/nats');
   const { createIngestApp } = await import('./ingest.app.ts');
   const { createKvTokenStore } = await import('./token-store.ts');
 
   const nc = await startOrExit('ingest', () => connectNats(config.NATS_URL, 'claimtrail-ingest'));
   coalesceWrites(nc, logger);
+  // Only `claimtrail migrate` creates the stream and buckets: ingest checks them, says what
+  // differs from its settings, and refuses to start without them.
   const buckets = await startOrExit(
     'ingest',
     async () => {
-      await provisionStream(nc, {
-        stream: config.CLAIMTRAIL_STREAM,
-        subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
-        duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
-        replicas: config.CLAIMTRAIL_REPLICAS,
-      });
-      return openBuckets(nc, config.CLAIMTRAIL_STREAM, { replicas: config.CLAIMTRAIL_REPLICAS });
+      try {
+        const differences = await checkStream(nc, {
+          stream: config.CLAIMTRAIL_STREAM,
+          subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+          duplicateWindowS: config.CLAIMTRAIL_DUPLICATE_WINDOW_S,
+          replicas: config.CLAIMTRAIL_REPLICAS,
+        });
+        const opened = await openProvisionedBuckets(nc, config.CLAIMTRAIL_STREAM, {
+          replicas: config.CLAIMTRAIL_REPLICAS,
+        });
+        for (const d of [...differences, ...opened.differences])
+          logger.warn({ of: d.of, setting: d.setting, found: d.found, wanted: d.wanted }, d.message);
+        return opened;
+      } catch (err) {
+        if (!(err instanceof NotProvisionedError)) throw err;
+        process.stderr.write(`claimtrail ingest: ${err.message}\n`);
+        process.exit(2);
+      }
     },
-    `cannot provision stream ${config.CLAIMTRAIL_STREAM}`,
+    `cannot check stream ${config.CLAIMTRAIL_STREAM}`,
   );
   // In a worker, GET /metrics answers the sum over every worker (cluster.ts).
   const { Registry } = await import('prom-client');

@@ -13,3 +13,4 @@ export { atLeast, featuresOf, parseVersion, type ServerFeatures } from './server
 export { coalesceWrites } from './coalesce.ts';
 export { clusterOf, type ClusterShape, type ReplicaChange } from './replicas.ts';
 export { kvWriteSubject } from './internals/kv-write-subject.ts';
+export { checkStream, NotProvisionedError, openProvisionedBuckets, type SettingDifference } from './stream-check.ts';

@@ -52,19 +52,15 @@ export function isApiError(err: unknown, code: number): boolean {
 }
 
 /**
- * Creates the event stream, or brings an existing one to the wanted settings. Idempotent: run at
- * every start-up. File storage, no delete, no purge, limits retention with no limits. The replica
- * count of an existing stream is never changed here, so a process started with another
- * `CLAIMTRAIL_REPLICAS` does not undo `claimtrail migrate --replicas`.
+ * The event stream's configuration: file storage, no delete, no purge, limits retention with no
+ * limits, direct gets, the duplicate window and replicas of `s`; metadata and compression where
+ * the server has them. What `claimtrail migrate` creates, and what services check it against.
  */
-export async function provisionStream(
-  nc: NatsConnection,
+export function streamConfigOf(
   s: StreamSettings,
-): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean; replicas: number }> {
-  const replicas = s.replicas ?? 1;
-  const jsm = await jetstreamManager(nc);
-  const features = serverFeatures(nc);
-  const wanted: Partial<StreamConfig> & { name: string } = {
+  features: ServerFeatures,
+): Partial<StreamConfig> & { name: string; subjects: string[]; duplicate_window: number; num_replicas: number } {
+  const wanted: ReturnType<typeof streamConfigOf> = {
     name: s.stream,
     subjects: [`${s.subjectPrefix}.>`],
     storage: StorageType.File,
@@ -75,10 +71,28 @@ export async function provisionStream(
     allow_rollup_hdrs: false,
     allow_direct: true,
     duplicate_window: nanos(s.duplicateWindowS * 1000),
-    num_replicas: replicas,
+    num_replicas: s.replicas ?? 1,
   };
   if (features.metadata) wanted.metadata = { 'claimtrail.stream': 'events', 'claimtrail.schema': '1' };
   if (features.compression) wanted.compression = StoreCompression.S2;
+  return wanted;
+}
+
+/**
+ * Creates the event stream (streamConfigOf), or brings an existing one's subjects, duplicate
+ * window and delete and purge denials to the wanted settings. Idempotent; `claimtrail migrate`
+ * runs it, and `claimtrail import` into a stream not yet made (services only check the stream:
+ * stream-check.ts). The replica count of an existing stream is never changed here, so a migrate
+ * with another `CLAIMTRAIL_REPLICAS` does not undo `claimtrail migrate --replicas`.
+ */
+export async function provisionStream(
+  nc: NatsConnection,
+  s: StreamSettings,
+): Promise<{ jsm: JetStreamManager; features: ServerFeatures; created: boolean; replicas: number }> {
+  const replicas = s.replicas ?? 1;
+  const jsm = await jetstreamManager(nc);
+  const features = serverFeatures(nc);
+  const wanted = streamConfigOf(s, features);
   try {
     const info = await jsm.streams.info(s.stream);
     const c = info.config;
@@ -91,7 +105,7 @@ export async function provisionStream(
       await jsm.streams.update(s.stream, {
         ...c,
         subjects: [`${s.subjectPrefix}.>`],
-        duplicate_window: wanted.duplicate_window!,
+        duplicate_window: wanted.duplicate_window,
         deny_delete: true,
         deny_purge: true,
       });
@@ -130,6 +144,11 @@ export function bucketNames(stream: string) {
   return { idempotency: `${stream}_idempotency`, tokens: `${stream}_tokens` };
 }
 
+/** The JetStream stream that holds a KV bucket. */
+export function bucketStreamOf(bucket: string): string {
+  return `KV_${bucket}`;
+}
+
 /**
  * How long a request to a bucket (a token lookup, an idempotency record read) waits for NATS
  * before it fails, and its HTTP request is answered 503: nats.js's default is 5 s, and a direct
@@ -137,10 +156,24 @@ export function bucketNames(stream: string) {
  */
 export const KV_REQUEST_TIMEOUT_MS = 1000;
 
+/** Each bucket keeps the last value of a key only, on file. */
+export const BUCKET_CONFIG = { history: 1, storage: StorageType.File } as const;
+
 /**
- * Opens (creating if missing) the KV buckets ingest keeps its memory in. `replicas` applies only
- * to a bucket created now; an existing one keeps its count. Creating one waits nats.js's default
- * 5 s (placing replicas can take a while); the handles returned time out after `timeoutMs`.
+ * A handle on an existing bucket whose requests time out after `timeoutMs`. Binding asks the
+ * server nothing, so whether the bucket allows direct gets (from its stream's configuration) is
+ * passed on.
+ */
+export function bindBucket(nc: NatsConnection, bucket: string, allowDirect: boolean, timeoutMs?: number): Promise<KV> {
+  const fast = new Kvm(jetstream(nc, { timeout: timeoutMs ?? KV_REQUEST_TIMEOUT_MS }));
+  return fast.open(bucket, { allow_direct: allowDirect });
+}
+
+/**
+ * Opens (creating if missing) the KV buckets ingest keeps its memory in; `claimtrail migrate`
+ * creates them (services only open them: stream-check.ts). `replicas` applies only to a bucket
+ * created now; an existing one keeps its count. Creating one waits nats.js's default 5 s (placing
+ * replicas can take a while); the handles returned time out after `timeoutMs`.
  */
 export async function openBuckets(
   nc: NatsConnection,
@@ -148,20 +181,17 @@ export async function openBuckets(
   o: { replicas?: number; timeoutMs?: number } = {},
 ): Promise<{ idempotency: KV; tokens: KV }> {
   const kvm = new Kvm(nc);
-  const fast = new Kvm(jetstream(nc, { timeout: o.timeoutMs ?? KV_REQUEST_TIMEOUT_MS }));
   const names = bucketNames(stream);
   const replicas = o.replicas ?? 1;
   const open = async (bucket: string) => {
     let created: KV;
     try {
-      created = await kvm.create(bucket, { history: 1, storage: StorageType.File, replicas });
+      created = await kvm.create(bucket, { ...BUCKET_CONFIG, replicas });
     } catch (err) {
       throw explainReplicasError(nc, replicas, `bucket ${bucket}`, err);
     }
-    // Bound again through a client with the short timeout: binding asks the server nothing, so
-    // whether the bucket allows direct gets (what create learnt) is passed on.
     const status = await created.status();
-    return fast.open(bucket, { allow_direct: status.streamInfo.config.allow_direct === true });
+    return bindBucket(nc, bucket, status.streamInfo.config.allow_direct === true, o.timeoutMs);
   };
   const [idempotency, tokens] = await Promise.all([open(names.idempotency), open(names.tokens)]);
   return { idempotency, tokens };
@@ -174,5 +204,5 @@ export async function openBuckets(
  */
 export async function changeReplicas(nc: NatsConnection, stream: string, replicas: number): Promise<ReplicaChange[]> {
   const names = bucketNames(stream);
-  return setStreamReplicas(nc, [stream, `KV_${names.idempotency}`, `KV_${names.tokens}`], replicas);
+  return setStreamReplicas(nc, [stream, bucketStreamOf(names.idempotency), bucketStreamOf(names.tokens)], replicas);
 }
