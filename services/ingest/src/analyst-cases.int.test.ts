@@ -51,9 +51,12 @@ async function lastSeq(): Promise<number> {
 }
 
 /** Every event on `subject` (wildcards allowed, without the prefix), decoded as readers decode them. */
-async function eventsOn(subject: string, fromSeq = 1): Promise<(ClaimtrailEvent & { seq: number })[]> {
+async function eventsOn(
+  subject: string,
+  fromSeq = 1,
+): Promise<{ seq: number; type: string; actor: string; data: any }[]> {
   const jsm = await jetstreamManager(env.nc);
-  const out: (ClaimtrailEvent & { seq: number })[] = [];
+  const out: { seq: number; type: string; actor: string; data: any }[] = [];
   for (let seq = fromSeq; ;) {
     const m = await jsm.direct.getMessage(env.stream, { next_by_subj: `${env.subjectPrefix}.${subject}`, seq });
     if (!m) return out;
@@ -67,7 +70,7 @@ async function eventsOn(subject: string, fromSeq = 1): Promise<(ClaimtrailEvent 
 /** The events a write stored: those after `before`, by type. */
 async function storedSince(before: number) {
   const events = await eventsOn('>', before + 1);
-  return (type: ClaimtrailEvent['type']) => events.filter((e) => e.type === type).map((e) => e.data as any);
+  return (type: ClaimtrailEvent['type']) => events.filter((e) => e.type === type).map((e) => e.data);
 }
 
 describe('a report says what the sources said', () => {
