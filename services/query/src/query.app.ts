@@ -132,7 +132,12 @@ export async function createQueryApp(deps: QueryDeps) {
       } catch (err) {
         // What is down, not its error text (which can name hosts and users): the log has that.
         deps.logger.warn({ err }, 'not ready');
-        return [err instanceof UnavailableError ? err.message : 'Postgres unreachable'];
+        if (err instanceof UnavailableError) return [err.message];
+        return [
+          (err as { code?: unknown }).code === '3D000'
+            ? 'Postgres: the database does not exist (`claimtrail migrate` creates it)'
+            : 'Postgres unreachable',
+        ];
       }
     },
   });
