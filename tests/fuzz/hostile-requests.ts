@@ -505,16 +505,20 @@ export function createHostileRequests(rand: () => number, tokens: Tokens, known:
           expect: [414, 431],
           headers: {},
         };
-      default:
+      default: {
+        const path = pick(['/livez', '/v1/topics', '/openapi.json']);
+        // Ingest takes POST /v1/topics (scope admin): without a token, 401.
+        const taken = service === 'ingest' && path === '/v1/topics';
         return {
           cls: 'transport:method',
           service,
           method: 'POST',
-          path: pick(['/livez', '/v1/topics', '/openapi.json']),
+          path,
           headers: { ...json },
           body: '{}',
-          expect: [404, 405],
+          expect: taken ? [401] : [404, 405],
         };
+      }
     }
   }
 
