@@ -473,3 +473,171 @@ describe('an editor defines metrics', () => {
     expect(aggregation.statusCode).toBe(409);
   });
 });
+
+describe("a claim's unit and metric", () => {
+  const report = (url: string, claims: Record<string, unknown>[]) => ({
+    report: { url, publisher: 'Example Daily', publishedAt: '2025-03-10' },
+    claims: claims.map((c) => ({
+      topic: 'dprk-troops-in-russia',
+      value: { kind: 'approx', value: 300 },
+      source: { id: 'kr-nis' },
+      ...c,
+    })),
+  });
+
+  it("defines a metric nobody defined, and warns with the contract's words, naming a similar defined one", async () => {
+    expect(
+      (await post('/v1/metrics', { metric: 'killed', label: 'Killed', aggregation: 'cumulative' }, admin)).statusCode,
+    ).toBeLessThan(300);
+    const before = await lastSeq();
+    const body = report('https://example.org/typo', [{ metric: 'kiled' }]);
+    const res = await post('/v1/reports', body);
+    expect(res.statusCode).toBe(202);
+    expect(res.json().warnings).toEqual([
+      { path: '/claims/0/metric', message: 'new metric kiled; a defined metric with a similar name: killed' },
+    ]);
+    expect(res.json().lastSeq).toBe(await lastSeq());
+    const stored = await storedSince(before);
+    expect(stored('MetricDefined')).toEqual([
+      { metric: 'kiled', label: 'kiled', unit: 'persons', aggregation: 'cumulative' },
+    ]);
+    expect(stored('ClaimRecorded')).toHaveLength(1);
+
+    // The same report again: the first answer, warning included, and nothing stored.
+    const again = await post('/v1/reports', body);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toEqual({ ...res.json(), duplicate: true });
+    // Another report on the metric: it is defined now.
+    const later = await post(
+      '/v1/reports',
+      report('https://example.org/typo-again', [{ metric: 'kiled', value: { kind: 'exact', value: 7 } }]),
+    );
+    expect(later.statusCode).toBe(202);
+    expect(later.json()).not.toHaveProperty('warnings');
+    expect(await eventsOn('metric.kiled')).toHaveLength(1);
+  });
+
+  it('defines a new metric once per report, in the unit of its first claim, and warns at that claim', async () => {
+    const before = await lastSeq();
+    const res = await post(
+      '/v1/reports',
+      report('https://example.org/captured', [
+        { metric: 'killed', value: { kind: 'exact', value: 12 } },
+        { metric: 'taken_prisoner', value: { kind: 'exact', value: 2 } },
+        { metric: 'taken_prisoner', value: { kind: 'exact', value: 3 }, source: { id: 'ua-sbu' } },
+      ]),
+    );
+    expect(res.statusCode).toBe(202);
+    expect(res.json().warnings).toEqual([{ path: '/claims/1/metric', message: 'new metric taken_prisoner' }]);
+    expect((await storedSince(before))('MetricDefined')).toEqual([
+      { metric: 'taken_prisoner', label: 'taken_prisoner', unit: 'persons', aggregation: 'cumulative' },
+    ]);
+  });
+
+  it("refuses a claim whose unit is not its metric's, naming both units, and stores nothing", async () => {
+    expect(
+      (
+        await post(
+          '/v1/metrics',
+          { metric: 'shells_used', label: 'Shells used', unit: 'rounds', aggregation: 'incremental' },
+          admin,
+        )
+      ).statusCode,
+    ).toBe(202);
+    const before = await lastSeq();
+    const wrong = await post(
+      '/v1/reports',
+      report('https://example.org/shells', [
+        { metric: 'shells_used', value: { kind: 'exact', value: 10000 }, unit: 'rounds' },
+        { metric: 'shells_used', value: { kind: 'exact', value: 9000 } },
+        { metric: 'drones_lost', value: { kind: 'exact', value: 4 }, unit: 'drones' },
+        { metric: 'drones_lost', value: { kind: 'exact', value: 5 }, unit: 'aircraft' },
+      ]),
+    );
+    expect(wrong.statusCode).toBe(400);
+    expect(wrong.json().errors).toEqual([
+      { path: '/claims/1/unit', message: 'metric shells_used is counted in rounds, not persons' },
+      { path: '/claims/3/unit', message: 'metric drones_lost is new, and claim 2 defines it in drones, not aircraft' },
+    ]);
+    expect(await lastSeq()).toBe(before);
+
+    const right = await post(
+      '/v1/reports',
+      report('https://example.org/shells', [
+        { metric: 'shells_used', value: { kind: 'exact', value: 9000 }, unit: 'rounds' },
+      ]),
+    );
+    expect(right.statusCode).toBe(202);
+    expect(right.json()).not.toHaveProperty('warnings');
+  });
+
+  it("refuses a correction that would leave a claim out of its metric's unit", async () => {
+    const made = await post(
+      '/v1/reports',
+      report('https://example.org/shells-corr', [{ metric: 'killed', value: { kind: 'exact', value: 8000 } }]),
+    );
+    const id = made.json().claims[0].claimId as string;
+    const before = await lastSeq();
+    const unitOnly = await post(`/v1/claims/${id}/corrections`, { changes: { unit: 'rounds' }, reason: 'r' });
+    expect(unitOnly.statusCode).toBe(400);
+    expect(unitOnly.json().errors).toEqual([
+      { path: '/changes/unit', message: 'metric killed is counted in persons, not rounds' },
+    ]);
+    const metricOnly = await post(`/v1/claims/${id}/corrections`, { changes: { metric: 'shells_used' }, reason: 'r' });
+    expect(metricOnly.statusCode).toBe(400);
+    expect(metricOnly.json().errors).toEqual([
+      { path: '/changes/metric', message: 'metric shells_used is counted in rounds, not persons' },
+    ]);
+    expect(await lastSeq()).toBe(before);
+    const both = await post(`/v1/claims/${id}/corrections`, {
+      changes: { metric: 'shells_used', unit: 'rounds' },
+      reason: 'the figure was of shells, not soldiers',
+    });
+    expect(both.statusCode).toBe(202);
+  });
+
+  it('checks claims against a unit redefined a moment ago', async () => {
+    const first = await post(
+      '/v1/metrics',
+      { metric: 'fuel_delivered', label: 'Fuel', unit: 'tonnes', aggregation: 'incremental' },
+      admin,
+    );
+    const ok = await post(
+      '/v1/reports',
+      report('https://example.org/fuel-1', [{ metric: 'fuel_delivered', unit: 'tonnes' }]),
+    );
+    expect(ok.statusCode).toBe(202);
+    const redefined = await post(
+      '/v1/metrics',
+      { metric: 'fuel_delivered', label: 'Fuel', unit: 'litres', aggregation: 'incremental' },
+      admin,
+      { 'if-match': `"${first.json().seq}"` },
+    );
+    expect(redefined.statusCode).toBe(202);
+    const old = await post(
+      '/v1/reports',
+      report('https://example.org/fuel-2', [{ metric: 'fuel_delivered', unit: 'tonnes' }]),
+    );
+    expect(old.statusCode).toBe(400);
+    expect(old.json().errors).toEqual([
+      { path: '/claims/0/unit', message: 'metric fuel_delivered is counted in litres, not tonnes' },
+    ]);
+  });
+
+  it('lets one of two reports racing to define a metric in different units define it, and refuses the other', async () => {
+    const answers = await Promise.all([
+      post('/v1/reports', report('https://example.org/race-a', [{ metric: 'tanks_destroyed', unit: 'vehicles' }])),
+      post('/v1/reports', report('https://example.org/race-b', [{ metric: 'tanks_destroyed', unit: 'tanks' }])),
+    ]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([202, 400]);
+    const refused = answers.find((a) => a.statusCode === 400)!;
+    expect(refused.json().errors[0].path).toBe('/claims/0/unit');
+    const defined = await eventsOn('metric.tanks_destroyed');
+    expect(defined).toHaveLength(1);
+    expect(
+      await eventsOn('claim.dprk-troops-in-russia.*').then((es) =>
+        es.filter((e) => e.data.metric === 'tanks_destroyed'),
+      ),
+    ).toHaveLength(1);
+  });
+});

@@ -6,11 +6,14 @@ import type { EventStore } from './event-store.ts';
 import type { RequestContext } from './report-submission.ts';
 import { requestKeyOf } from './idempotency-key.ts';
 import { canonicalHop, createSourceRegistrations } from './source-registrations.ts';
+import type { MetricCatalog } from './metric-catalog.ts';
 
 interface ClaimState {
   subject: string;
   lastSeq: number;
   retracted: boolean;
+  metric: string;
+  unit: string;
   statedAt: string;
   validFrom: string;
   validTo: string;
@@ -32,6 +35,8 @@ async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState
       if (event?.type === 'ClaimRetracted') state.retracted = true;
       if (event?.type === 'ClaimCorrected') {
         const c = event.data.changes;
+        state.metric = c.metric ?? state.metric;
+        state.unit = c.unit ?? state.unit;
         state.statedAt = c.statedAt ?? state.statedAt;
         state.validFrom = c.validFrom ?? state.validFrom;
         state.validTo = c.validTo ?? state.validTo;
@@ -42,6 +47,8 @@ async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState
         subject,
         lastSeq: seq,
         retracted: false,
+        metric: d.metric,
+        unit: d.unit,
         statedAt: d.statedAt,
         validFrom: d.validFrom,
         validTo: d.validTo,
@@ -62,14 +69,14 @@ async function appendToClaim(
   ctx: RequestContext,
   scope: string,
   body: unknown,
-  build: (state: ClaimState) => ClaimtrailEvent['data'] & object,
+  build: (state: ClaimState) => (ClaimtrailEvent['data'] & object) | Promise<ClaimtrailEvent['data'] & object>,
   type: 'ClaimCorrected' | 'ClaimRetracted',
 ): Promise<{ claimId: string; seq: number; duplicate: boolean }> {
   const key = requestKeyOf(ctx, () => bodyHashOf(body));
   const msgId = messageIdOf(scope, `${claimId}\n${key}`, 0);
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const state = await loadClaim(store, claimId);
-    const data = build(state);
+    const data = await build(state);
     const event = createEnvelope(type, data as EventData<typeof type>, {
       recordedAt: ctx.now().toISOString(),
       actor: ctx.actor,
@@ -82,6 +89,20 @@ async function appendToClaim(
 }
 
 /**
+ * A correction of the metric or the unit must leave the claim in its metric's unit, once that
+ * metric is defined (a correction to a metric nobody defined does not define it).
+ */
+async function checkCorrectedUnit(catalog: MetricCatalog, state: ClaimState, changes: ClaimChanges): Promise<void> {
+  const metric = changes.metric ?? state.metric;
+  const unit = changes.unit ?? state.unit;
+  const defined = (await catalog.inForce([metric])).get(metric)?.event.data;
+  if (!defined || defined.unit === unit) return;
+  const path = changes.unit !== undefined ? '/changes/unit' : '/changes/metric';
+  const message = `metric ${metric} is counted in ${defined.unit}, not ${unit}`;
+  throw new ValidationError(`the request body is invalid: ${path} ${message}`, [{ path, message }]);
+}
+
+/**
  * `POST /v1/claims/{claimId}/corrections`. A correction that describes a source (its `source`
  * with a name, kind or country, or hops of `via` with names) registers it too, once the
  * correction is stored: a refused correction registers nothing, and a retry after a failed
@@ -89,6 +110,7 @@ async function appendToClaim(
  */
 export async function correctClaim(
   store: EventStore,
+  catalog: MetricCatalog,
   claimId: string,
   body: { changes: ClaimChanges; reason: string },
   ctx: RequestContext,
@@ -101,7 +123,7 @@ export async function correctClaim(
     ctx,
     'correction',
     body,
-    (state): EventData<'ClaimCorrected'> => {
+    async (state): Promise<EventData<'ClaimCorrected'>> => {
       if (state.retracted) throw new ConflictError(`claim ${claimId} is retracted; it cannot be corrected`);
       const from = mustParseFuzzyDate(body.changes.validFrom ?? state.validFrom);
       const to = mustParseFuzzyDate(body.changes.validTo ?? state.validTo);
@@ -110,6 +132,8 @@ export async function correctClaim(
           { path: '/changes/validFrom', message: 'validFrom must not be after validTo' },
         ]);
       }
+      if (body.changes.metric !== undefined || body.changes.unit !== undefined)
+        await checkCorrectedUnit(catalog, state, body.changes);
       return { claimId, changes, reason: body.reason };
     },
     'ClaimCorrected',

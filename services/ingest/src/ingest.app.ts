@@ -23,6 +23,7 @@ import { keyOwnerOf } from './idempotency-key.ts';
 import { submitReport, type RequestContext } from './report-submission.ts';
 import { correctClaim, retractClaim } from './claim-mutations.ts';
 import { defineMetric, parseIfMatch } from './metric-definition.ts';
+import { createMetricCatalog } from './metric-catalog.ts';
 import { defineTopic } from './topic-definition.ts';
 
 export interface IngestDeps {
@@ -79,6 +80,7 @@ export async function createIngestApp(deps: IngestDeps) {
       'idempotency records are written through nats.js KV (this nats.js has no subjectForKey): slower, still correct',
     );
   const idem = createIdempotency<PostReportResponse>(deps.idempotencyKv, 'report', records.write);
+  const catalog = createMetricCatalog(store);
   const tokens = cachedTokenStore(deps.tokens);
   const clock = deps.clock ?? (() => new Date());
   const { app, registry } = await createHttpApp({
@@ -120,7 +122,7 @@ export async function createIngestApp(deps: IngestDeps) {
     },
     async (req, reply) => {
       const ctx = context(req);
-      const out = await submitReport(store, idem, req.body, ctx);
+      const out = await submitReport(store, idem, catalog, req.body, ctx);
       return reply.code(out.duplicate ? 200 : 202).send(out.response);
     },
   );
@@ -141,7 +143,7 @@ export async function createIngestApp(deps: IngestDeps) {
     },
     async (req, reply) => {
       const ctx = context(req);
-      return reply.code(202).send(await correctClaim(store, req.params.claimId, req.body, ctx));
+      return reply.code(202).send(await correctClaim(store, catalog, req.params.claimId, req.body, ctx));
     },
   );
   app.post(
@@ -180,6 +182,7 @@ export async function createIngestApp(deps: IngestDeps) {
       const h = req.headers['if-match'];
       const out = await defineMetric(
         store,
+        catalog,
         req.body,
         parseIfMatch(typeof h === 'string' ? h : undefined),
         context(req),

@@ -3,6 +3,7 @@ import type { EventData } from '@claimtrail/shared/events';
 import { bodyHashOf, messageIdOf } from '@claimtrail/shared/identity';
 import { ConflictError, PreconditionFailedError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { EventStore } from './event-store.ts';
+import type { MetricCatalog } from './metric-catalog.ts';
 import type { RequestContext } from './report-submission.ts';
 
 type Definition = EventData<'MetricDefined'>;
@@ -61,12 +62,10 @@ function invalid(errors: { path: string; message: string }[]): ValidationError {
   );
 }
 
-/** Every part must be defined already, in the composite's unit. */
-async function checkPartDefinitions(store: EventStore, body: Definition): Promise<void> {
+/** Every part must be defined already, in the composite's unit (read past the catalog's cache). */
+async function checkPartDefinitions(catalog: MetricCatalog, body: Definition): Promise<void> {
   const parts = body.composedOf ?? [];
-  const defined = await Promise.all(
-    parts.map((p) => store.lastOfType(store.subjects.metric(p), 'MetricDefined').then((r) => r.found?.event.data)),
-  );
+  const defined = await Promise.all(parts.map((p) => catalog.inForceNow(p).then((f) => f?.event.data)));
   const errors: { path: string; message: string }[] = [];
   parts.forEach((part, i) => {
     const d = defined[i];
@@ -91,6 +90,7 @@ async function checkPartDefinitions(store: EventStore, body: Definition): Promis
  */
 export async function defineMetric(
   store: EventStore,
+  catalog: MetricCatalog,
   body: Definition,
   ifMatch: IfMatch | undefined,
   ctx: Pick<RequestContext, 'actor' | 'requestId' | 'now'>,
@@ -120,7 +120,7 @@ export async function defineMetric(
       );
     }
     if (!partsChecked) {
-      await checkPartDefinitions(store, data);
+      await checkPartDefinitions(catalog, data);
       partsChecked = true;
     }
     if (found && changes.length > 0 && !ifMatch) {
@@ -139,7 +139,10 @@ export async function defineMetric(
       msgId: messageIdOf('metric', `${subject}\n${lastSeq}\n${bodyHashOf(data)}`, 0),
       expectLastSubjectSeq: lastSeq,
     });
-    if (out.ok) return { seq: out.seq, duplicate: out.duplicate };
+    if (out.ok) {
+      catalog.remember(body.metric, { seq: out.seq, event: event as Extract<typeof event, { type: 'MetricDefined' }> });
+      return { seq: out.seq, duplicate: out.duplicate };
+    }
   }
   throw new UnavailableError(`metric ${body.metric} is being defined by others; retry`, 1);
 }

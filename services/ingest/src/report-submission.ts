@@ -8,6 +8,8 @@ import type { EventStore } from './event-store.ts';
 import type { createIdempotency } from './idempotency.ts';
 import { requestKeyOf } from './idempotency-key.ts';
 import { canonicalHop, createSourceRegistrations } from './source-registrations.ts';
+import { definitionByClaim, type MetricCatalog } from './metric-catalog.ts';
+import { checkReportMetrics, newMetricWarnings } from './report-metrics.ts';
 
 export interface RequestContext {
   actor: string;
@@ -45,10 +47,13 @@ const envelope = createEnvelope;
 
 /**
  * Where the j-th source registration of a report sits among its events' indices (seeds and
- * msgIDs): the report is 0 and claim i is 1000 + i, so the first 999 registrations are 1 + j and
- * any further ones (hops' names can describe up to 4,000 more sources) start at 100,000.
+ * msgIDs): the report is 0, claim i is 1000 + i and the definition of the report's p-th distinct
+ * metric 2000 + p, so the first 999 registrations are 1 + j and any further ones (hops' names can
+ * describe up to 4,000 more sources) start at 100,000.
  */
 const sourceIndex = (j: number) => (j < 999 ? 1 + j : 100_000 + j);
+const definitionIndex = (position: number) => 2000 + position;
+type MetricDefinedEvent = Extract<ClaimtrailEvent, { type: 'MetricDefined' }>;
 
 /**
  * `POST /v1/reports`: derives ids, publishes ReportSubmitted, SourceRegistered and one
@@ -58,10 +63,13 @@ const sourceIndex = (j: number) => (j < 999 ? 1 + j : 100_000 + j);
 export async function submitReport(
   store: EventStore,
   idem: Idem,
+  catalog: MetricCatalog,
   body: PostReportRequest,
   ctx: RequestContext,
 ): Promise<{ response: PostReportResponse; duplicate: boolean }> {
   checkClaimTimes(body);
+  const metrics = await checkReportMetrics(catalog, body);
+  let warnings = await newMetricWarnings(catalog, metrics.fresh);
   // One canonical serialisation and hash serve as both the body hash and, without a header, the key.
   const bodyHash = bodyHashOf(body);
   const key = requestKeyOf(ctx, () => bodyHash);
@@ -145,11 +153,58 @@ export async function submitReport(
     return { claimId, idx, subject: s.claim(c.topic, claimId), recorded, cited };
   });
 
+  const definitionEvents = metrics.fresh.map((m) => ({
+    metric: m,
+    subject: s.metric(m.metric),
+    event: envelope('MetricDefined', definitionByClaim(m.metric, m.unit), {
+      ...base,
+      seed: seedOf(definitionIndex(m.position)),
+    }) as MetricDefinedEvent,
+  }));
+  if (claimed.resumed) {
+    // The metrics an earlier attempt with this key defined are still the ones this report defined.
+    const ours = metrics.defined
+      .filter(
+        (d) =>
+          d.inForce.event.eventId ===
+          envelope('MetricDefined', d.inForce.event.data, { ...base, seed: seedOf(definitionIndex(d.metric.position)) })
+            .eventId,
+      )
+      .map((d) => d.metric);
+    if (ours.length > 0) warnings = await newMetricWarnings(catalog, [...metrics.fresh, ...ours]);
+  }
+
   const before = claimed.resumed ? await storedBefore(store, reportEvent, sourceEvents, claimEvents) : undefined;
 
   // Whether this attempt stored any event (JetStream acknowledged it as new): if not, it is a
   // duplicate of an earlier attempt, which answered or would have answered the same.
   let storedAny = false;
+
+  // The definitions go first, each expecting its subject empty: if another request defined the
+  // metric meanwhile in another unit, this report's claims are refused before any is stored (its
+  // idempotency record stays pending: a retry is refused the same way, before anything is stored).
+  const definitionSeqs = await Promise.all(
+    definitionEvents.map(async (d) => {
+      const o = await store.publish({
+        subject: d.subject,
+        event: d.event,
+        msgId: messageIdOf('report', key, definitionIndex(d.metric.position)),
+        expectLastSubjectSeq: 0,
+      });
+      if (o.ok) {
+        if (!o.duplicate) storedAny = true;
+        catalog.remember(d.metric.metric, { seq: o.seq, event: d.event });
+        return o.seq;
+      }
+      const now = await catalog.inForceNow(d.metric.metric);
+      if (now && now.event.data.unit !== d.metric.unit) {
+        const path = `/claims/${d.metric.claim}/unit`;
+        const message = `metric ${d.metric.metric} is counted in ${now.event.data.unit}, not ${d.metric.unit}`;
+        throw new ValidationError(`the request body is invalid: ${path} ${message}`, [{ path, message }]);
+      }
+      return now?.seq ?? 0;
+    }),
+  );
   const publishPlain = async (
     index: number,
     e: { subject: string; event: ClaimtrailEvent },
@@ -191,8 +246,14 @@ export async function submitReport(
   });
 
   const [others, claims] = await Promise.all([Promise.all(pending), Promise.all(claimResults)]);
-  const lastSeq = Math.max(...others.map((o) => o.seq), ...claims.map((c) => c.seq));
-  const response: PostReportResponse = { reportId, duplicate: false, lastSeq, claims };
+  const lastSeq = Math.max(...others.map((o) => o.seq), ...claims.map((c) => c.seq), ...definitionSeqs);
+  const response: PostReportResponse = {
+    reportId,
+    duplicate: false,
+    lastSeq,
+    claims,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
   await claimed.complete(response).catch((err: unknown) => {
     // Every event is stored: a retry finds them (storedBefore) and answers the same.
     ctx.log.warn({ err, reportId }, 'the answer was not stored under its idempotency key; a retry will rebuild it');

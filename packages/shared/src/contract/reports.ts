@@ -81,6 +81,8 @@ export const postReportResponse = z.object({
   duplicate: z.boolean(),
   lastSeq: z.number().int(),
   claims: z.array(z.object({ claimId: z.string(), echo: z.boolean(), seq: z.number().int() })),
+  /** What was accepted but may be a mistake: a claim that defined a new metric, naming defined ones with similar names. */
+  warnings: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type PostReportResponse = z.infer<typeof postReportResponse>;
 
