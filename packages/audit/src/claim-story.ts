@@ -1,9 +1,9 @@
+import { linkHolds } from '@claimtrail/shared/chain';
 import { sql, type Kysely } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { getActiveSchema, metaSchemaOf, type Database } from '@claimtrail/shared/db';
 import { claimId as claimIdSchema } from '@claimtrail/shared/events';
-import { chainHash, GENESIS_HASH } from '@claimtrail/shared/identity';
 import { AuditError } from './audit-error.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- the ledger's payloads are read as they were stored */
@@ -86,7 +86,7 @@ export async function runClaimStory(
       ...(event?.data?.changes === undefined ? {} : { changes: event.data.changes }),
       ...(typeof event?.data?.reason === 'string' ? { reason: event.data.reason } : {}),
       chainHash: r.chain_hash,
-      chainOk: chainHash(prev?.chain_hash ?? GENESIS_HASH, r.payload) === r.chain_hash,
+      chainOk: linkHolds(prev?.chain_hash, r.payload, r.chain_hash),
       stream,
       event,
     });

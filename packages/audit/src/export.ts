@@ -1,7 +1,8 @@
+import { createChainWalker } from '@claimtrail/shared/chain';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { TOPIC_RE } from '@claimtrail/shared/events';
-import { chainHash, GENESIS_HASH } from '@claimtrail/shared/identity';
+import { GENESIS_HASH } from '@claimtrail/shared/identity';
 import { AuditError } from './audit-error.ts';
 import { EXPORT_FORMAT, lineOf, type ExportManifest, type StreamDeps } from './export-format.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
@@ -33,6 +34,7 @@ export async function runExport(
   const bounds = await streamBounds(deps.nc, deps.stream);
   const progress = createProgress('export', Math.max(0, bounds.lastSeq - fromSeq + 1), o.progress ?? {});
   let chain = GENESIS_HASH;
+  const walker = createChainWalker(chain);
   let count = 0;
   let firstSeq: number | null = null;
   let lastSeq: number | null = null;
@@ -50,7 +52,7 @@ export async function runExport(
       if (lastSeq !== null ? m.seq !== lastSeq + 1 : m.seq !== 1) contiguous = false;
       firstSeq ??= m.seq;
       lastSeq = m.seq;
-      chain = chainHash(chain, m.payload);
+      chain = walker.step(m.payload);
       count += 1;
       text += `${lineOf(m)}\n`;
     }

@@ -1,7 +1,8 @@
+import { createChainWalker } from '@claimtrail/shared/chain';
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { chainHash, GENESIS_HASH } from '@claimtrail/shared/identity';
+import { GENESIS_HASH } from '@claimtrail/shared/identity';
 import { AuditError } from './audit-error.ts';
 import { EXPORT_FORMAT, payloadOf, type ExportLine, type ExportManifest } from './export-format.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
@@ -39,6 +40,7 @@ export async function scanExport(
   let n = 0;
   let count = 0;
   let chain = GENESIS_HASH;
+  const walker = createChainWalker(chain);
   let firstSeq: number | null = null;
   let lastSeq: number | null = null;
   let manifest: ExportManifest | null = null;
@@ -83,7 +85,7 @@ export async function scanExport(
     firstSeq ??= line.seq;
     lastSeq = line.seq;
     count += 1;
-    chain = chainHash(chain, payloadOf(line));
+    chain = walker.step(payloadOf(line));
     if (onLine) await onLine(line, n);
     bar.update(count);
   }

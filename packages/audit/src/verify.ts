@@ -1,7 +1,8 @@
+import { createChainWalker, linkHolds } from '@claimtrail/shared/chain';
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { getActiveSchema, metaSchemaOf, quoteIdent, type Database } from '@claimtrail/shared/db';
-import { chainHash, GENESIS_HASH } from '@claimtrail/shared/identity';
+import { GENESIS_HASH } from '@claimtrail/shared/identity';
 import { DEFAULT_RULE } from '@claimtrail/shared/events';
 import { AuditError } from './audit-error.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
@@ -211,6 +212,7 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
           .limit(1)
           .executeTakeFirst();
   let streamChain = anchor?.chain_hash ?? GENESIS_HASH;
+  const streamWalker = createChainWalker(streamChain);
   let ledgerPrev = streamChain;
 
   const chain: VerifyReport['chain'] = {
@@ -247,7 +249,7 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
   let next = await ledgerIt.next();
   const ledgerLink = (r: LedgerRow) => {
     // The ledger's own chain: each stored hash must follow from the previous row and its payload.
-    if (chainHash(ledgerPrev, r.payload) !== r.chain_hash) {
+    if (!linkHolds(ledgerPrev, r.payload, r.chain_hash)) {
       ledger.brokenLinks += 1;
       note({
         seq: r.seq,
@@ -300,7 +302,7 @@ export async function runVerify(deps: ReplayDeps, o: VerifyOptions): Promise<Ver
           });
         }
       } else {
-        streamChain = chainHash(streamChain, m.payload);
+        streamChain = streamWalker.step(m.payload);
         chain.recomputed += 1;
         if (row) {
           if (row.chain_hash !== streamChain) {

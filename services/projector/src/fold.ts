@@ -1,5 +1,5 @@
 import { getNormalisationRule } from '@claimtrail/shared/events';
-import { chainHashOfCanonical } from '@claimtrail/shared/identity';
+import { createChainWalker } from '@claimtrail/shared/chain';
 import { createFoldContext } from './fold-context.ts';
 import { claimIdOfEvent, evolve, ParkError } from './evolve.ts';
 import { forgetPrepared, preparedOf } from './prepare.ts';
@@ -44,6 +44,7 @@ export function foldBatch(
   if (!rule) throw new Error(`unknown normalisation rule ${ruleId}`);
   const c = createFoldContext(input, rule);
   const { out, claims, parked, seenEventIds: seen } = c;
+  const chain = createChainWalker(input.chainHash);
 
   // A report's events share one recordedAt: normalise it once, not once an event.
   let recordedIn: string | undefined;
@@ -73,9 +74,9 @@ export function foldBatch(
     const knownAt = out.knownAt !== null && out.knownAt > recordedAt ? out.knownAt : recordedAt;
     out.knownAt = knownAt;
     out.lastSeq = m.seq;
-    // The chain hashes the canonical text of the event (chainHash in identity.ts), which the
-    // prepared payload holds (null: the payload itself).
-    out.chainHash = chainHashOfCanonical(out.chainHash, canonical ?? m.payload);
+    // The chain hashes the canonical text of the event, which the prepared payload holds (null:
+    // the payload itself).
+    out.chainHash = chain.step(m.payload, canonical ?? m.payload);
     const claimId = decoded.ok ? claimIdOfEvent(decoded.event) : loose.claimId;
     const refusal = input.refused?.get(m.seq);
     if (refusal !== undefined) {

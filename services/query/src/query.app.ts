@@ -1,3 +1,4 @@
+import { linkHolds } from '@claimtrail/shared/chain';
 import type { FastifyReply } from 'fastify';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
@@ -20,7 +21,6 @@ import {
 } from '@claimtrail/shared/contract';
 import { claimId as claimIdSchema, metricSlug, parseFuzzyDate, topicSlug } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
-import { chainHash } from '@claimtrail/shared/identity';
 import { NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { requireKnown } from './known-names.ts';
@@ -354,8 +354,7 @@ export async function createQueryApp(deps: QueryDeps) {
         if (!q.verify) return { asOfSeq: ctx.asOfSeq, events, nextFromSeq };
         let firstMismatchSeq: number | null = null;
         for (const r of page) {
-          const expected = chainHash(r.prev_hash ?? '0'.repeat(64), r.payload);
-          if (expected !== r.chain_hash) {
+          if (!linkHolds(r.prev_hash, r.payload, r.chain_hash)) {
             firstMismatchSeq = Number(r.seq);
             break;
           }
