@@ -1,6 +1,6 @@
 import { hash, randomBytes } from 'node:crypto';
 import { canonicalJson, canonicalTextOf } from './events/canonical-json.ts';
-import { mustParseFuzzyDate } from './events/dates.ts';
+import { mustParseFuzzyDate, type FuzzyDate } from './events/dates.ts';
 import type { ClaimValue } from './events/values.ts';
 
 /** SHA-256 in hex. The one-shot `crypto.hash` takes 60 % of the time of a `createHash` object. */
@@ -10,22 +10,33 @@ export function sha256Hex(input: string | Uint8Array): string {
 
 /**
  * The identity of an estimate: the same source stating the same figure about the same metric of
- * the same topic at the same (normalised) time. Reports that repeat it cite the same claim.
+ * the same topic at the same (normalised) time, for the same (normalised) period. Reports that
+ * repeat it cite the same claim. `validFrom`/`validTo` default to `statedAt`; a claim whose period
+ * is the default one has the identity it had before the period counted, so claims recorded then
+ * keep their ids and are still found as echoes.
  */
 export function claimIdentity(c: {
   topic: string;
   metric: string;
   sourceId: string;
   statedAt: string;
+  validFrom?: string | undefined;
+  validTo?: string | undefined;
   value: ClaimValue;
 }): string {
   const stated = mustParseFuzzyDate(c.statedAt);
+  const point = (d: FuzzyDate) => ({ from: d.from, precision: d.precision });
+  const from = mustParseFuzzyDate(c.validFrom ?? c.statedAt);
+  const to = mustParseFuzzyDate(c.validTo ?? c.statedAt);
+  const isStated = (d: FuzzyDate) => d.from === stated.from && d.precision === stated.precision;
+  const valid = isStated(from) && isStated(to) ? undefined : { from: point(from), to: point(to) };
   // Keys in sorted order, so that canonicalJson writes it with one JSON.stringify.
   return canonicalJson({
     metric: c.metric,
     source: c.sourceId,
-    statedAt: { from: stated.from, precision: stated.precision },
+    statedAt: point(stated),
     topic: c.topic,
+    ...(valid === undefined ? {} : { valid }),
     value: c.value,
   });
 }

@@ -46,6 +46,28 @@ describe('claim identity (echo detection)', () => {
   ])('differs when the %s differs', (_n, change) => {
     expect(claimIdOf({ ...base, ...change })).not.toBe(claimIdOf(base));
   });
+
+  it('keeps the id of a claim whose period is the default one, given or not', () => {
+    const old = 'clm_de0f962410e51707e4fca7f3';
+    expect(claimIdOf({ ...base, validFrom: '2025-01', validTo: '2025-01' })).toBe(old);
+    expect(claimIdOf({ ...base, validFrom: '2025-01' })).toBe(old);
+    // The same month written as its first instant is another precision: another period.
+    expect(claimIdOf({ ...base, validFrom: '2025-01-01T00:00:00Z' })).not.toBe(old);
+  });
+  it('tells apart claims that differ only in the period they describe', () => {
+    const october = claimIdOf({ ...base, validFrom: '2024-10', validTo: '2024-10' });
+    const november = claimIdOf({ ...base, validFrom: '2024-11', validTo: '2024-11' });
+    expect(october).not.toBe(november);
+    expect(october).not.toBe(claimIdOf(base));
+    expect(claimIdOf({ ...base, validFrom: '2024-10', validTo: '2025-01' })).not.toBe(
+      claimIdOf({ ...base, validFrom: '2024-11', validTo: '2025-01' }),
+    );
+    // Known answers: these ids are stored from now on.
+    expect(october).toBe('clm_511c597ea4535062deccda44');
+    expect(claimIdOf({ ...base, validFrom: '2024-10-01T00:00:00+02:00', validTo: '2025-01' })).toBe(
+      claimIdOf({ ...base, validFrom: '2024-09-30T22:00:00Z', validTo: '2025-01' }),
+    );
+  });
 });
 
 describe('idempotency keys', () => {

@@ -641,3 +641,93 @@ describe("a claim's unit and metric", () => {
     ).toHaveLength(1);
   });
 });
+
+describe('the period a claim describes is part of what it is', () => {
+  const rate = (validFrom: string, validTo: string) => ({
+    topic: 'russian-losses',
+    metric: 'casualties_per_day',
+    unit: 'persons/day',
+    value: { kind: 'approx', value: 1500 },
+    source: { id: 'uk-defence-intelligence' },
+    statedAt: '2024-12-05',
+    validFrom,
+    validTo,
+  });
+
+  it('records "about 1,500 a day in October" and "in November", stated together, as two claims', async () => {
+    const body = {
+      report: {
+        url: 'https://example.org/daily-rates',
+        publisher: 'UK MoD',
+        publishedAt: '2024-12-05',
+        kind: 'social_post',
+      },
+      claims: [rate('2024-10', '2024-10'), rate('2024-11', '2024-11')],
+    };
+    const res = await post('/v1/reports', body);
+    expect(res.statusCode).toBe(202);
+    const [october, november] = res.json().claims as { claimId: string; echo: boolean }[];
+    expect([october!.echo, november!.echo]).toEqual([false, false]);
+    expect(october!.claimId).not.toBe(november!.claimId);
+    const recorded = await eventsOn('claim.russian-losses.*');
+    expect(recorded.map((e) => [e.type, e.data.claimId, e.data.validFrom, e.data.validTo])).toEqual([
+      ['ClaimRecorded', october!.claimId, '2024-10', '2024-10'],
+      ['ClaimRecorded', november!.claimId, '2024-11', '2024-11'],
+    ]);
+
+    // Another report repeating November's figure cites November's claim.
+    const repeat = await post('/v1/reports', {
+      report: { url: 'https://example.org/daily-rates-repeat', publisher: 'Example Daily', publishedAt: '2024-12-06' },
+      claims: [rate('2024-11', '2024-11')],
+    });
+    expect(repeat.json().claims).toEqual([{ claimId: november!.claimId, echo: true, seq: expect.any(Number) }]);
+  });
+
+  it('finds a claim recorded before the period counted as the echo it is, under its old id', async () => {
+    // What ingest wrote before: a version 1 ClaimRecorded, its id hashed without the period.
+    const oldId = 'clm_de0f962410e51707e4fca7f3';
+    const jsm = await jetstreamManager(env.nc);
+    const js = jsm.jetstream();
+    await js.publish(
+      `${env.subjectPrefix}.claim.dprk-troops-in-russia.${oldId}`,
+      JSON.stringify({
+        eventId: '0190a0b0-0000-7000-8000-000000000001',
+        type: 'ClaimRecorded',
+        version: 1,
+        recordedAt: '2025-01-20T00:00:00.000Z',
+        actor: 'alice',
+        requestId: 'req-old',
+        data: {
+          claimId: oldId,
+          reportId: 'rpt_000000000000000000000001',
+          topic: 'dprk-troops-in-russia',
+          metric: 'killed',
+          value: { kind: 'approx', value: 300 },
+          unit: 'persons',
+          sourceId: 'kr-nis',
+          via: [],
+          statedAt: '2025-01',
+          validFrom: '2025-01',
+          validTo: '2025-01',
+        },
+      }),
+    );
+    const claim = {
+      topic: 'dprk-troops-in-russia',
+      metric: 'killed',
+      value: { kind: 'approx', value: 300 },
+      source: { id: 'kr-nis' },
+      statedAt: '2025-01',
+    };
+    const res = await post('/v1/reports', {
+      report: { url: 'https://example.org/old-echo', publisher: 'Example Daily', publishedAt: '2025-02-01' },
+      claims: [claim, { ...claim, validFrom: '2025-01', validTo: '2025-01' }, { ...claim, validFrom: '2024-10' }],
+    });
+    expect(res.statusCode).toBe(202);
+    const [implicit, explicit, longer] = res.json().claims as { claimId: string; echo: boolean }[];
+    expect(implicit).toMatchObject({ claimId: oldId, echo: true });
+    expect(explicit).toMatchObject({ claimId: oldId, echo: true });
+    expect(longer!.echo).toBe(false);
+    expect(longer!.claimId).not.toBe(oldId);
+  });
+});

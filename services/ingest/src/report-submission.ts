@@ -119,7 +119,17 @@ export async function submitReport(
   const claimEvents = body.claims.map((c, i) => {
     const idx = 1000 + i;
     const statedAt = c.statedAt ?? r.publishedAt;
-    const claimId = claimIdOf({ topic: c.topic, metric: c.metric, sourceId: c.source.id, statedAt, value: c.value });
+    const validFrom = c.validFrom ?? statedAt;
+    const validTo = c.validTo ?? statedAt;
+    const claimId = claimIdOf({
+      topic: c.topic,
+      metric: c.metric,
+      sourceId: c.source.id,
+      statedAt,
+      validFrom,
+      validTo,
+      value: c.value,
+    });
     const via = (c.via ?? []).map(canonicalHop);
     const recorded = envelope(
       'ClaimRecorded',
@@ -135,8 +145,8 @@ export async function submitReport(
         statedAt,
         topic: c.topic,
         unit: c.unit,
-        validFrom: c.validFrom ?? statedAt,
-        validTo: c.validTo ?? statedAt,
+        validFrom,
+        validTo,
         value: c.value,
         via,
       },
