@@ -3,7 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrateAll } from '@claimtrail/shared/db';
-import { createTestEnv, publishWorkload, seededRandom, workload, type TestEnv } from '@claimtrail/shared/testing';
+import {
+  createTestEnv,
+  publishSyntheticEvents,
+  seededRandom,
+  syntheticEvents,
+  type TestEnv,
+} from '@claimtrail/shared/testing';
 import { readModelDigest } from './helpers/read-model-digest.ts';
 
 const PROJECTOR = fileURLToPath(new URL('../services/projector/src/main.ts', import.meta.url));
@@ -45,7 +51,10 @@ function exited(child: ChildProcess): Promise<void> {
 
 beforeAll(async () => {
   env = await createTestEnv('crash');
-  lastSeq = await publishWorkload(env.nc, workload({ events: EVENTS, prefix: env.subjectPrefix, seed: 7 }));
+  ({ lastSeq } = await publishSyntheticEvents(
+    env.nc,
+    syntheticEvents({ count: EVENTS, prefix: env.subjectPrefix, seed: 7 }),
+  ));
 });
 afterAll(async () => {
   await env?.cleanup();

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
-import { fillStream } from '@claimtrail/audit/testing';
+import { createTestEnv, publishSyntheticEvents, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { measureAuditMemory } from '../services/cli/src/audit-memory.ts';
 
 // Replay and verify stream with bounded memory. The real CLI runs as child processes
@@ -12,13 +11,11 @@ let env: TestEnv;
 
 beforeAll(async () => {
   env = await createTestEnv('auditmem');
-  await fillStream(env.nc, {
-    stream: env.stream,
-    subjectPrefix: env.subjectPrefix,
-    count: EVENTS,
-    seed: 'memory',
-    window: 2000,
-  });
+  await publishSyntheticEvents(
+    env.nc,
+    syntheticEvents({ count: EVENTS, prefix: env.subjectPrefix, seed: 'memory', actor: 'fill' }),
+    2000,
+  );
 }, 300_000);
 
 afterAll(async () => {

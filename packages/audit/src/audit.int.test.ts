@@ -11,11 +11,10 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { createLogger } from '@claimtrail/shared';
 import { getActiveSchema, type Database } from '@claimtrail/shared/db';
 import { uuidv7 } from '@claimtrail/shared/identity';
-import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
+import { createTestEnv, publishSyntheticEvents, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { createProjector } from '@claimtrail/projector';
 import { createPgTokenStore, createQueryApp } from '@claimtrail/query';
 import type { Kysely } from 'kysely';
-import { fillStream } from './testing/fill-stream.ts';
 import { runReplay, type ReplayDeps } from './replay.ts';
 import { promoteSchema } from './promote.ts';
 import { runVerify } from './verify.ts';
@@ -65,12 +64,10 @@ async function projectAll(e: TestEnv, schema: string, until: number) {
 beforeAll(async () => {
   env = await createTestEnv('audit');
   dir = await mkdtemp(join(tmpdir(), 'claimtrail-audit-'));
-  const filled = await fillStream(env.nc, {
-    stream: env.stream,
-    subjectPrefix: env.subjectPrefix,
-    count: 1200,
-    seed: 'audit',
-  });
+  const filled = await publishSyntheticEvents(
+    env.nc,
+    syntheticEvents({ count: 1200, prefix: env.subjectPrefix, seed: 'audit', actor: 'fill' }),
+  );
   lastSeq = filled.lastSeq;
   corrected = filled.correctedClaimId;
   live = (await getActiveSchema(env.db, env.schema))!;
@@ -483,13 +480,16 @@ describe('replay --promote with a changed normalisation rule', () => {
         );
       }
       // The live projector followed the pointer: new events land in the promoted schema.
-      const more = await fillStream(env.nc, {
-        stream: env.stream,
-        subjectPrefix: env.subjectPrefix,
-        count: 40,
-        seed: 'after-promote',
-        startMs: Date.parse('2025-06-01T00:00:00Z'),
-      });
+      const more = await publishSyntheticEvents(
+        env.nc,
+        syntheticEvents({
+          count: 40,
+          prefix: env.subjectPrefix,
+          seed: 'after-promote',
+          actor: 'fill',
+          startMs: Date.parse('2025-06-01T00:00:00Z'),
+        }),
+      );
       for (
         let i = 0;
         i < 200 &&
@@ -526,12 +526,10 @@ describe('audit verify with parked events and repeats', () => {
 
   beforeAll(async () => {
     e = await createTestEnv('auditparked');
-    const filled = await fillStream(e.nc, {
-      stream: e.stream,
-      subjectPrefix: e.subjectPrefix,
-      count: 60,
-      seed: 'parked',
-    });
+    const filled = await publishSyntheticEvents(
+      e.nc,
+      syntheticEvents({ count: 60, prefix: e.subjectPrefix, seed: 'parked', actor: 'fill' }),
+    );
     const jsm = await jetstreamManager(e.nc);
     const js = jetstream(e.nc);
     const messages = [];

@@ -63,7 +63,7 @@ export interface AuditMemory {
  * The audit's memory figure: `claimtrail replay --into <into> --json` and then
  * `claimtrail audit verify --json` over the whole stream named by `env` (CLAIMTRAIL_STREAM,
  * DATABASE_URL, …), each as its own child process, with each one's peak resident memory. The
- * stream must already hold the events (e.g. from `fillStream`) and the database be migrated. For
+ * stream must already hold the events (e.g. from `publishSyntheticEvents`) and the database be migrated. For
  * the test at 100,000 events and the bench at 1,000,000.
  */
 export async function measureAuditMemory(

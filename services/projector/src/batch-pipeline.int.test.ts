@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { migrateReadModel } from '@claimtrail/shared/db';
 import { canonicalJson } from '@claimtrail/shared/events';
 import { uuidv7 } from '@claimtrail/shared/identity';
-import { createTestEnv, workload, type TestEnv } from '@claimtrail/shared/testing';
+import { createTestEnv, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { readModelDigest } from '../../../tests/helpers/read-model-digest.ts';
 import { foldBatch } from './fold.ts';
 import type { StreamMessage } from './stream-message.ts';
@@ -40,7 +40,7 @@ function messages(): StreamMessage[] {
       requestId: `pipe-${i}`,
       data,
     });
-  for (const m of workload({ events: 600, prefix: 'pipe', seed: 7 })) {
+  for (const m of syntheticEvents({ count: 600, prefix: 'pipe', seed: 7 })) {
     add(m.subject, m.payload);
     const n = out.length;
     if (n === 45) add(out[20]!.subject, out[20]!.payload); // the event at seq 21 again (a repeat)

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrateReadModel } from '@claimtrail/shared/db';
 import { createLogger } from '@claimtrail/shared';
-import { createTestEnv, publishWorkload, workload, type TestEnv } from '@claimtrail/shared/testing';
+import { createTestEnv, publishSyntheticEvents, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { createProjectionStore } from './projection-store.ts';
 import { createProjectorService } from './projector.app.ts';
 
@@ -37,7 +37,10 @@ async function foldInto(schema: string, configured: string) {
 describe('the normalisation rule of a read-model schema', () => {
   it('is stored by its first fold, and a projector configured otherwise keeps folding with it', async () => {
     await migrateReadModel(env.db, 'rule_rm');
-    const last = await publishWorkload(env.nc, workload({ events: 200, prefix: env.subjectPrefix, seed: 5 }));
+    const { lastSeq: last } = await publishSyntheticEvents(
+      env.nc,
+      syntheticEvents({ count: 200, prefix: env.subjectPrefix, seed: 5 }),
+    );
     const first = await foldInto('rule_rm', 'approx-10pct@1');
     const store = createProjectionStore(env.db, 'rule_rm');
     await expect.poll(async () => (await store.readCheckpoint()).lastSeq, { timeout: 20_000 }).toBe(last);
@@ -45,7 +48,10 @@ describe('the normalisation rule of a read-model schema', () => {
 
     // A projector started with another rule (say after the default changed) folds new events
     // with the schema's rule, not its own.
-    const more = await publishWorkload(env.nc, workload({ events: 200, prefix: `${env.subjectPrefix}`, seed: 6 }));
+    const { lastSeq: more } = await publishSyntheticEvents(
+      env.nc,
+      syntheticEvents({ count: 200, prefix: env.subjectPrefix, seed: 6 }),
+    );
     const second = await foldInto('rule_rm', 'approx-digits@1');
     await expect.poll(async () => (await store.readCheckpoint()).lastSeq, { timeout: 20_000 }).toBe(more);
     await second.projector.stop();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrateReadModel } from '@claimtrail/shared/db';
 import { createLogger } from '@claimtrail/shared';
-import { createTestEnv, publishWorkload, workload, type TestEnv } from '@claimtrail/shared/testing';
+import { createTestEnv, publishSyntheticEvents, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { foldBatch } from './fold.ts';
 import type { StreamMessage } from './stream-message.ts';
 import { createProjectionStore, FencedError, StaleCheckpointError } from './projection-store.ts';
@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 function messagesOf(prefix: string, events: number): StreamMessage[] {
-  return [...workload({ events, prefix, seed: 3 })].map((m, i) => ({
+  return [...syntheticEvents({ count: events, prefix, seed: 3 })].map((m, i) => ({
     seq: i + 1,
     subject: m.subject,
     payload: m.payload,
@@ -127,7 +127,11 @@ describe('two projectors on one schema', () => {
         sql`
         select pg_terminate_backend(l.pid) from pg_locks l join pg_database d on d.oid = l.database
          where l.locktype = 'advisory' and l.granted and d.datname = current_database()`.execute(env.db);
-      const published = publishWorkload(env.nc, workload({ events: 3000, prefix: env.subjectPrefix, seed: 11 }), 32);
+      const published = publishSyntheticEvents(
+        env.nc,
+        syntheticEvents({ count: 3000, prefix: env.subjectPrefix, seed: 11 }),
+        32,
+      ).then((p) => p.lastSeq);
       for (let i = 0; i < 5; i += 1) {
         await new Promise((r) => setTimeout(r, 150));
         await terminate();
@@ -186,7 +190,7 @@ describe('readiness of a projector that makes no progress', () => {
       try {
         await holder.query('begin');
         await holder.query('lock table stall_rm.checkpoint in access exclusive mode');
-        await publishWorkload(env.nc, workload({ events: 20, prefix: env.subjectPrefix, seed: 99 }));
+        await publishSyntheticEvents(env.nc, syntheticEvents({ count: 20, prefix: env.subjectPrefix, seed: 99 }));
         await expect
           .poll(async () => (await ready()).detail ?? '', { timeout: 10_000 })
           .toMatch(/not ready: projector stalled: \d+ delivered events not applied, nothing committed for \d+ s/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { workload } from '../testing/workload.ts';
+import { syntheticEvents } from '../testing/synthetic-events.ts';
 import { dataSchemas, envelopeRuntimeSchema, envelopeSchema, eventSchemas, type EventType } from './schemas.ts';
 
 /** Values a field is replaced with: wrong types, bounds, forbidden characters, odd numbers. */
@@ -70,7 +70,7 @@ function same(compiledSchema: z.ZodType, runtime: z.ZodType, input: unknown) {
 }
 
 describe('compiled event schemas (z.compile) answer as the runtime parser does', () => {
-  const events = [...workload({ events: 300, prefix: 'cmp', seed: 3 })].map(
+  const events = [...syntheticEvents({ count: 300, prefix: 'cmp', seed: 3 })].map(
     (m) => JSON.parse(m.payload) as { type: EventType; data: unknown },
   );
   const types = new Set(events.map((e) => e.type));

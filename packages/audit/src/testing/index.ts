@@ -1,1 +1,0 @@
-export { fillStream } from './fill-stream.ts';
