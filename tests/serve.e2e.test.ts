@@ -32,19 +32,31 @@ describe('the whole path: post, fold, query', () => {
       name: 'National Intelligence Service (South Korea)',
       country: 'KR',
     });
-    expect(s.points).toHaveLength(1);
-    expect(s.points[0]).toMatchObject({
+    // The NIS's killed figures of the demo reports, in statedAt order: at least 100 in December
+    // 2024, about 300 in January 2025 (the seed article, echoed in April), about 600 and 600 in
+    // April, about 2,000 in September, which stands over all of them.
+    expect(s.points.map((x: { statedAt: string; status: string }) => [x.statedAt, x.status])).toEqual([
+      ['2024-12-19', 'superseded'],
+      ['2025-01', 'superseded'],
+      ['2025-04-30', 'superseded'],
+      ['2025-04-30', 'superseded'],
+      ['2025-09-02', 'active'],
+    ]);
+    const jan = s.points[1];
+    expect(jan).toMatchObject({
       statedAt: '2025-01',
       low: 285,
       best: 300,
       high: 315,
-      status: 'active',
+      supersededBy: s.points[4].claimId,
       value: { kind: 'approx', value: 300 },
     });
-    expect(s.points[0].reports[0]).toMatchObject({
+    expect(jan.reports[0]).toMatchObject({
       url: 'urn:claimtrail:seed:nk-troops-russia-2025-02',
       publishedAt: '2025-02-20',
     });
+    // A later report relays the same figure: an echo, cited by both.
+    expect(jan.reports).toHaveLength(2);
   });
 
   it('lists every demo metric under the topic', async () => {
@@ -59,11 +71,13 @@ describe('the whole path: post, fold, query', () => {
       'wounded',
     ]);
     const kw = topic.metrics.find((m: { metric: string }) => m.metric === 'killed_or_wounded');
+    // Zelensky's (December and January), the US's (December and January) and the NIS's two April
+    // figures (about 4,700 and 4,700).
     expect(kw).toMatchObject({
-      claims: 2,
-      sources: 2,
-      firstStatedAt: '2025-01',
-      lastStatedAt: '2025-01',
+      claims: 6,
+      sources: 3,
+      firstStatedAt: '2024-12-23',
+      lastStatedAt: '2025-04-30',
       unit: 'persons',
     });
   });
@@ -78,13 +92,21 @@ describe('the whole path: post, fold, query', () => {
   });
 
   it('turns a repeated estimate in another report into an echo, corrects and retracts, and time-travels', async () => {
+    // A topic of its own, so the demo's other figures stay out of it.
+    const estimate = { ...demo.claims[1], topic: 'serve-echo-test' };
+    const first = await p.post('/v1/reports', {
+      report: { url: 'https://example.org/2025/01/first', publisher: 'Example Daily', publishedAt: '2025-01-14' },
+      claims: [estimate],
+    });
+    expect(first.status).toBe(202);
+    expect(first.body.claims[0].echo).toBe(false);
     const echoReport = {
       report: {
         url: 'https://example.org/2025/01/nis-briefing',
         publisher: 'Example Daily',
         publishedAt: '2025-01-15',
       },
-      claims: [{ ...demo.claims[1], source: { id: 'kr-nis' }, via: [{ id: 'kr-lawmaker-lee', role: 'briefer' }] }],
+      claims: [{ ...estimate, source: { id: 'kr-nis' }, via: [{ id: 'kr-lawmaker-lee', role: 'briefer' }] }],
     };
     const echo = await p.post('/v1/reports', echoReport);
     expect(echo.status).toBe(202);
@@ -104,7 +126,7 @@ describe('the whole path: post, fold, query', () => {
       reason: 'misread the figure',
     });
     expect(corr.status).toBe(202);
-    const now = await p.get(`/v1/topics/dprk-troops-in-russia/metrics/killed/history?minSeq=${corr.body.seq}`);
+    const now = await p.get(`/v1/topics/serve-echo-test/metrics/killed/history?minSeq=${corr.body.seq}`);
     expect(now.body.series[0].points[0]).toMatchObject({
       value: { kind: 'approx', value: 350 },
       status: 'corrected',
@@ -112,15 +134,15 @@ describe('the whole path: post, fold, query', () => {
       low: 340,
       high: 360,
     });
-    const past = await p.get(`/v1/topics/dprk-troops-in-russia/metrics/killed/history?knownAt=${beforeCorrection}`);
+    const past = await p.get(`/v1/topics/serve-echo-test/metrics/killed/history?knownAt=${beforeCorrection}`);
     expect(past.body.series[0].points[0]).toMatchObject({ value: { kind: 'approx', value: 300 }, status: 'active' });
     expect(past.body.knownAt).toBe(beforeCorrection);
 
     const retr = await p.post(`/v1/claims/${claimId}/retractions`, { reason: 'the agency withdrew it', by: 'source' });
     expect(retr.status).toBe(202);
-    const hidden = await p.get(`/v1/topics/dprk-troops-in-russia/metrics/killed/history?minSeq=${retr.body.seq}`);
+    const hidden = await p.get(`/v1/topics/serve-echo-test/metrics/killed/history?minSeq=${retr.body.seq}`);
     expect(hidden.body.series).toHaveLength(0);
-    const shown = await p.get(`/v1/topics/dprk-troops-in-russia/metrics/killed/history?includeRetracted=true`);
+    const shown = await p.get(`/v1/topics/serve-echo-test/metrics/killed/history?includeRetracted=true`);
     expect(shown.body.series[0].points[0].status).toBe('retracted');
     const twice = await p.post(`/v1/claims/${claimId}/retractions`, { reason: 'again', by: 'editor' });
     expect(twice.status).toBe(409);

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
@@ -132,7 +132,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   if (o.demo) {
     demoToken = await ensureDemoToken(config, o.tokenFile, db, nc);
     const posted = await postDemoIfEmpty(db, schema, ingestUrl, queryUrl, demoToken);
-    o.out(posted ? `demo report posted: ${posted} claims` : 'demo data already present; not posted again');
+    o.out(posted ? `demo reports posted: ${posted} claims` : 'demo data already present; not posted again');
   }
   o.out('');
   o.out(`claimtrail is running.`);
@@ -201,19 +201,64 @@ async function postDemoIfEmpty(
     const r = await fetch(`${ingestUrl}/v1/metrics`, { method: 'POST', headers, body: JSON.stringify(m) });
     if (!r.ok) throw new CliError(`posting demo metric failed: ${r.status} ${await r.text()}`);
   }
-  const body = await readFile(join(DEMO_DIR, 'nk-troops-russia.report.json'), 'utf8');
-  const r = await fetch(`${ingestUrl}/v1/reports`, {
-    method: 'POST',
-    headers: { ...headers, 'idempotency-key': 'demo-nk-troops-russia' },
-    body,
-  });
-  if (!r.ok) throw new CliError(`posting the demo report failed: ${r.status} ${await r.text()}`);
-  const answer = (await r.json()) as { lastSeq: number; claims: unknown[] };
-  // Wait until the projection shows it, so the printed URLs answer at once.
+  // The seed article and the earlier and later reports on the same topic (demo/reports/, with
+  // their sources in demo/SOURCES.md), posted in the order they were published, so the page's
+  // lines move; then the corrections of demo/corrections.json.
+  const files = [
+    join(DEMO_DIR, 'nk-troops-russia.report.json'),
+    ...(await readdir(join(DEMO_DIR, 'reports')))
+      .filter((f) => f.endsWith('.report.json'))
+      .map((f) => join(DEMO_DIR, 'reports', f)),
+  ];
+  const reports = await Promise.all(
+    files.map(async (file) => {
+      const body = await readFile(file, 'utf8');
+      return { file, body, publishedAt: (JSON.parse(body) as { report: { publishedAt: string } }).report.publishedAt };
+    }),
+  );
+  reports.sort((a, b) => a.publishedAt.localeCompare(b.publishedAt) || a.file.localeCompare(b.file));
+  let claims = 0;
+  let lastSeq = 0;
+  const claimIds = new Map<string, string[]>();
+  for (const { file, body } of reports) {
+    const name = basename(file);
+    const r = await fetch(`${ingestUrl}/v1/reports`, {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': `demo-${name.replace(/\.report\.json$/, '')}` },
+      body,
+    });
+    if (!r.ok) throw new CliError(`posting the demo report ${name} failed: ${r.status} ${await r.text()}`);
+    const answer = (await r.json()) as { lastSeq: number; claims: { claimId: string }[] };
+    claims += answer.claims.length;
+    lastSeq = Math.max(lastSeq, answer.lastSeq);
+    claimIds.set(
+      name,
+      answer.claims.map((c) => c.claimId),
+    );
+  }
+  const corrections = JSON.parse(await readFile(join(DEMO_DIR, 'corrections.json'), 'utf8')) as {
+    report: string;
+    claim: number;
+    changes: unknown;
+    reason: string;
+  }[];
+  for (const c of corrections) {
+    const claimId = claimIds.get(c.report)?.[c.claim];
+    if (!claimId) throw new CliError(`demo correction: no claim ${c.claim} in ${c.report}`);
+    const r = await fetch(`${ingestUrl}/v1/claims/${claimId}/corrections`, {
+      method: 'POST',
+      headers: { ...headers, 'idempotency-key': `demo-correction-${c.report}-${c.claim}` },
+      body: JSON.stringify({ changes: c.changes, reason: c.reason }),
+    });
+    if (!r.ok) throw new CliError(`posting the demo correction of ${claimId} failed: ${r.status} ${await r.text()}`);
+    lastSeq = Math.max(lastSeq, ((await r.json()) as { seq: number }).seq);
+  }
+  // Wait until the projection shows it all, so the printed URLs answer at once.
   // The demo token has every scope, so this also works when reads need a token.
-  const seen = await fetch(`${queryUrl}/v1/topics?minSeq=${answer.lastSeq}`, {
+  const seen = await fetch(`${queryUrl}/v1/topics?minSeq=${lastSeq}`, {
     headers: { authorization: `Bearer ${token}` },
   });
-  if (!seen.ok) throw new CliError(`the demo report was stored but not projected: ${seen.status} ${await seen.text()}`);
-  return answer.claims.length;
+  if (!seen.ok)
+    throw new CliError(`the demo reports were stored but not projected: ${seen.status} ${await seen.text()}`);
+  return claims;
 }
