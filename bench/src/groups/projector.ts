@@ -1,5 +1,5 @@
 // projector catch-up. A product stream is pre-filled directly with valid
-// envelopes (bench/src/product-events.ts), then `node services/projector/src/main.ts` runs as a
+// envelopes (syntheticEvents with the options of bench/src/product-events.ts), then `node services/projector/src/main.ts` runs as a
 // child process on a fresh, empty read-model schema (`claimtrail migrate` with a new
 // CLAIMTRAIL_SCHEMA each repetition) and folds the whole stream: every read model, the ledger
 // with its chain hash, the checkpoint. Timed from its "projector started" line to the checkpoint
@@ -17,7 +17,8 @@ import {
   withBase,
   type ProductEnv,
 } from '../product.ts';
-import { publishProductEvents } from '../product-events.ts';
+import { publishSyntheticEvents, syntheticEvents } from '@claimtrail/shared/testing';
+import { productEventOptions } from '../product-events.ts';
 
 export interface CaughtUp {
   p: ProductEnv;
@@ -50,11 +51,9 @@ export function filledStream(ctx: BenchContext, count: number): Promise<ProductE
       await runCli(ctx, ['migrate'], env.env);
       ctx.log(`pre-filling ${env.stream} with ${count.toLocaleString('en-US')} events`);
       const t0 = performance.now();
-      const { types } = await publishProductEvents(
-        await ctx.js(),
-        env.prefix,
-        count,
-        ctx.runId.padEnd(8, '0').slice(0, 8),
+      const { types } = await publishSyntheticEvents(
+        await ctx.nats(),
+        syntheticEvents(productEventOptions(count, env.prefix, ctx.runId)),
       );
       const s = (performance.now() - t0) / 1000;
       ctx.log(`pre-filled in ${s.toFixed(1)} s: ${JSON.stringify(types)}`);
