@@ -394,11 +394,35 @@ export function createHostileRequests(rand: () => number, tokens: Tokens, known:
   }
 
   function metricAttack(): HostileRequest {
-    const body = pick([
-      { metric: 'Bad Name', label: 'x', unit: 'persons', aggregation: 'cumulative' },
-      { metric: 'fuzz_metric', label: 'x', unit: 'persons', aggregation: 'sometimes' },
-      { metric: 'fuzz_metric', label: 'x\u0000', unit: 'persons', aggregation: 'cumulative' },
-      { metric: 'fuzz_metric', label: 'x', unit: 'persons', aggregation: 'cumulative', composedOf: 'killed' },
+    const [body, fieldPath] = pick<[Record<string, unknown>, string | undefined]>([
+      [{ metric: 'Bad Name', label: 'x', unit: 'persons', aggregation: 'cumulative' }, '/metric'],
+      [{ metric: 'fuzz_metric', label: 'x', unit: 'persons', aggregation: 'sometimes' }, '/aggregation'],
+      [{ metric: 'fuzz_metric', label: 'x\u0000', unit: 'persons', aggregation: 'cumulative' }, '/label'],
+      [
+        { metric: 'fuzz_metric', label: 'x', unit: 'persons', aggregation: 'cumulative', composedOf: 'killed' },
+        '/composedOf',
+      ],
+      // A composite's parts: repeated, or never defined.
+      [
+        {
+          metric: 'fuzz_total',
+          label: 'x',
+          unit: 'persons',
+          aggregation: 'cumulative',
+          composedOf: ['killed', 'killed'],
+        },
+        '/composedOf/1',
+      ],
+      [
+        {
+          metric: 'fuzz_total',
+          label: 'x',
+          unit: 'persons',
+          aggregation: 'cumulative',
+          composedOf: [`undefined_${int(1e6)}`],
+        },
+        undefined,
+      ],
     ]);
     return {
       cls: 'metric:invalid',
@@ -408,6 +432,29 @@ export function createHostileRequests(rand: () => number, tokens: Tokens, known:
       headers: { ...json, ...auth(tokens.admin) },
       body: JSON.stringify(body),
       expect: [400],
+      ...(fieldPath === undefined ? {} : { fieldPath }),
+    };
+  }
+
+  function topicAttack(): HostileRequest {
+    const [body, fieldPath, expect] = pick<[unknown, string | undefined, number[]]>([
+      [{ topic: 'Bad Topic', label: 'x' }, '/topic', [400]],
+      [{ topic: 'fuzz-topic', label: 'x\u202e' }, '/label', [400]],
+      [{ topic: 'fuzz-topic', label: 'l'.repeat(201) }, '/label', [400]],
+      [{ topic: 'fuzz-topic', label: 'x', bogus: 1 }, '/bogus', [400]],
+      [{ topic: 'fuzz-topic' }, '/label', [400]],
+      // A valid definition: defined once, then the same body again is a duplicate.
+      [{ topic: 'fuzz-topic', label: 'Fuzz topic' }, undefined, [200, 202]],
+    ]);
+    return {
+      cls: 'topic:define',
+      service: 'ingest',
+      method: 'POST',
+      path: '/v1/topics',
+      headers: { ...json, ...auth(rand() < 0.9 ? tokens.admin : tokens.writer) },
+      body: JSON.stringify(body),
+      expect: [...expect, 403],
+      ...(fieldPath === undefined ? {} : { fieldPath }),
     };
   }
 
@@ -536,7 +583,8 @@ export function createHostileRequests(rand: () => number, tokens: Tokens, known:
       if (r < 0.6) return authAttack();
       if (r < 0.64) return idempotencyAttack();
       if (r < 0.74) return claimMutation();
-      if (r < 0.76) return metricAttack();
+      if (r < 0.755) return metricAttack();
+      if (r < 0.77) return topicAttack();
       if (r < 0.97) return queryAttack();
       return transportAttack();
     },
