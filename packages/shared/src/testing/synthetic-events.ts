@@ -64,7 +64,7 @@ const DEFAULTS = {
   sources: 37,
   preamble: false,
   claimsPerReport: 10,
-  mix: { corrected: 0.05, cited: 0.05, retracted: 0.01, renamed: 0.01 },
+  mix: { corrected: 0.045, cited: 0.035, retracted: 0.01, renamed: 0.01 },
   valueKinds: ['approx', 'exact', 'range', 'at_least'] as const,
   quote: (k: number) => `claim ${k}`,
 };
