@@ -20,7 +20,6 @@ import type { createHttpApp } from '@claimtrail/shared/http';
 import type { Scope } from '@claimtrail/shared/identity';
 import { NotFoundError } from '@claimtrail/shared/errors';
 import { requireKnown } from './known-names.ts';
-import { createLiveFeed } from './live-feed.ts';
 import type { ReadContexts } from './read-context.ts';
 import type { ReadGuard } from './read-guard.ts';
 import { summarise } from './summary.ts';
@@ -39,8 +38,6 @@ export interface AnalysisDeps {
   readScope: Scope | null;
   /** Composite checks call claims whose valid times differ by more than this `misaligned`. */
   alignToleranceDays?: number | undefined;
-  /** How often the live feed looks at the checkpoint while a page listens. */
-  livePollMs?: number;
 }
 
 /** Default for CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: about a month, the coarsest common date precision. */
@@ -150,10 +147,8 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
       }),
   );
 
-  const feed = createLiveFeed({
-    currentSeq: async () => (await contexts.resolve({})).asOfSeq,
-    ...(deps.livePollMs ? { pollMs: deps.livePollMs } : {}),
-  });
+  // The one checkpoint watcher, which minSeq reads wait on too (checkpoint-watcher.ts).
+  const feed = contexts.watcher;
   const streams = new Set<() => void>();
   /** Open streams per client address. */
   const perAddress = new Map<string, number>();

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import { getActiveSchema } from '@claimtrail/shared/db';
 import { UnavailableError, ValidationError } from '@claimtrail/shared/errors';
+import { createCheckpointWatcher } from './checkpoint-watcher.ts';
 
 export interface ReadContext {
   schema: string;
@@ -14,7 +15,8 @@ export interface ReadContext {
 
 /**
  * Resolves the live read-model schema (switchable by promotion) and the checkpoint, and makes
- * `minSeq` readers wait for the projection. One poller serves every waiting request.
+ * `minSeq` readers wait for the projection through the one checkpoint watcher, which also feeds
+ * the live feed (`watcher`).
  *
  * Requests that arrive while a read of the checkpoint (or of the schema) is in flight share it
  * rather than each sending its own: a flood of requests costs one such statement at a time, not
@@ -25,16 +27,19 @@ export interface ReadContext {
 export function createReadContexts(
   db: Kysely<Database>,
   metaSchema: string,
-  o: { maxWaitMs?: number; pollMs?: number; shared?: <T>(read: () => Promise<T>) => Promise<T> } = {},
+  o: {
+    maxWaitMs?: number;
+    /** How often the checkpoint is read while a read waits for a seq. */
+    pollMs?: number;
+    /** How often the checkpoint is read while only live pages listen. */
+    livePollMs?: number;
+    shared?: <T>(read: () => Promise<T>) => Promise<T>;
+  } = {},
 ) {
-  const maxWaitMs = o.maxWaitMs ?? 5000;
-  const pollMs = o.pollMs ?? 15;
   const shared = o.shared ?? (<T>(read: () => Promise<T>) => read());
   let cached: { schema: string; at: number } | undefined;
   let schemaInFlight: Promise<string> | undefined;
   const seqInFlight = new Map<string, Promise<number>>();
-  const waiters = new Set<{ minSeq: number; resolve: (seq: number) => void }>();
-  let polling = false;
 
   function schema(): Promise<string> {
     const now = Date.now();
@@ -73,49 +78,20 @@ export function createReadContexts(
     return inFlight;
   }
 
-  async function poll() {
-    if (polling) return;
-    polling = true;
-    try {
-      while (waiters.size > 0) {
-        const seq = await lastSeq(await schema()).catch(() => -1);
-        for (const w of waiters) {
-          if (seq >= w.minSeq) {
-            waiters.delete(w);
-            w.resolve(seq);
-          }
-        }
-        if (waiters.size > 0) await new Promise((r) => setTimeout(r, pollMs));
-      }
-    } finally {
-      polling = false;
-    }
-  }
-
-  async function waitFor(minSeq: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const w = { minSeq, resolve };
-      const timer = setTimeout(() => {
-        waiters.delete(w);
-        reject(
-          new UnavailableError(`the projection has not reached seq ${minSeq} within ${maxWaitMs / 1000} s; retry`, 1),
-        );
-      }, maxWaitMs);
-      w.resolve = (seq) => {
-        clearTimeout(timer);
-        resolve(seq);
-      };
-      waiters.add(w);
-      void poll();
-    });
-  }
+  const watcher = createCheckpointWatcher({
+    read: async () => lastSeq(await schema()),
+    ...(o.maxWaitMs === undefined ? {} : { maxWaitMs: o.maxWaitMs }),
+    ...(o.pollMs === undefined ? {} : { waitingPollMs: o.pollMs }),
+    ...(o.livePollMs === undefined ? {} : { listeningPollMs: o.livePollMs }),
+  });
 
   return {
     schema,
+    watcher,
     async resolve(q: { knownAt?: string | undefined; minSeq?: number | undefined }): Promise<ReadContext> {
       const s = await schema();
       let seq = await lastSeq(s);
-      if (q.minSeq !== undefined && seq < q.minSeq) seq = await waitFor(q.minSeq);
+      if (q.minSeq !== undefined && seq < q.minSeq) seq = await watcher.waitFor(q.minSeq);
       if (q.knownAt === undefined) return { schema: s, asOfSeq: seq, knownAt: new Date().toISOString(), past: false };
       const at = new Date(q.knownAt);
       if (Number.isNaN(at.getTime()))
@@ -125,7 +101,7 @@ export function createReadContexts(
       return { schema: s, asOfSeq: seq, knownAt: at.toISOString(), past: true };
     },
     close() {
-      waiters.clear();
+      watcher.close();
     },
   };
 }
