@@ -196,6 +196,11 @@ async function postDemoIfEmpty(
   const any = await db.withSchema(schema).selectFrom('event_ledger').select('seq').limit(1).executeTakeFirst();
   if (any) return undefined;
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const topics = JSON.parse(await readFile(join(DEMO_DIR, 'topics.json'), 'utf8')) as unknown[];
+  for (const t of topics) {
+    const r = await fetch(`${ingestUrl}/v1/topics`, { method: 'POST', headers, body: JSON.stringify(t) });
+    if (!r.ok) throw new CliError(`posting the demo topic failed: ${r.status} ${await r.text()}`);
+  }
   const metrics = JSON.parse(await readFile(join(DEMO_DIR, 'metrics.json'), 'utf8')) as unknown[];
   for (const m of metrics) {
     const r = await fetch(`${ingestUrl}/v1/metrics`, { method: 'POST', headers, body: JSON.stringify(m) });
