@@ -1,7 +1,6 @@
-import { createEnvelope } from '@claimtrail/shared/envelope';
 import type { EventData } from '@claimtrail/shared/events';
-import { bodyHashOf, messageIdOf } from '@claimtrail/shared/identity';
 import { ConflictError, PreconditionFailedError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
+import { writeDefinition } from './definition-write.ts';
 import type { EventStore } from './event-store.ts';
 import type { MetricCatalog } from './metric-catalog.ts';
 import type { RequestContext } from './report-submission.ts';
@@ -128,19 +127,14 @@ export async function defineMetric(
         `this redefines ${body.metric} (${changes.join('; ')}): send If-Match: "${found.seq}", the definition in force, to confirm`,
       );
     }
-    const event = createEnvelope('MetricDefined', data, {
-      recordedAt: ctx.now().toISOString(),
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-    });
-    const out = await store.publish({
+    const { outcome: out, event } = await writeDefinition(store, ctx, {
+      type: 'MetricDefined',
       subject,
-      event,
-      msgId: messageIdOf('metric', `${subject}\n${lastSeq}\n${bodyHashOf(data)}`, 0),
-      expectLastSubjectSeq: lastSeq,
+      data,
+      lastSeq,
     });
     if (out.ok) {
-      catalog.remember(body.metric, { seq: out.seq, event: event as Extract<typeof event, { type: 'MetricDefined' }> });
+      catalog.remember(body.metric, { seq: out.seq, event });
       return { seq: out.seq, duplicate: out.duplicate };
     }
   }

@@ -1,17 +1,14 @@
-import { createEnvelope } from '@claimtrail/shared/envelope';
 import { canonicalJson, type EventData } from '@claimtrail/shared/events';
 import type { PostTopicRequest } from '@claimtrail/shared/contract';
-import { bodyHashOf, messageIdOf } from '@claimtrail/shared/identity';
 import { UnavailableError } from '@claimtrail/shared/errors';
+import { writeDefinition } from './definition-write.ts';
 import type { EventStore } from './event-store.ts';
 import type { RequestContext } from './report-submission.ts';
 
 /**
  * `POST /v1/topics`: publishes TopicDefined on the topic's subject unless the definition in force
- * (the last TopicDefined there) already says the same, which answers `duplicate` with its seq. The
- * write expects the subject's last seq, so two different definitions racing cannot both be based
- * on the same one; its msgID names that seq too, so defining A, then B, then A again stores A
- * twice instead of JetStream taking the second A for a repeat of the first.
+ * (the last TopicDefined there) already says the same, which answers `duplicate` with its seq
+ * (writeDefinition says how the write is guarded).
  */
 export async function defineTopic(
   store: EventStore,
@@ -29,17 +26,7 @@ export async function defineTopic(
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const { lastSeq, found } = await store.lastOfType(subject, 'TopicDefined');
     if (found && canonicalJson(found.event.data) === wanted) return { seq: found.seq, duplicate: true };
-    const event = createEnvelope('TopicDefined', data, {
-      recordedAt: ctx.now().toISOString(),
-      actor: ctx.actor,
-      requestId: ctx.requestId,
-    });
-    const out = await store.publish({
-      subject,
-      event,
-      msgId: messageIdOf('topic', `${subject}\n${lastSeq}\n${bodyHashOf(data)}`, 0),
-      expectLastSubjectSeq: lastSeq,
-    });
+    const { outcome: out } = await writeDefinition(store, ctx, { type: 'TopicDefined', subject, data, lastSeq });
     if (out.ok) return { seq: out.seq, duplicate: out.duplicate };
   }
   throw new UnavailableError(`topic ${body.topic} is being defined by others; retry`, 1);
