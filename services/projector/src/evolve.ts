@@ -2,6 +2,7 @@ import {
   mustParseFuzzyDate,
   type ClaimChanges,
   type ClaimtrailEvent,
+  type ClaimValue,
   type EventData,
   type EventType,
 } from '@claimtrail/shared/events';
@@ -121,26 +122,18 @@ const handlers: { [T in EventType]: Handler<T> } = {
     const value = ch.value ?? prev.value;
     const kept = <T>(change: T | null | undefined, previous: T | null): T | null =>
       change === undefined ? previous : change;
-    const b = c.rule.normalise(value);
-    const stated = mustParseFuzzyDate(ch.statedAt ?? prev.stated_at);
-    const vf = mustParseFuzzyDate(ch.validFrom ?? prev.valid_from);
-    const vt = mustParseFuzzyDate(ch.validTo ?? prev.valid_to);
     const next: ClaimVersion = {
       ...prev,
       ...currentFrom(seq, knownAt),
       metric: ch.metric ?? prev.metric,
       unit: ch.unit ?? prev.unit,
-      value,
-      low: b.low,
-      best: b.best,
-      high: b.high,
-      stated_at: stated.text,
-      stated_from: stated.from,
-      stated_to: stated.to,
-      valid_from: vf.text,
-      valid_from_at: vf.from,
-      valid_to: vt.text,
-      valid_to_at: vt.to,
+      ...figureColumns(
+        c,
+        value,
+        ch.statedAt ?? prev.stated_at,
+        ch.validFrom ?? prev.valid_from,
+        ch.validTo ?? prev.valid_to,
+      ),
       quote: ch.quote ?? prev.quote,
       source_id: ch.source?.id ?? prev.source_id,
       via: ch.via ?? prev.via,
@@ -203,27 +196,17 @@ function cite(
   revision(c, e, at, { report_id: d.reportId });
 }
 
-function newVersion(
-  c: FoldContext,
-  d: EventData<'ClaimRecorded'>,
-  { seq, knownAt, recordedAt }: EventAt,
-): ClaimVersion {
-  const b = c.rule.normalise(d.value);
-  const stated = mustParseFuzzyDate(d.statedAt);
-  const vf = mustParseFuzzyDate(d.validFrom);
-  const vt = mustParseFuzzyDate(d.validTo);
+/** A figure's columns: the value as stated, its bounds by the schema's rule, and its times as intervals. */
+function figureColumns(c: FoldContext, value: ClaimValue, statedAt: string, validFrom: string, validTo: string) {
+  const b = c.rule.normalise(value);
+  const stated = mustParseFuzzyDate(statedAt);
+  const vf = mustParseFuzzyDate(validFrom);
+  const vt = mustParseFuzzyDate(validTo);
   return {
-    claim_id: d.claimId,
-    ...currentFrom(seq, knownAt),
-    topic: d.topic,
-    metric: d.metric,
-    source_id: d.sourceId,
-    unit: d.unit,
-    value: d.value,
+    value,
     low: b.low,
     best: b.best,
     high: b.high,
-    rule: c.rule.id,
     stated_at: stated.text,
     stated_from: stated.from,
     stated_to: stated.to,
@@ -231,6 +214,23 @@ function newVersion(
     valid_from_at: vf.from,
     valid_to: vt.text,
     valid_to_at: vt.to,
+  };
+}
+
+function newVersion(
+  c: FoldContext,
+  d: EventData<'ClaimRecorded'>,
+  { seq, knownAt, recordedAt }: EventAt,
+): ClaimVersion {
+  return {
+    claim_id: d.claimId,
+    ...currentFrom(seq, knownAt),
+    topic: d.topic,
+    metric: d.metric,
+    source_id: d.sourceId,
+    unit: d.unit,
+    ...figureColumns(c, d.value, d.statedAt, d.validFrom, d.validTo),
+    rule: c.rule.id,
     quote: d.quote ?? null,
     via: d.via,
     status: 'active',
