@@ -31,14 +31,12 @@ export interface CreateDbOptions {
 }
 
 /**
- * Session settings of the query service's connections. work_mem: sorting a history answer of
- * 20 sources × 1,000 points (with its citations and reports, ~10 MB of rows across the two
- * parallel workers) spilled to disk at Postgres's default 4 MB; 16 MB keeps it in memory (EXPLAIN
- * ANALYZE on the 1M-event benchmark's read models: 453-460 against 390-413 ms). A sort takes only
- * what it needs, so small reads are unaffected; a pool of 16 answering 16 such sorts at once can
- * hold 16 × 2 × 16 MB.
+ * Session settings of the query service's connections. work_mem: a history answer's sort stays in
+ * memory (docs/decisions/0015-query-work-mem.md). jit off: the history's per-point look-ups make
+ * the planner's cost estimate cross jit_above_cost, and compiling the plan cost more than running
+ * it (docs/decisions/0018-no-jit-for-reads.md).
  */
-export const READ_SESSION_OPTIONS = '-c default_transaction_read_only=on -c work_mem=16MB';
+export const READ_SESSION_OPTIONS = '-c default_transaction_read_only=on -c work_mem=16MB -c jit=off';
 
 /** The default of CLAIMTRAIL_READ_TIMEOUT_MS: a read-only connection's statement_timeout. */
 export const DEFAULT_READ_TIMEOUT_MS = 5000;
