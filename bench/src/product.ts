@@ -238,6 +238,8 @@ export interface LoadResult {
   /** Freshness mode: 202 → visible. */
   visibleMs?: number[];
   rows?: number;
+  /** Get mode: answers 503 past the query service's bounds, retried after a second. */
+  retried?: number;
   /** CPU seconds the load generator's process used, start to end (warm-up included). */
   cpuSeconds?: number;
   /** Flood mode: answers by HTTP status (0: no answer), the 200s' latency, when it ran (epoch ms). */

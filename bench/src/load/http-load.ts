@@ -354,6 +354,8 @@ async function get(): Promise<void> {
   let requests = 0;
   let ok = 0;
   let errors = 0;
+  /** Answers 503 (past the service's bounds) that were retried. */
+  let retried = 0;
   const latencies: number[] = [];
   const errorSamples: string[] = [];
   let rows = 0;
@@ -367,10 +369,17 @@ async function get(): Promise<void> {
       if (i === warm) tMeasured = now();
       const start = now();
       let a: Answer;
-      try {
-        a = await conn.request('GET', paths[i % paths.length]!);
-      } catch (err) {
-        a = { status: 0, body: String(err) };
+      // A read refused past the query service's bounds (503, Retry-After 1) is retried after a
+      // second, as a client does; its latency runs from the first attempt.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          a = await conn.request('GET', paths[i % paths.length]!);
+        } catch (err) {
+          a = { status: 0, body: String(err) };
+        }
+        if (a.status !== 503 || attempt >= 30) break;
+        retried++;
+        await new Promise((r) => setTimeout(r, 1000));
       }
       const done = now();
       if (i < warm) continue;
@@ -393,6 +402,7 @@ async function get(): Promise<void> {
     requests,
     ok,
     errors,
+    retried,
     errorSamples,
     events: ok,
     seconds: (now() - tMeasured) / 1000,
