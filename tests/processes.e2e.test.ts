@@ -17,11 +17,16 @@ interface Running {
   exit(): Promise<{ code: number | null; signal: string | null }>;
 }
 
+/** Every process a test started: killed after the file, so a test that fails midway leaves none running. */
+const started = new Set<ChildProcess>();
+
 function start(args: string[], extra: Record<string, string>): Running {
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env.env, ...extra },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   const out: string[] = [];
   const listeners = new Set<() => void>();
   const push = (d: Buffer) => {
@@ -113,6 +118,7 @@ beforeAll(async () => {
   env = await createTestEnv('processes');
 });
 afterAll(async () => {
+  for (const child of started) child.kill('SIGKILL');
   await env?.cleanup();
 });
 

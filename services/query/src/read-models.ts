@@ -178,6 +178,29 @@ function metricOf(r: MetricRow) {
   };
 }
 
+type Hop = { id: string; role: string; name?: string };
+
+/**
+ * Gives each hop without a name of its own the name its source is registered under at the
+ * context's instant, in one look-up for all the points of an answer (a look-up per point made the
+ * planner's estimate of a 20,000-point history cross the JIT threshold, and cost a scan each).
+ */
+async function nameHops(db: Kysely<Database>, ctx: ReadContext, points: { via: unknown }[]): Promise<void> {
+  const unnamed = new Set<string>();
+  for (const p of points) for (const h of p.via as Hop[]) if (h.name === undefined) unnamed.add(h.id);
+  if (unnamed.size === 0) return;
+  const rows = await sql<{ source_id: string; name: string }>`
+    select distinct on (s.source_id) s.source_id, s.name from ${sql.table(`${ctx.schema}.sources`)} s
+     where s.source_id = any(${[...unnamed]}::text[]) and s.name is not null and ${visibleAt(ctx, 's')}
+     order by s.source_id, s.seq_from desc`.execute(db);
+  const names = new Map(rows.rows.map((r) => [r.source_id, r.name]));
+  for (const p of points)
+    if ((p.via as Hop[]).some((h) => h.name === undefined && names.has(h.id)))
+      p.via = (p.via as Hop[]).map((h) =>
+        h.name === undefined && names.has(h.id) ? { ...h, name: names.get(h.id)! } : h,
+      );
+}
+
 function isPointRow<R extends { claim_id: unknown }>(r: R): r is Extract<R, HistoryRow> {
   return r.claim_id !== null;
 }
@@ -243,9 +266,9 @@ export function createReadModels(db: Kysely<Database>) {
            order by f.stated_from, f.first_seq
            limit ${q.limit + 1}
         ),
-        named as materialized (select page.*, ${namedVia(ctx, 'page')} as named_via from page)
+        named as materialized (select page.* from page)
         select p.claim_id, p.source_id, p.unit, p.value, p.low, p.best, p.high, p.rule, p.stated_at,
-               p.valid_from, p.valid_to, p.quote, p.named_via as via, p.first_seq, p.status, p.standing,
+               p.valid_from, p.valid_to, p.quote, p.via, p.first_seq, p.status, p.standing,
                p.confidence, p.likelihood, p.note, p.corrected,
                to_char(p.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at,
                to_char(p.stated_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as stated_from_text,
@@ -282,7 +305,13 @@ export function createReadModels(db: Kysely<Database>) {
         }
         if (r.report_id !== null) point.reports.push(reportRefOf(r.report_id, r));
       }
-      return { unit, series: [...bySource.values()], next: more ? last : undefined };
+      const series = [...bySource.values()];
+      await nameHops(
+        db,
+        ctx,
+        series.flatMap((x) => x.points),
+      );
+      return { unit, series, next: more ? last : undefined };
     },
 
     async topics(ctx: ReadContext, page?: { after?: string; limit: number }) {
