@@ -141,22 +141,6 @@ function sourceRef(r: {
   };
 }
 
-/**
- * `alias`.via with each hop named: the name the hop was given, else its source's registered name
- * at the context's instant (a hop with neither stays without). Most claims have no hops: theirs
- * cost no lookup.
- */
-function namedVia(ctx: ReadContext, alias: string) {
-  const a = sql.ref(alias);
-  return sql`case when jsonb_array_length(${a}.via) = 0 then ${a}.via else (
-      select jsonb_agg(case when h.hop->>'name' is not null or hs.name is null then h.hop
-                            else h.hop || jsonb_build_object('name', hs.name) end order by h.i)
-        from jsonb_array_elements(${a}.via) with ordinality h(hop, i)
-        left join lateral (select hs.name from ${sql.table(`${ctx.schema}.sources`)} hs
-                            where hs.source_id = h.hop->>'id' and ${visibleAt(ctx, 'hs')} limit 1) hs on true
-    ) end`;
-}
-
 interface MetricRow {
   metric: string;
   label: string;
@@ -206,11 +190,9 @@ function isPointRow<R extends { claim_id: unknown }>(r: R): r is Extract<R, Hist
 }
 
 export function createReadModels(db: Kysely<Database>) {
-  const pointColumns = (
-    ctx: ReadContext,
-  ) => sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value,
+  const pointColumns = sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value,
     cv.low, cv.best, cv.high, cv.rule, cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote,
-    ${namedVia(ctx, 'cv')} as via, cv.status, cv.first_seq, cv.recorded_at, cv.confidence, cv.likelihood, cv.note, cv.corrected,
+    cv.via, cv.status, cv.first_seq, cv.recorded_at, cv.confidence, cv.likelihood, cv.note, cv.corrected,
     s.name as source_name, s.kind as source_kind, s.country as source_country`;
 
   return {
@@ -445,7 +427,7 @@ export function createReadModels(db: Kysely<Database>) {
       const knownBy = (alias: string) =>
         ctx.past ? sql`and ${sql.ref(alias)}.known_at <= ${ctx.knownAt}::timestamptz` : sql``;
       const rows = await sql<PointRow & { revisions: RevisionJson[]; citations: CitationRow[] }>`
-        select ${pointColumns(ctx)},
+        select ${pointColumns},
           (select w.standing
              from (select n.claim_id, ${standingClaim('n', aggregationOf(ctx, sql`cv.metric`))} as standing
                      from ${t('claim_versions')} n
@@ -469,6 +451,7 @@ export function createReadModels(db: Kysely<Database>) {
       if (!r) return undefined;
       const cites = r.citations.map(citationOf);
       const { reports: _none, ...figure } = toPoint(r);
+      await nameHops(db, ctx, [figure]);
       return {
         claim: { ...figure, topic: r.topic, metric: r.metric, unit: r.unit, source: sourceRef(r) },
         revisions: r.revisions.map((v) => ({
