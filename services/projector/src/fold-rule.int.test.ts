@@ -1,10 +1,9 @@
+import { startTestProjector } from './test-projector.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrateReadModel } from '@claimtrail/shared/db';
-import { createLogger } from '@claimtrail/shared';
 import { createTestEnv, publishSyntheticEvents, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { createProjectionStore } from './projection-store.ts';
-import { createProjectorService } from './projector.app.ts';
 
 let env: TestEnv;
 
@@ -15,23 +14,8 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
-async function foldInto(schema: string, configured: string) {
-  const svc = await createProjectorService({
-    nc: env.nc,
-    db: env.db,
-    logger: createLogger('test', 'silent'),
-    settings: {
-      stream: env.stream,
-      subjectPrefix: env.subjectPrefix,
-      schema,
-      batchSize: 100,
-      rule: configured,
-      databaseUrl: env.databaseUrl,
-      metaSchema: null,
-    },
-  });
-  svc.projector.start();
-  return svc;
+function foldInto(schema: string, configured: string) {
+  return startTestProjector(env, { schema, rule: configured, metaSchema: null });
 }
 
 describe('the normalisation rule of a read-model schema', () => {

@@ -1,12 +1,11 @@
+import { startTestProjector } from './test-projector.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { migrateReadModel } from '@claimtrail/shared/db';
-import { createLogger } from '@claimtrail/shared';
 import { createTestEnv, publishSyntheticEvents, syntheticEvents, type TestEnv } from '@claimtrail/shared/testing';
 import { foldBatch } from './fold.ts';
 import type { StreamMessage } from './stream-message.ts';
 import { createProjectionStore, FencedError, StaleCheckpointError } from './projection-store.ts';
-import { createProjectorService } from './projector.app.ts';
 
 let env: TestEnv;
 const RULE = 'approx-5pct@1';
@@ -99,25 +98,8 @@ describe('the projector lease', () => {
 
 describe('two projectors on one schema', () => {
   it("when the leader's lock connection is terminated, again and again, one leads and every event is folded exactly once", async () => {
-    const logger = createLogger('test', 'silent');
-    const start = async () => {
-      const s = await createProjectorService({
-        nc: env.nc,
-        db: env.db,
-        logger,
-        settings: {
-          stream: env.stream,
-          subjectPrefix: env.subjectPrefix,
-          schema: 'claimtrail_rm',
-          batchSize: 50,
-          rule: RULE,
-          databaseUrl: env.databaseUrl,
-          metaSchema: null,
-        },
-      });
-      s.projector.start();
-      return s;
-    };
+    const start = () =>
+      startTestProjector(env, { schema: 'claimtrail_rm', batchSize: 50, rule: RULE, metaSchema: null });
     const a = await start();
     await expect.poll(() => a.projector.isActive(), { timeout: 10_000 }).toBe(true);
     const b = await start();
@@ -161,23 +143,14 @@ describe('two projectors on one schema', () => {
 
 describe('readiness of a projector that makes no progress', () => {
   it('says not ready, naming why, while delivered events wait and nothing commits; ready again after', async () => {
-    const svc = await createProjectorService({
-      nc: env.nc,
-      db: env.db,
-      logger: createLogger('test', 'silent'),
-      settings: {
-        stream: env.stream,
-        subjectPrefix: env.subjectPrefix,
-        schema: 'stall_rm',
-        batchSize: 50,
-        rule: RULE,
-        databaseUrl: env.databaseUrl,
-        metaSchema: null,
-        stallMs: 500,
-      },
-    });
     await migrateReadModel(env.db, 'stall_rm');
-    svc.projector.start();
+    const svc = await startTestProjector(env, {
+      schema: 'stall_rm',
+      batchSize: 50,
+      rule: RULE,
+      metaSchema: null,
+      stallMs: 500,
+    });
     try {
       await expect.poll(() => svc.projector.isActive(), { timeout: 10_000 }).toBe(true);
       const ready = async () => (await svc.app.inject({ method: 'GET', url: '/readyz' })).json<{ detail?: string }>();

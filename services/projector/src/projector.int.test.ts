@@ -1,3 +1,4 @@
+import { startTestProjector } from './test-projector.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -67,22 +68,8 @@ async function recordAndWait(claimId: string, i: number, msgID: string): Promise
 }
 
 /** A projector service on this file's stream and schema, started. */
-async function startProjector() {
-  const started = await createProjectorService({
-    nc: env.nc,
-    db: env.db,
-    logger: createLogger('test', 'silent'),
-    settings: {
-      stream: env.stream,
-      subjectPrefix: env.subjectPrefix,
-      schema,
-      batchSize: 100,
-      rule: 'approx-5pct@1',
-      databaseUrl: env.databaseUrl,
-    },
-  });
-  started.projector.start();
-  return started;
+function startProjector() {
+  return startTestProjector(env, { schema, rule: 'approx-5pct@1' });
 }
 
 beforeAll(async () => {
