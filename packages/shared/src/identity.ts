@@ -41,8 +41,15 @@ export function claimIdentity(c: {
   });
 }
 
-export function claimIdOf(c: Parameters<typeof claimIdentity>[0]): string {
-  return `clm_${sha256Hex(`claim\n${claimIdentity(c)}`).slice(0, 24)}`;
+export type ClaimIdentityFields = Parameters<typeof claimIdentity>[0];
+
+/**
+ * The id a claim with this identity gets: its natural id (`k` 0), or, when claims that had the
+ * identity were corrected away from it, the k-th id after it (identity-index.ts).
+ */
+export function claimIdOf(c: ClaimIdentityFields, k = 0): string {
+  const identity = claimIdentity(c);
+  return `clm_${sha256Hex(k === 0 ? `claim\n${identity}` : `claim\n${identity}\n#${k}`).slice(0, 24)}`;
 }
 
 /** The idempotency key of a request: the client's header, or the hash of its canonical body. */

@@ -14,7 +14,7 @@ let jsm: JetStreamManager;
 
 const streamsOf = (stream: string) => {
   const b = bucketNames(stream);
-  return [stream, `KV_${b.idempotency}`, `KV_${b.tokens}`];
+  return [stream, `KV_${b.idempotency}`, `KV_${b.tokens}`, `KV_${b.identities}`];
 };
 
 /** The configuration a CLI run against the cluster would read from its environment. */

@@ -25,6 +25,7 @@ beforeAll(async () => {
   ingest = await createIngestApp({
     nc: env.nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens: createKvTokenStore(buckets.tokens),
     logger: createLogger('test', 'silent'),
     settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 100_000 },
@@ -729,5 +730,153 @@ describe('the period a claim describes is part of what it is', () => {
     expect(explicit).toMatchObject({ claimId: oldId, echo: true });
     expect(longer!.echo).toBe(false);
     expect(longer!.claimId).not.toBe(oldId);
+  });
+});
+
+describe('identity follows corrections', () => {
+  const tally = (value: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
+    topic: 'gaza-deaths',
+    metric: 'killed',
+    value,
+    source: { id: 'gaza-moh' },
+    statedAt: '2024-03-01',
+    ...over,
+  });
+  async function report(url: string, claims: unknown[], publishedAt = '2024-03-02') {
+    const res = await post('/v1/reports', { report: { url, publisher: 'Example Wire', publishedAt }, claims });
+    expect(res.statusCode).toBe(202);
+    return res.json().claims as { claimId: string; echo: boolean; seq: number }[];
+  }
+  async function correct(claimId: string, changes: Record<string, unknown>) {
+    const res = await post(`/v1/claims/${claimId}/corrections`, { changes, reason: 'our transcription was wrong' });
+    expect(res.statusCode).toBe(202);
+  }
+
+  it('a relay of the corrected figure is an echo of the corrected claim; a repeat of the typo is a new claim', async () => {
+    // The ministry's 30,035, typed as 30,053, then corrected.
+    const [typed] = await report('https://example.org/moh-typo', [tally({ kind: 'exact', value: 30053 })]);
+    await correct(typed!.claimId, { value: { kind: 'exact', value: 30035 } });
+
+    // A UN agency relays the ministry's 30,035 a week later: an echo of the corrected claim.
+    const [relay] = await report(
+      'https://example.org/un-relay',
+      [tally({ kind: 'exact', value: 30035 }, { via: [{ id: 'un-ocha', role: 'relay', name: 'UN OCHA' }] })],
+      '2024-03-08',
+    );
+    expect(relay).toMatchObject({ claimId: typed!.claimId, echo: true });
+    const cited = await eventsOn(`claim.gaza-deaths.${typed!.claimId}`);
+    expect(cited.map((e) => e.type)).toEqual(['ClaimRecorded', 'ClaimCorrected', 'ClaimCited']);
+
+    // Somebody posts the typo's figure again: the corrected claim never said it, so it is a new claim,
+    // and a further repeat of it is that new claim's echo.
+    const [again] = await report('https://example.org/typo-again', [tally({ kind: 'exact', value: 30053 })]);
+    expect(again!.echo).toBe(false);
+    expect(again!.claimId).not.toBe(typed!.claimId);
+    const [repeat] = await report('https://example.org/typo-repeat', [tally({ kind: 'exact', value: 30053 })]);
+    expect(repeat).toMatchObject({ claimId: again!.claimId, echo: true });
+  });
+
+  it('a relay of "at least 40,000" is not an echo of a claim corrected to exactly 40,005', async () => {
+    const [atLeast] = await report('https://example.org/at-least', [
+      tally({ kind: 'at_least', value: 40000 }, { statedAt: '2024-08-15' }),
+    ]);
+    await correct(atLeast!.claimId, { value: { kind: 'exact', value: 40005 } });
+    const [relay] = await report('https://example.org/at-least-relay', [
+      tally({ kind: 'at_least', value: 40000 }, { statedAt: '2024-08-15' }),
+    ]);
+    expect(relay!.echo).toBe(false);
+    expect(relay!.claimId).not.toBe(atLeast!.claimId);
+    // The relay's events are on its own claim: the corrected claim is cited by nobody.
+    const onCorrected = await eventsOn(`claim.gaza-deaths.${atLeast!.claimId}`);
+    expect(onCorrected.map((e) => e.type)).toEqual(['ClaimRecorded', 'ClaimCorrected']);
+    const [exact] = await report('https://example.org/exact-relay', [
+      tally({ kind: 'exact', value: 40005 }, { statedAt: '2024-08-15' }),
+    ]);
+    expect(exact).toMatchObject({ claimId: atLeast!.claimId, echo: true });
+  });
+
+  it('follows corrections of the source, the date and the period, and a correction back', async () => {
+    const [claim] = await report('https://example.org/misattributed-tally', [tally({ kind: 'approx', value: 1200 })]);
+    await correct(claim!.claimId, { source: { id: 'us-dod', name: 'US Department of Defense' } });
+    const [bySource] = await report('https://example.org/dod', [
+      tally({ kind: 'approx', value: 1200 }, { source: { id: 'us-dod' } }),
+    ]);
+    expect(bySource).toMatchObject({ claimId: claim!.claimId, echo: true });
+
+    await correct(claim!.claimId, { statedAt: '2024-02-28', validFrom: '2024-02', validTo: '2024-02' });
+    const moved = tally(
+      { kind: 'approx', value: 1200 },
+      { source: { id: 'us-dod' }, statedAt: '2024-02-28', validFrom: '2024-02', validTo: '2024-02' },
+    );
+    const [byPeriod] = await report('https://example.org/dod-feb', [moved]);
+    expect(byPeriod).toMatchObject({ claimId: claim!.claimId, echo: true });
+    // The identity it had in between is free again.
+    const [between] = await report('https://example.org/dod-between', [
+      tally({ kind: 'approx', value: 1200 }, { source: { id: 'us-dod' } }),
+    ]);
+    expect(between!.echo).toBe(false);
+
+    // Corrected back to what it was first recorded as: the claim has its own id's identity again.
+    await correct(claim!.claimId, {
+      source: { id: 'gaza-moh' },
+      statedAt: '2024-03-01',
+      validFrom: '2024-03-01',
+      validTo: '2024-03-01',
+    });
+    const [original] = await report('https://example.org/original-again', [tally({ kind: 'approx', value: 1200 })]);
+    expect(original).toMatchObject({ claimId: claim!.claimId, echo: true });
+    const [periodAgain] = await report('https://example.org/dod-feb-again', [moved]);
+    expect(periodAgain!.echo).toBe(false);
+    expect(periodAgain!.claimId).not.toBe(claim!.claimId);
+  });
+
+  it('another ingest process sees the correction: one started after it, and one running before it', async () => {
+    const buckets = await openBuckets(env.nc, env.stream);
+    const other = () =>
+      createIngestApp({
+        nc: env.nc,
+        idempotencyKv: buckets.idempotency,
+        identitiesKv: buckets.identities,
+        tokens: createKvTokenStore(buckets.tokens),
+        logger: createLogger('test', 'silent'),
+        settings: {
+          stream: env.stream,
+          subjectPrefix: env.subjectPrefix,
+          publishTimeoutMs: 2000,
+          ratePerMinute: 100_000,
+        },
+      });
+    const running = await other();
+    try {
+      const [claim] = await report('https://example.org/two-processes', [
+        tally({ kind: 'exact', value: 777 }, { statedAt: '2024-05-01' }),
+      ]);
+      await correct(claim!.claimId, { value: { kind: 'exact', value: 771 } });
+      const later = await other();
+      try {
+        const relay = (app: typeof later, url: string) =>
+          app.app.inject({
+            method: 'POST',
+            url: '/v1/reports',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${writer}` },
+            payload: JSON.stringify({
+              report: { url, publisher: 'Example Wire', publishedAt: '2024-05-02' },
+              claims: [tally({ kind: 'exact', value: 771 }, { statedAt: '2024-05-01' })],
+            }),
+          });
+        expect((await relay(later, 'https://example.org/later-process')).json().claims[0]).toMatchObject({
+          claimId: claim!.claimId,
+          echo: true,
+        });
+        // The running process's mirror learns it from its watch, within milliseconds.
+        await expect
+          .poll(async () => (await relay(running, `https://example.org/running-${Math.random()}`)).json().claims[0])
+          .toMatchObject({ claimId: claim!.claimId, echo: true });
+      } finally {
+        await later.close();
+      }
+    } finally {
+      await running.close();
+    }
   });
 });

@@ -1,6 +1,8 @@
 import { createEnvelope } from '@claimtrail/shared/envelope';
 import { mustParseFuzzyDate, type ClaimChanges, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
-import { bodyHashOf, messageIdOf } from '@claimtrail/shared/identity';
+import { bodyHashOf, claimIdOf, messageIdOf } from '@claimtrail/shared/identity';
+import type { IdentityIndex } from '@claimtrail/shared/nats';
+import type { ClaimValue } from '@claimtrail/shared/events';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { EventStore } from './event-store.ts';
 import type { RequestContext } from './report-submission.ts';
@@ -12,11 +14,33 @@ interface ClaimState {
   subject: string;
   lastSeq: number;
   retracted: boolean;
+  topic: string;
   metric: string;
   unit: string;
+  sourceId: string;
   statedAt: string;
   validFrom: string;
   validTo: string;
+  value: ClaimValue;
+  /** The natural id of each identity the claim had (as recorded, then after each correction). */
+  naturals: string[];
+}
+
+const naturalIdOf = (c: ClaimState) => claimIdOf(c);
+
+/** The claim after a correction. */
+function corrected(state: ClaimState, c: ClaimChanges): ClaimState {
+  const next = {
+    ...state,
+    metric: c.metric ?? state.metric,
+    unit: c.unit ?? state.unit,
+    sourceId: c.source?.id ?? state.sourceId,
+    statedAt: c.statedAt ?? state.statedAt,
+    validFrom: c.validFrom ?? state.validFrom,
+    validTo: c.validTo ?? state.validTo,
+    value: c.value ?? state.value,
+  };
+  return { ...next, naturals: [...state.naturals, naturalIdOf(next)] };
 }
 
 /**
@@ -33,26 +57,24 @@ async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState
       if (subject !== state.subject) continue;
       state.lastSeq = seq;
       if (event?.type === 'ClaimRetracted') state.retracted = true;
-      if (event?.type === 'ClaimCorrected') {
-        const c = event.data.changes;
-        state.metric = c.metric ?? state.metric;
-        state.unit = c.unit ?? state.unit;
-        state.statedAt = c.statedAt ?? state.statedAt;
-        state.validFrom = c.validFrom ?? state.validFrom;
-        state.validTo = c.validTo ?? state.validTo;
-      }
+      if (event?.type === 'ClaimCorrected') state = corrected(state, event.data.changes);
     } else if (event?.type === 'ClaimRecorded' && subject === store.subjects.claim(event.data.topic, claimId)) {
       const d = event.data;
       state = {
         subject,
         lastSeq: seq,
         retracted: false,
+        topic: d.topic,
         metric: d.metric,
         unit: d.unit,
+        sourceId: d.sourceId,
         statedAt: d.statedAt,
         validFrom: d.validFrom,
         validTo: d.validTo,
+        value: d.value,
+        naturals: [],
       };
+      state.naturals.push(naturalIdOf(state));
     }
   }
   if (!state) throw new NotFoundError(`no claim ${claimId}`);
@@ -71,7 +93,7 @@ async function appendToClaim(
   body: unknown,
   build: (state: ClaimState) => (ClaimtrailEvent['data'] & object) | Promise<ClaimtrailEvent['data'] & object>,
   type: 'ClaimCorrected' | 'ClaimRetracted',
-): Promise<{ claimId: string; seq: number; duplicate: boolean }> {
+): Promise<{ claimId: string; seq: number; duplicate: boolean; state: ClaimState }> {
   const key = requestKeyOf(ctx, () => bodyHashOf(body));
   const msgId = messageIdOf(scope, `${claimId}\n${key}`, 0);
   for (let attempt = 0; attempt < 5; attempt += 1) {
@@ -83,7 +105,7 @@ async function appendToClaim(
       requestId: ctx.requestId,
     });
     const out = await store.publish({ subject: state.subject, event, msgId, expectLastSubjectSeq: state.lastSeq });
-    if (out.ok) return { claimId, seq: out.seq, duplicate: out.duplicate };
+    if (out.ok) return { claimId, seq: out.seq, duplicate: out.duplicate, state };
   }
   throw new UnavailableError('the claim is being changed by others; retry', 1);
 }
@@ -111,6 +133,7 @@ async function checkCorrectedUnit(catalog: MetricCatalog, state: ClaimState, cha
 export async function correctClaim(
   store: EventStore,
   catalog: MetricCatalog,
+  identities: IdentityIndex,
   claimId: string,
   body: { changes: ClaimChanges; reason: string },
   ctx: RequestContext,
@@ -138,6 +161,19 @@ export async function correctClaim(
     },
     'ClaimCorrected',
   );
+  // The identity index learns the claim's identity now. The correction is stored first: a failure
+  // here answers 503, and the client's retry (the same key finds the correction stored) settles
+  // it again. The state read may already hold this correction (a retry): applying it again
+  // changes nothing.
+  const after = corrected(out.state, changes);
+  const current = after.naturals.at(-1)!;
+  if (after.naturals.some((n) => n !== claimId)) {
+    try {
+      await identities.settle(claimId, current, after.naturals);
+    } catch (err) {
+      throw new UnavailableError('the correction is stored; the identity index could not be updated: retry', 1, err);
+    }
+  }
   const registrations = createSourceRegistrations();
   if (changes.source) registrations.source(changes.source);
   registrations.via(changes.via);
@@ -157,7 +193,7 @@ export async function correctClaim(
       if (!o.ok) throw new Error('unexpected expectation failure');
     }),
   );
-  return out;
+  return { claimId: out.claimId, seq: out.seq, duplicate: out.duplicate };
 }
 
 export async function retractClaim(
@@ -166,7 +202,7 @@ export async function retractClaim(
   body: { reason: string; by: 'source' | 'publisher' | 'editor' },
   ctx: RequestContext,
 ) {
-  return appendToClaim(
+  const out = await appendToClaim(
     store,
     claimId,
     ctx,
@@ -178,4 +214,5 @@ export async function retractClaim(
     },
     'ClaimRetracted',
   );
+  return { claimId: out.claimId, seq: out.seq, duplicate: out.duplicate };
 }

@@ -28,6 +28,7 @@ beforeAll(async () => {
   ingest = await createIngestApp({
     nc: env.nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens,
     logger: createLogger('test', 'silent'),
     settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 100_000 },

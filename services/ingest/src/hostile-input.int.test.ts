@@ -29,6 +29,7 @@ async function ingestWith(settings: { ratePerMinute: number; requestTimeoutMs?: 
   return createIngestApp({
     nc: env.nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens: counted,
     logger: createLogger('test', 'silent'),
     settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ...settings },

@@ -17,6 +17,7 @@ import {
 import { claimId as claimIdSchema } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, principalOf, tokenHashOf, type TokenStore } from '@claimtrail/shared/http';
 import type { Logger } from '@claimtrail/shared';
+import { openIdentityIndex } from '@claimtrail/shared/nats';
 import { createEventStore, createJetStreamPublisher } from './event-store.ts';
 import { createIdempotency, kvRecordWriter } from './idempotency.ts';
 import { keyOwnerOf } from './idempotency-key.ts';
@@ -29,6 +30,8 @@ import { defineTopic } from './topic-definition.ts';
 export interface IngestDeps {
   nc: NatsConnection;
   idempotencyKv: KV;
+  /** The identity index's bucket (identity-index.ts in the shared nats package). */
+  identitiesKv: KV;
   tokens: TokenStore;
   logger: Logger;
   clock?: () => Date;
@@ -72,6 +75,10 @@ export async function createIngestApp(deps: IngestDeps) {
   const publisher = createJetStreamPublisher(deps.nc, deps.settings.publishTimeoutMs);
   const store = await createEventStore(deps.nc, deps.settings, publisher, deps.logger).catch((err: unknown) => {
     publisher.close();
+    throw err;
+  });
+  const identities = await openIdentityIndex(deps.identitiesKv).catch((err: unknown) => {
+    store.close();
     throw err;
   });
   const records = kvRecordWriter(deps.idempotencyKv, publisher);
@@ -122,7 +129,7 @@ export async function createIngestApp(deps: IngestDeps) {
     },
     async (req, reply) => {
       const ctx = context(req);
-      const out = await submitReport(store, idem, catalog, req.body, ctx);
+      const out = await submitReport(store, idem, catalog, identities, req.body, ctx);
       return reply.code(out.duplicate ? 200 : 202).send(out.response);
     },
   );
@@ -143,7 +150,7 @@ export async function createIngestApp(deps: IngestDeps) {
     },
     async (req, reply) => {
       const ctx = context(req);
-      return reply.code(202).send(await correctClaim(store, catalog, req.params.claimId, req.body, ctx));
+      return reply.code(202).send(await correctClaim(store, catalog, identities, req.params.claimId, req.body, ctx));
     },
   );
   app.post(
@@ -219,6 +226,7 @@ export async function createIngestApp(deps: IngestDeps) {
     registry,
     async close() {
       await app.close();
+      await identities.close();
       store.close();
     },
   };

@@ -18,6 +18,7 @@ async function ingestWith(settings: Partial<IngestSettings>, logger = createLogg
   return createIngestApp({
     nc: env.nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens: createKvTokenStore(buckets.tokens),
     logger,
     settings: {

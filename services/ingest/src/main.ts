@@ -64,6 +64,7 @@ if (cluster.isPrimary && processes > 1) {
   const ingest = await createIngestApp({
     nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens: createKvTokenStore(buckets.tokens),
     logger,
     settings: ingestSettingsOf(config),

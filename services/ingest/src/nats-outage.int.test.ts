@@ -35,6 +35,7 @@ beforeAll(async () => {
   ingest = await createIngestApp({
     nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens,
     logger: createLogger('test', 'warn', { write: (line: string) => void logLines.push(JSON.parse(line)) }),
     settings: { stream: STREAM, subjectPrefix: PREFIX, publishTimeoutMs: 1000, ratePerMinute: 100_000 },

@@ -1,7 +1,8 @@
 import { createEnvelope } from '@claimtrail/shared/envelope';
 import { mustParseFuzzyDate, type ClaimtrailEvent } from '@claimtrail/shared/events';
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
-import { bodyHashOf, claimIdOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
+import { bodyHashOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
+import type { IdentityIndex } from '@claimtrail/shared/nats';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import type { EventStore } from './event-store.ts';
@@ -64,6 +65,7 @@ export async function submitReport(
   store: EventStore,
   idem: Idem,
   catalog: MetricCatalog,
+  identities: IdentityIndex,
   body: PostReportRequest,
   ctx: RequestContext,
 ): Promise<{ response: PostReportResponse; duplicate: boolean }> {
@@ -121,7 +123,7 @@ export async function submitReport(
     const statedAt = c.statedAt ?? r.publishedAt;
     const validFrom = c.validFrom ?? statedAt;
     const validTo = c.validTo ?? statedAt;
-    const claimId = claimIdOf({
+    const identity = {
       topic: c.topic,
       metric: c.metric,
       sourceId: c.source.id,
@@ -129,7 +131,10 @@ export async function submitReport(
       validFrom,
       validTo,
       value: c.value,
-    });
+    };
+    // The claim that has this identity now (an echo), or the id a new claim with it is recorded
+    // under: identities follow corrections (identity-index.ts).
+    const claimId = identities.claimIdFor(identity);
     const via = (c.via ?? []).map(canonicalHop);
     const recorded = envelope(
       'ClaimRecorded',
@@ -160,7 +165,10 @@ export async function submitReport(
         { claimId, ...(c.quote === undefined ? {} : { quote: c.quote }), reportId, via },
         { ...base, seed: seedOf(idx) },
       );
-    return { claimId, idx, subject: s.claim(c.topic, claimId), recorded, cited };
+    // Where an earlier attempt with this key may have recorded the claim, had a correction since
+    // moved the identity on.
+    const subjectsBefore = () => identities.candidatesFor(identity).map((id) => s.claim(c.topic, id));
+    return { claimId, idx, subject: s.claim(c.topic, claimId), recorded, cited, subjectsBefore };
   });
 
   const definitionEvents = metrics.fresh.map((m) => ({
@@ -233,7 +241,7 @@ export async function submitReport(
   ];
   const claimResults = claimEvents.map(async (p, i) => {
     const earlier = before?.claims[i];
-    if (earlier) return { claimId: p.claimId, echo: earlier.echo, seq: earlier.seq };
+    if (earlier) return { claimId: earlier.claimId, echo: earlier.echo, seq: earlier.seq };
     const first = await store.publish({
       subject: p.subject,
       event: p.recorded,
@@ -279,7 +287,9 @@ export async function submitReport(
  * claim's own record, refused by its subject's expected seq, would come back as a citation of
  * itself: `echo: true` with the repeat's seq. Only an attempt that resumes a record looks.
  *
- * A claim's subject is read from its start (its record and citations, a few messages). A source's
+ * A claim is looked for under every id its identity may have had since (a correction in between
+ * moves the identity on: identity-index.ts); each claim subject is read from its start (its
+ * record and citations, a few messages). A source's
  * subject has a message for every report that describes the source, so it is read only from the
  * first seq found of this report (each attempt publishes the report event, then the sources, then
  * the claims, in that order on one connection); a source event not found is published again (at
@@ -289,15 +299,22 @@ async function storedBefore(
   store: EventStore,
   report: { subject: string; event: ClaimtrailEvent },
   sources: { subject: string; event: ClaimtrailEvent }[],
-  claims: { subject: string; recorded: ClaimtrailEvent }[],
+  claims: { subjectsBefore: () => string[]; recorded: ClaimtrailEvent }[],
 ): Promise<{
   report: number | undefined;
   sources: (number | undefined)[];
-  claims: ({ seq: number; echo: boolean } | undefined)[];
+  claims: ({ seq: number; echo: boolean; claimId: string } | undefined)[];
 }> {
+  const findClaim = async (c: (typeof claims)[number]) => {
+    for (const subject of c.subjectsBefore()) {
+      const found = await store.findEvent(subject, c.recorded.eventId);
+      if (found) return found;
+    }
+    return undefined;
+  };
   const [reportFound, claimsFound] = await Promise.all([
     store.findEvent(report.subject, report.event.eventId),
-    Promise.all(claims.map((c) => store.findEvent(c.subject, c.recorded.eventId))),
+    Promise.all(claims.map(findClaim)),
   ]);
   const seqs = [reportFound?.seq, ...claimsFound.map((c) => c?.seq)].filter((q) => q !== undefined);
   const from = seqs.length > 0 ? Math.min(...seqs) : undefined;
@@ -308,6 +325,10 @@ async function storedBefore(
   return {
     report: reportFound?.seq,
     sources: sourcesFound.map((e) => e?.seq),
-    claims: claimsFound.map((e) => (e ? { seq: e.seq, echo: e.event?.type === 'ClaimCited' } : undefined)),
+    claims: claimsFound.map((e) =>
+      e
+        ? { seq: e.seq, echo: e.event?.type === 'ClaimCited', claimId: store.subjects.claimIdOf(e.subject)! }
+        : undefined,
+    ),
   };
 }

@@ -120,7 +120,7 @@ export async function openProvisionedBuckets(
   nc: NatsConnection,
   stream: string,
   o: { replicas?: number; timeoutMs?: number } = {},
-): Promise<{ idempotency: KV; tokens: KV; differences: SettingDifference[] }> {
+): Promise<{ idempotency: KV; tokens: KV; identities: KV; differences: SettingDifference[] }> {
   const jsm = await jetstreamManager(nc);
   const replicas = o.replicas ?? 1;
   const differences: SettingDifference[] = [];
@@ -162,5 +162,6 @@ export async function openProvisionedBuckets(
   const names = bucketNames(stream);
   const idempotency = await open(names.idempotency);
   const tokens = await open(names.tokens);
-  return { idempotency, tokens, differences };
+  const identities = await open(names.identities);
+  return { idempotency, tokens, identities, differences };
 }

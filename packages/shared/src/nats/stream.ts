@@ -141,7 +141,11 @@ export async function eventFilterOf(
 }
 
 export function bucketNames(stream: string) {
-  return { idempotency: `${stream}_idempotency`, tokens: `${stream}_tokens` };
+  return {
+    idempotency: `${stream}_idempotency`,
+    tokens: `${stream}_tokens`,
+    identities: `${stream}_identities`,
+  };
 }
 
 /** The JetStream stream that holds a KV bucket. */
@@ -170,7 +174,8 @@ export function bindBucket(nc: NatsConnection, bucket: string, allowDirect: bool
 }
 
 /**
- * Opens (creating if missing) the KV buckets ingest keeps its memory in; `claimtrail migrate`
+ * Opens (creating if missing) the KV buckets ingest keeps its memory in (idempotency records,
+ * tokens, and the identity index: identity-index.ts); `claimtrail migrate`
  * creates them (services only open them: stream-check.ts). `replicas` applies only to a bucket
  * created now; an existing one keeps its count. Creating one waits nats.js's default 5 s (placing
  * replicas can take a while); the handles returned time out after `timeoutMs`.
@@ -179,7 +184,7 @@ export async function openBuckets(
   nc: NatsConnection,
   stream: string,
   o: { replicas?: number; timeoutMs?: number } = {},
-): Promise<{ idempotency: KV; tokens: KV }> {
+): Promise<{ idempotency: KV; tokens: KV; identities: KV }> {
   const kvm = new Kvm(nc);
   const names = bucketNames(stream);
   const replicas = o.replicas ?? 1;
@@ -193,16 +198,24 @@ export async function openBuckets(
     const status = await created.status();
     return bindBucket(nc, bucket, status.streamInfo.config.allow_direct === true, o.timeoutMs);
   };
-  const [idempotency, tokens] = await Promise.all([open(names.idempotency), open(names.tokens)]);
-  return { idempotency, tokens };
+  const [idempotency, tokens, identities] = await Promise.all([
+    open(names.idempotency),
+    open(names.tokens),
+    open(names.identities),
+  ]);
+  return { idempotency, tokens, identities };
 }
 
 /**
- * Changes the replica count of the event stream and both buckets (the streams `KV_<bucket>`),
+ * Changes the replica count of the event stream and its buckets (the streams `KV_<bucket>`),
  * which must exist. A count the cluster cannot place is refused with a ValidationError that
  * names it and the cluster's size.
  */
 export async function changeReplicas(nc: NatsConnection, stream: string, replicas: number): Promise<ReplicaChange[]> {
   const names = bucketNames(stream);
-  return setStreamReplicas(nc, [stream, bucketStreamOf(names.idempotency), bucketStreamOf(names.tokens)], replicas);
+  return setStreamReplicas(
+    nc,
+    [stream, ...[names.idempotency, names.tokens, names.identities].map(bucketStreamOf)],
+    replicas,
+  );
 }

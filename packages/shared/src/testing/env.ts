@@ -122,7 +122,7 @@ export async function createTestEnv(
       try {
         const jsm = await jetstreamManager(nc);
         const names = bucketNames(stream);
-        for (const s of [stream, `KV_${names.idempotency}`, `KV_${names.tokens}`])
+        for (const s of [stream, ...Object.values(names).map((b) => `KV_${b}`)])
           await jsm.streams.delete(s).catch(() => undefined);
       } finally {
         await nc.close().catch(() => undefined);

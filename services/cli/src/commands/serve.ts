@@ -87,6 +87,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
   const ingest = await createIngestApp({
     nc,
     idempotencyKv: buckets.idempotency,
+    identitiesKv: buckets.identities,
     tokens: createKvTokenStore(buckets.tokens),
     logger: logger.child({ service: 'ingest' }),
     settings: ingestSettingsOf(config),
