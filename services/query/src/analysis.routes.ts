@@ -1,5 +1,5 @@
-// The analysis and the web page: GET /v1/topics/{topic}/summary, /timeline, the live feed
-// (server-sent events) and the page with its static assets.
+// The analysis and the web page: GET /v1/topics/{topic}/summary, /timeline, the sources and their
+// records (sources.routes.ts), the live feed (server-sent events) and the page with its static assets.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,6 +22,8 @@ import { NotFoundError } from '@claimtrail/shared/errors';
 import { requireKnown } from './known-names.ts';
 import type { ReadContexts } from './read-context.ts';
 import type { ReadGuard } from './read-guard.ts';
+import { createReadModels } from './read-models.ts';
+import { registerSourceRoutes } from './sources.routes.ts';
 import { summarise } from './summary.ts';
 import { loadSummaryRows } from './summary.sql.ts';
 
@@ -146,6 +148,15 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
         };
       }),
   );
+
+  registerSourceRoutes(app, {
+    db,
+    models: createReadModels(db),
+    contexts,
+    guard,
+    readScope,
+    alignToleranceDays: tolerance,
+  });
 
   // The one checkpoint watcher, which minSeq reads wait on too (checkpoint-watcher.ts).
   const feed = contexts.watcher;

@@ -12,7 +12,25 @@ const historyPosition = z.strictObject({
   statedFrom: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/),
   seq: z.number().int().min(0),
 });
-const position = z.discriminatedUnion('k', [topicsPosition, metricsPosition, historyPosition]);
+const sourcesPosition = z.strictObject({ k: z.literal('sources'), after: z.string().min(1).max(64) });
+/**
+ * A source's points are in (topic, metric, statedFrom, seq) order: after a point of a series, or
+ * (without statedFrom and seq) from the start of a series.
+ */
+const sourcePointsPosition = z.strictObject({
+  k: z.literal('source'),
+  topic: z.string().min(1).max(64),
+  metric: z.string().min(1).max(64),
+  statedFrom: historyPosition.shape.statedFrom.optional(),
+  seq: z.number().int().min(0).optional(),
+});
+const position = z.discriminatedUnion('k', [
+  topicsPosition,
+  metricsPosition,
+  historyPosition,
+  sourcesPosition,
+  sourcePointsPosition,
+]);
 
 export type TopicsPosition = z.infer<typeof topicsPosition>;
 export type HistoryPosition = z.infer<typeof historyPosition>;

@@ -26,6 +26,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
     events: { concurrency: 2, queue: 16 },
     summary: { concurrency: 3, queue: 16 },
     timeline: { concurrency: 2, queue: 16 },
+    sources: { concurrency: 2, queue: 16 },
   },
   liveStreamsPerClient: 8,
   answersPerTurn: 32,

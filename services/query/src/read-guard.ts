@@ -9,7 +9,7 @@ import type { CancellableReads } from './cancellable-reads.ts';
 import { AbandonedError, LaneFullError, type ReadLanes } from './read-lanes.ts';
 
 /** The routes' read lanes (one per route family; their limits are in query.app.ts). */
-export type ReadLane = 'topics' | 'metrics' | 'history' | 'claim' | 'events' | 'summary' | 'timeline';
+export type ReadLane = 'topics' | 'metrics' | 'history' | 'claim' | 'events' | 'summary' | 'timeline' | 'sources';
 
 /** Runs `statement` in `lane` for the request at hand. */
 export type Read = <T>(lane: ReadLane, statement: () => Promise<T>) => Promise<T>;

@@ -1,2 +1,3 @@
 export * from './reports.ts';
 export * from './queries.ts';
+export * from './sources.ts';

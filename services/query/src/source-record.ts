@@ -1,0 +1,106 @@
+// A source's record: how often and by how much it revised its own figures, and how its figures
+// fared in composite checks against other sources. Pure functions of rows read at one instant
+// (sources.sql.ts) and of the summary's checks (summary.ts).
+import type { CompositeCheck, RevisionStep, SourceRecordMetric } from '@claimtrail/shared/contract';
+
+const DAY_MS = 86_400_000;
+const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
+
+/** A claim not retracted whose centre the source stated (exact, approx, range with best). */
+export interface StatedFigure {
+  topic: string;
+  metric: string;
+  /** The metric's aggregation at the instant (a metric nobody defined is cumulative). */
+  aggregation: string;
+  claimId: string;
+  statedAt: string;
+  /** Start of statedAt's interval, ms since the epoch. */
+  statedFrom: number;
+  validFromAt: number;
+  validToAt: number;
+  best: number;
+  seq: number;
+}
+
+/** A check of a composite metric in a topic. */
+export interface TopicCheck {
+  topic: string;
+  check: CompositeCheck;
+}
+
+const key = (topic: string, metric: string) => `${topic}\u0000${metric}`;
+
+/**
+ * The steps between a source's successive figures of each topic and metric, in statedAt order
+ * (then seq): each step's change of the stated centre and the days between the two statedAt. An
+ * incremental metric's figures are steps of one another only when they describe the same period
+ * (November's count is not a revision of October's), as supersession has it.
+ */
+export function revisionSteps(figures: StatedFigure[]): Map<string, { figures: number; steps: RevisionStep[] }> {
+  const sorted = [...figures].sort((a, b) => a.statedFrom - b.statedFrom || a.seq - b.seq);
+  const out = new Map<string, { figures: number; steps: RevisionStep[] }>();
+  const last = new Map<string, StatedFigure>();
+  for (const f of sorted) {
+    const k = key(f.topic, f.metric);
+    const entry = out.get(k) ?? { figures: 0, steps: [] };
+    out.set(k, entry);
+    entry.figures++;
+    const chain = f.aggregation === 'incremental' ? `${k}\u0000${f.validFromAt}\u0000${f.validToAt}` : k;
+    const before = last.get(chain);
+    last.set(chain, f);
+    if (!before) continue;
+    entry.steps.push({
+      from: { claimId: before.claimId, statedAt: before.statedAt, best: before.best },
+      to: { claimId: f.claimId, statedAt: f.statedAt, best: f.best },
+      change: round6(f.best - before.best),
+      days: round6((f.statedFrom - before.statedFrom) / DAY_MS),
+    });
+  }
+  return out;
+}
+
+/**
+ * The checks in which `sourceId` is on one side and another source on the other, with the side
+ * it is on; a source's parts against its own total are not a check against another source.
+ */
+export function checksAgainstOthers(sourceId: string, checks: TopicCheck[]) {
+  const out: (CompositeCheck & { topic: string; side: 'components' | 'composite' })[] = [];
+  for (const { topic, check } of checks) {
+    const parts = check.componentSource.id === sourceId;
+    const total = check.compositeSource.id === sourceId;
+    if (parts === total) continue;
+    out.push({ ...check, topic, side: parts ? 'components' : 'composite' });
+  }
+  return out;
+}
+
+/**
+ * The record of one source, per topic and metric (byte order): its revision steps, and its checks
+ * against other sources under the composite metric checked, counted by status.
+ */
+export function sourceRecord(sourceId: string, figures: StatedFigure[], checks: TopicCheck[]): SourceRecordMetric[] {
+  const revisions = revisionSteps(figures);
+  const byMetric = new Map<string, ReturnType<typeof checksAgainstOthers>>();
+  for (const c of checksAgainstOthers(sourceId, checks)) {
+    const k = key(c.topic, c.composite);
+    byMetric.set(k, [...(byMetric.get(k) ?? []), c]);
+  }
+  const keys = [...new Set([...revisions.keys(), ...byMetric.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return keys.map((k) => {
+    const [topic, metric] = k.split('\u0000') as [string, string];
+    const r = revisions.get(k) ?? { figures: 0, steps: [] };
+    const cs = byMetric.get(k) ?? [];
+    const byStatus: Record<string, number> = { consistent: 0, gap: 0 };
+    for (const c of cs) byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
+    const total = r.steps.reduce((s, x) => s + Math.abs(x.change), 0);
+    return {
+      topic,
+      metric,
+      figures: r.figures,
+      revisions: r.steps.length,
+      meanAbsChange: r.steps.length === 0 ? null : round6(total / r.steps.length),
+      steps: r.steps,
+      checks: { consistent: byStatus.consistent ?? 0, gap: byStatus.gap ?? 0, byStatus, checks: cs },
+    };
+  });
+}
