@@ -13,6 +13,10 @@ export interface QueryLimits {
   liveStreamsPerClient: number;
   /** Answers that cost no statement (shared topics, refusals) sent per turn of the event loop. */
   answersPerTurn: number;
+  /** Rows a CSV export fetches at once: what it holds in memory, whatever the history's size. */
+  exportBatchRows: number;
+  /** The longest a CSV export waits for its client to take a batch before it stops. */
+  exportStallMs: number;
 }
 
 export const DEFAULT_QUERY_LIMITS: QueryLimits = {
@@ -30,6 +34,8 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   },
   liveStreamsPerClient: 8,
   answersPerTurn: 32,
+  exportBatchRows: 1000,
+  exportStallMs: 30_000,
 };
 
 /** Some of the bounds, to replace the defaults' (a lane's limits replaced whole). */

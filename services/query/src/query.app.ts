@@ -24,13 +24,14 @@ import { cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/sh
 import { NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { requireKnown } from './known-names.ts';
-import { createReadContexts } from './read-context.ts';
-import { createReadModels } from './read-models.ts';
+import { createReadContexts, type ReadContext } from './read-context.ts';
+import { createReadModels, type HistoryFilter } from './read-models.ts';
 import { registerAnalysisRoutes } from './analysis.routes.ts';
 import { createAnswerPacer } from './answer-pacer.ts';
 import { createCancellableReads } from './cancellable-reads.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import { createReadGuard, type ReadLane } from './read-guard.ts';
+import { acceptsCsv, sendHistoryCsv } from './history-csv.ts';
+import { createReadGuard, type Read, type ReadLane } from './read-guard.ts';
 import { createReadLanes } from './read-lanes.ts';
 import { queryLimitsOf, type QueryLimitsOverride } from './query-limits.ts';
 import { createTopicsCache } from './topics-cache.ts';
@@ -185,6 +186,60 @@ export async function createQueryApp(deps: QueryDeps) {
       }),
   );
 
+  /** The history's filters from its query: the JSON pages and the CSV export read them alike. */
+  function historyFilterOf(
+    params: { topic: string; metric: string },
+    q: {
+      source?: string | string[] | undefined;
+      from?: string | undefined;
+      to?: string | undefined;
+      includeRetracted?: boolean | undefined;
+    },
+  ): HistoryFilter {
+    const from = dateBound('from', q.from);
+    const to = dateBound('to', q.to);
+    const sources = q.source === undefined ? undefined : Array.isArray(q.source) ? q.source : [q.source];
+    return {
+      topic: params.topic,
+      metric: params.metric,
+      ...(sources ? { sources } : {}),
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+      includeRetracted: q.includeRetracted ?? false,
+    };
+  }
+
+  const csvExport = (read: Read, reply: FastifyReply, ctx: ReadContext, filter: HistoryFilter) =>
+    sendHistoryCsv({
+      reply,
+      read,
+      models,
+      ctx,
+      filter,
+      batchRows: limits.exportBatchRows,
+      stallMs: limits.exportStallMs,
+    });
+
+  app.get(
+    '/v1/topics/:topic/metrics/:metric/history.csv',
+    {
+      config: { scope: readScope },
+      schema: {
+        summary: 'A metric’s history as CSV (RFC 4180): a header row, one row per point, streamed',
+        security,
+        params: z.object({ topic: topicSlug, metric: metricSlug }),
+        querystring: historyQuery.omit({ limit: true, cursor: true }),
+        response: { 404: problemDetails, ...readErrorResponses },
+      },
+    },
+    (req, reply) =>
+      guard.handle(req, reply, async (read) => {
+        const filter = historyFilterOf(req.params, req.query);
+        const ctx = await contexts.resolve(req.query);
+        return csvExport(read, reply, ctx, filter);
+      }),
+  );
+
   app.get(
     '/v1/topics/:topic/metrics/:metric/history',
     {
@@ -200,20 +255,22 @@ export async function createQueryApp(deps: QueryDeps) {
     (req, reply) =>
       guard.handle(req, reply, async (read) => {
         const q = req.query;
-        const from = dateBound('from', q.from);
-        const to = dateBound('to', q.to);
+        const filter = historyFilterOf(req.params, q);
+        if (acceptsCsv(req.headers.accept)) {
+          // The export is the whole history: it takes no page.
+          for (const name of ['limit', 'cursor'] as const)
+            if (new URLSearchParams(req.url.split('?')[1] ?? '').has(name))
+              throw new ValidationError(`a CSV export is the whole history and takes no ${name}`, [
+                { path: `query:/${name}`, message: 'not taken with Accept: text/csv' },
+              ]);
+          return csvExport(read, reply, await contexts.resolve(q), filter);
+        }
         const after = q.cursor === undefined ? undefined : decodeCursor('history', q.cursor);
         const ctx = await contexts.resolve(q);
-        const sources = q.source === undefined ? undefined : Array.isArray(q.source) ? q.source : [q.source];
         const { topic, metric } = req.params;
         const h = await read('history', () =>
           models.history(ctx, {
-            topic,
-            metric,
-            ...(sources ? { sources } : {}),
-            ...(from ? { from } : {}),
-            ...(to ? { to } : {}),
-            includeRetracted: q.includeRetracted ?? false,
+            ...filter,
             limit: q.limit,
             ...(after ? { after: { statedFrom: after.statedFrom, seq: after.seq } } : {}),
           }),

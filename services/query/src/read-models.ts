@@ -189,80 +189,96 @@ function isPointRow<R extends { claim_id: unknown }>(r: R): r is Extract<R, Hist
   return r.claim_id !== null;
 }
 
+/** What a history reads: the JSON pages and the CSV export take the same filters. */
+export interface HistoryFilter {
+  topic: string;
+  metric: string;
+  sources?: string[];
+  from?: string;
+  to?: string;
+  includeRetracted: boolean;
+}
+
+// claim_id is null only in the one row of an answer without points.
+type HistoryPageRow = (HistoryRow | { [K in keyof HistoryRow]: K extends 'claim_id' ? null : unknown }) & {
+  stated_from_text: string;
+  first_unit: string | null;
+};
+
 export function createReadModels(db: Kysely<Database>) {
   const pointColumns = sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value,
     cv.low, cv.best, cv.high, cv.rule, cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote,
     cv.via, cv.status, cv.first_seq, cv.recorded_at, cv.confidence, cv.likelihood, cv.note, cv.corrected,
     s.name as source_name, s.kind as source_kind, s.country as source_country`;
 
+  /**
+   * The history's one statement: each point of the filtered set (from `after`, `limit` of them
+   * and one more when a limit is given) with its source, and one row for each of its citations
+   * with the report, in the answer's order, so a point's citations are consecutive rows. The JSON
+   * pages and the CSV export both read it, so a filter added here applies to both.
+   */
+  function historyStatement(
+    ctx: ReadContext,
+    q: HistoryFilter & { limit?: number; after?: { statedFrom: string; seq: number } },
+  ) {
+    // One statement (one snapshot, one round trip). Two statements (the points, then the
+    // citations of their ids) cost the 1M-event benchmark's 18k-point answer a second scan and an
+    // 18k-id array both ways. recorded_at comes as the ISO text the answer holds (toISOString's form, always
+    // UTC with milliseconds): parsing 18k timestamps into Dates to print them again cost ~5 % of
+    // the request.
+    // Which claim stands over each point (supersession.sql.ts) is worked out over the whole
+    // filtered set, not the page, so that a page says what one big answer would. The unit is the
+    // first point's of the whole set for the same reason. Pages are keyset pages in
+    // (stated_from, first_seq) order, unique among the visible versions (one per claim). The
+    // hops' names are looked up for the page's points only.
+    const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
+    return sql<HistoryPageRow>`
+      with f as materialized (
+        select cv.claim_id, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
+               cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
+               cv.confidence, cv.likelihood, cv.note, cv.corrected,
+               ${standingClaim('cv', aggregationOf(ctx, q.metric))} as standing
+          from ${t('claim_versions')} cv
+         where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
+           ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
+           ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
+           ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
+      ),
+      page as (
+        select * from f
+         where true
+           ${q.includeRetracted ? sql`` : sql`and f.status <> 'retracted'`}
+           ${q.after ? sql`and (f.stated_from, f.first_seq) > (${q.after.statedFrom}::timestamptz, ${q.after.seq})` : sql``}
+         order by f.stated_from, f.first_seq
+         ${q.limit === undefined ? sql`` : sql`limit ${q.limit + 1}`}
+      ),
+      named as materialized (select page.* from page)
+      select p.claim_id, p.source_id, p.unit, p.value, p.low, p.best, p.high, p.rule, p.stated_at,
+             p.valid_from, p.valid_to, p.quote, p.via, p.first_seq, p.status, p.standing,
+             p.confidence, p.likelihood, p.note, p.corrected,
+             to_char(p.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at,
+             to_char(p.stated_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as stated_from_text,
+             u.first_unit,
+             s.name as source_name, s.kind as source_kind, s.country as source_country,
+             r.report_id, r.url, r.publisher, r.published_at, r.title, r.kind
+        from (select (select f.unit from f order by f.stated_from, f.first_seq limit 1) as first_unit) u
+        left join named p on true
+        left join ${t('sources')} s on s.source_id = p.source_id and ${visibleAt(ctx, 's')}
+        left join (${t('claim_citations')} c join ${t('reports')} r on r.report_id = c.report_id)
+          on c.claim_id = p.claim_id ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
+       order by p.stated_from, p.first_seq, c.seq`;
+  }
+
   return {
     async history(
       ctx: ReadContext,
-      q: {
-        topic: string;
-        metric: string;
-        sources?: string[];
-        from?: string;
-        to?: string;
-        includeRetracted: boolean;
+      q: HistoryFilter & {
         /** Points of one page, and where it starts (after this point; from the first without). */
         limit: number;
         after?: { statedFrom: string; seq: number };
       },
     ) {
-      // One statement (one snapshot, one round trip): each point of the page with its source, and
-      // one row for each of its citations with the report, in the answer's order, so a point's
-      // citations are consecutive rows. Two statements (the points, then the citations of their
-      // ids) cost the 1M-event benchmark's 18k-point answer a second scan and an 18k-id array
-      // both ways. recorded_at comes as the ISO text the answer holds (toISOString's form, always
-      // UTC with milliseconds): parsing 18k timestamps into Dates to print them again cost ~5 % of
-      // the request.
-      // Which claim stands over each point (supersession.sql.ts) is worked out over the whole
-      // filtered set, not the page, so that a page says what one big answer would. The unit is the
-      // first point's of the whole set for the same reason. Pages are keyset pages in
-      // (stated_from, first_seq) order, unique among the visible versions (one per claim). The
-      // hops' names are looked up for the page's points only.
-      const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
-      // claim_id is null only in the one row of a page without points.
-      type PageRow = (HistoryRow | { [K in keyof HistoryRow]: K extends 'claim_id' ? null : unknown }) & {
-        stated_from_text: string;
-        first_unit: string | null;
-      };
-      const rows = await sql<PageRow>`
-        with f as materialized (
-          select cv.claim_id, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
-                 cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
-                 cv.confidence, cv.likelihood, cv.note, cv.corrected,
-                 ${standingClaim('cv', aggregationOf(ctx, q.metric))} as standing
-            from ${t('claim_versions')} cv
-           where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
-             ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
-             ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
-             ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
-        ),
-        page as (
-          select * from f
-           where true
-             ${q.includeRetracted ? sql`` : sql`and f.status <> 'retracted'`}
-             ${q.after ? sql`and (f.stated_from, f.first_seq) > (${q.after.statedFrom}::timestamptz, ${q.after.seq})` : sql``}
-           order by f.stated_from, f.first_seq
-           limit ${q.limit + 1}
-        ),
-        named as materialized (select page.* from page)
-        select p.claim_id, p.source_id, p.unit, p.value, p.low, p.best, p.high, p.rule, p.stated_at,
-               p.valid_from, p.valid_to, p.quote, p.via, p.first_seq, p.status, p.standing,
-               p.confidence, p.likelihood, p.note, p.corrected,
-               to_char(p.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as recorded_at,
-               to_char(p.stated_from at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as stated_from_text,
-               u.first_unit,
-               s.name as source_name, s.kind as source_kind, s.country as source_country,
-               r.report_id, r.url, r.publisher, r.published_at, r.title, r.kind
-          from (select (select f.unit from f order by f.stated_from, f.first_seq limit 1) as first_unit) u
-          left join named p on true
-          left join ${t('sources')} s on s.source_id = p.source_id and ${visibleAt(ctx, 's')}
-          left join (${t('claim_citations')} c join ${t('reports')} r on r.report_id = c.report_id)
-            on c.claim_id = p.claim_id ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
-         order by p.stated_from, p.first_seq, c.seq`.execute(db);
+      const rows = await historyStatement(ctx, q).execute(db);
       type Point = ReturnType<typeof toPoint>;
       const bySource = new Map<string, { source: ReturnType<typeof sourceRef>; points: Point[] }>();
       let unit: string | null = null;
@@ -294,6 +310,59 @@ export function createReadModels(db: Kysely<Database>) {
         series.flatMap((x) => x.points),
       );
       return { unit, series, next: more ? last : undefined };
+    },
+
+    /**
+     * The whole filtered history, the JSON pages' statement without a page, read through a cursor
+     * in one read-only transaction (one connection, one snapshot) `batchRows` rows at a time.
+     * `each` is given each fetch's whole points (a point whose citations run past the fetch waits
+     * for the next) with their source and the answer's unit, as the JSON history makes them
+     * (toPoint), and is awaited before the next fetch: a caller that waits for its reader keeps
+     * memory flat whatever the number of points. Each fetch is a statement of its own, under the
+     * connection's statement_timeout. A history without points calls `each` once with none, and
+     * the transaction (`db`) to look names up on. Via hops are not named (an export has no hops).
+     */
+    async historyExport(
+      ctx: ReadContext,
+      q: HistoryFilter,
+      o: {
+        batchRows: number;
+        each: (batch: {
+          points: { source: ReturnType<typeof sourceRef>; point: ReturnType<typeof toPoint> }[];
+          unit: string | null;
+          db: Kysely<Database>;
+        }) => Promise<void>;
+      },
+    ): Promise<number> {
+      return db.transaction().execute(async (trx) => {
+        // Every row is read: plan for all of them, not the first tenth a cursor is planned for.
+        await sql`set local cursor_tuple_fraction = 1`.execute(trx);
+        await sql`declare history_export no scroll cursor for ${historyStatement(ctx, q)}`.execute(trx);
+        type Exported = { source: ReturnType<typeof sourceRef>; point: ReturnType<typeof toPoint> };
+        let pending: Exported | undefined;
+        let unit: string | null = null;
+        let count = 0;
+        for (;;) {
+          const { rows } = await sql<HistoryPageRow>`fetch forward ${sql.lit(o.batchRows)} from history_export`.execute(
+            trx,
+          );
+          const points: Exported[] = [];
+          for (const r of rows) {
+            unit ??= r.first_unit;
+            if (!isPointRow(r)) break;
+            if (pending?.point.claimId !== r.claim_id) {
+              if (pending) points.push(pending);
+              pending = { source: sourceRef(r), point: toPoint(r) };
+            }
+            if (r.report_id !== null) pending.point.reports.push(reportRefOf(r.report_id, r));
+          }
+          const end = rows.length < o.batchRows;
+          if (end && pending) points.push(pending);
+          count += points.length;
+          if (points.length > 0 || (end && count === 0)) await o.each({ points, unit, db: trx });
+          if (end) return count;
+        }
+      });
     },
 
     async topics(ctx: ReadContext, page?: { after?: string; limit: number }) {
