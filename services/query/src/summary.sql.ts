@@ -34,6 +34,7 @@ interface ClaimRow {
   first_seq: number;
   recorded_at: Date;
   quote: string | null;
+  report_id: string;
   standing: string;
   standing_rank: number;
 }
@@ -48,7 +49,7 @@ export async function loadSummaryRows(
   const claims = await sql<ClaimRow>`
     select cv.claim_id, cv.metric, cv.unit, cv.source_id, s.name as source_name, s.kind as source_kind, s.country as source_country,
            cv.value, cv.low, cv.best, cv.high, cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.valid_from_at, cv.valid_to_at,
-           cv.status, cv.first_seq, cv.recorded_at, cv.quote,
+           cv.status, cv.first_seq, cv.recorded_at, cv.quote, cv.report_id,
            ${standingClaim('cv', aggregation)} as standing, ${standingRank('cv', aggregation)} as standing_rank
       from ${sql.table(`${ctx.schema}.claim_versions`)} cv
      cross join lateral (select ${aggregationOf(ctx, sql`cv.metric`)} as aggregation offset 0) ag
@@ -90,6 +91,7 @@ export async function loadSummaryRows(
       seq: Number(r.first_seq),
       recordedAt: new Date(ms(r.recorded_at)).toISOString(),
       ...(r.quote === null ? {} : { quote: r.quote }),
+      reportId: r.report_id,
       standing: r.standing,
       standingRank: Number(r.standing_rank),
     })),

@@ -34,10 +34,15 @@ const DEMO_DEFS: MetricDef[] = [
 ];
 
 const ms = (iso: string) => Date.parse(iso);
-/** Month-precision dates as the projector normalises them: [first day, first day of next month). */
-const month = (ym: string) => {
-  const [y, m] = ym.split('-').map(Number) as [number, number];
-  return { from: Date.UTC(y, m - 1, 1), to: Date.UTC(y, m, 1) };
+/**
+ * Month- and day-precision dates as the projector normalises them: [first day, first day of the
+ * next month) and [the day, the next day).
+ */
+const month = (date: string) => {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number | undefined];
+  return d === undefined
+    ? { from: Date.UTC(y, m - 1, 1), to: Date.UTC(y, m, 1) }
+    : { from: Date.UTC(y, m - 1, d), to: Date.UTC(y, m - 1, d + 1) };
 };
 
 function bounds(v: ClaimValue) {
@@ -64,7 +69,14 @@ function claim(
   metric: string,
   source: string,
   value: ClaimValue,
-  o: { statedAt?: string; validFrom?: string; validTo?: string; status?: SummaryClaim['status']; unit?: string } = {},
+  o: {
+    statedAt?: string;
+    validFrom?: string;
+    validTo?: string;
+    status?: SummaryClaim['status'];
+    unit?: string;
+    reportId?: string;
+  } = {},
 ): SummaryClaim {
   const statedAt = o.statedAt ?? '2025-01';
   const validFrom = o.validFrom ?? statedAt;
@@ -86,6 +98,7 @@ function claim(
     status: o.status ?? 'active',
     seq,
     recordedAt: new Date(ms('2026-01-01T00:00:00Z') + seq * 1000).toISOString(),
+    ...(o.reportId === undefined ? {} : { reportId: o.reportId }),
     standing: `clm_${seq}`,
     standingRank: 1,
   };
@@ -193,13 +206,16 @@ describe('the demo topic', () => {
     );
   });
 
-  it('NIS against the US government: the sum lies 1725 above', () => {
+  it('NIS against the US government: its wounded alone exceed the total, the sum lies 1725 above', () => {
     const us = byName.get('killed_or_wounded')!.checks.find((c) => c.compositeSource.id === 'us-government')!;
-    // "approximately 1,200" → [1140, 1260]; 2985 − 1260 = 1725.
+    // "approximately 1,200" → [1140, 1260]; 2985 − 1260 = 1725. The 2,700 wounded alone lie above 1,260.
+    const wounded = us.componentClaims.find((p) => p.metric === 'wounded')!;
+    expect(wounded.low).toBe(2700);
     expect(us).toMatchObject({
       sum: { low: 2985, high: 3015 },
       against: { low: 1140, high: 1260 },
-      status: 'gap',
+      status: 'part_exceeds_total',
+      exceeding: [wounded.claimId],
       gap: 1725,
       direction: 'above',
     });
@@ -268,7 +284,7 @@ describe('composite checks', () => {
     });
   });
 
-  it('claims describing times further apart than the tolerance are misaligned, with the numbers kept', () => {
+  it('claims describing times further apart than the tolerance are no check: the pair counts as unaligned', () => {
     const claims = [
       claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-01' }),
       claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-01' }),
@@ -276,12 +292,13 @@ describe('composite checks', () => {
     ];
     const m = summarise(claims, kowDefs, 31).find((x) => x.metric === 'killed_or_wounded')!;
     // Ends: 2025-02-01 and 2025-05-01 → 89 days apart (28 + 31 + 30) > 31.
-    expect(m.checks[0]).toMatchObject({ status: 'misaligned', validSpreadDays: 89, gap: 700, direction: 'below' });
+    expect(m.checks).toEqual([]);
+    expect(m.unaligned).toBe(1);
+    expect(m.sourcePairs).toEqual([]);
     // With a tolerance of 90 days the same claims are compared: 1000 − 300 = 700.
-    expect(summarise(claims, kowDefs, 90).find((x) => x.metric === 'killed_or_wounded')!.checks[0]).toMatchObject({
-      status: 'gap',
-      gap: 700,
-    });
+    const wide = summarise(claims, kowDefs, 90).find((x) => x.metric === 'killed_or_wounded')!;
+    expect(wide.checks[0]).toMatchObject({ status: 'gap', gap: 700, validSpreadDays: 89 });
+    expect(wide.unaligned).toBe(0);
   });
 
   it('a source lacking a component is not summed', () => {
@@ -325,7 +342,7 @@ describe('composite checks', () => {
     ]);
   });
 
-  it('uses only each source’s latest active claims', () => {
+  it('pairs each composite with the parts nearest its time, never a retracted one', () => {
     const claims = [
       ...standing(
         claim('killed', 'a', { kind: 'exact', value: 150 }, { statedAt: '2025-02' }),
@@ -335,9 +352,205 @@ describe('composite checks', () => {
       claim('wounded', 'a', { kind: 'exact', value: 300 }, { statedAt: '2025-02' }),
       claim('killed_or_wounded', 'a', { kind: 'exact', value: 450 }, { statedAt: '2025-02' }),
     ];
-    const [check] = summarise(claims, kowDefs, 31).find((m) => m.metric === 'killed_or_wounded')!.checks;
-    // 150 + 300 = 450: consistent; the retracted 9999 and the superseded 100 stay out.
-    expect(check).toMatchObject({ sum: { low: 450, high: 450 }, status: 'consistent' });
+    const m = summarise(claims, kowDefs, 31).find((x) => x.metric === 'killed_or_wounded')!;
+    // February's 150 + 300 = 450: consistent. January's 100 ends 28 days earlier (within the
+    // tolerance) but further from the total; the retracted 9999 never counts.
+    expect(m.checks.map((c) => [c.status, c.sum, c.componentClaims.map((p) => p.statedAt)])).toEqual([
+      ['consistent', { low: 450, high: 450 }, ['2025-02', '2025-02']],
+    ]);
+  });
+});
+
+describe('checks paired in time', () => {
+  const kow = (claims: SummaryClaim[], tolerance = 31) =>
+    summarise(claims, DEMO_DEFS, tolerance).find((m) => m.metric === 'killed_or_wounded')!;
+
+  it('checks every composite claim, superseded ones too: a split 11 days from an old total is compared', () => {
+    const [newTotal, oldTotal] = standing(
+      claim('killed_or_wounded', 'ministry', { kind: 'exact', value: 9000 }, { statedAt: '2025-03-20' }),
+      claim('killed_or_wounded', 'ministry', { kind: 'exact', value: 3000 }, { statedAt: '2024-03-20' }),
+    ) as [SummaryClaim, SummaryClaim];
+    const claims = [
+      newTotal,
+      oldTotal,
+      claim('killed', 'leak', { kind: 'exact', value: 1000 }, { statedAt: '2024-03-09', reportId: 'rpt_leak' }),
+      claim('wounded', 'leak', { kind: 'exact', value: 2500 }, { statedAt: '2024-03-09', reportId: 'rpt_leak' }),
+    ];
+    const m = kow(claims);
+    // The leak's 1000 + 2500 = 3500 against the ministry's 3000 stated 11 days later: 500 above.
+    // The ministry's newer 9000, a year on, is no check: one unaligned pair.
+    expect(
+      m.checks.map((c) => [c.compositeClaim.claimId, c.status, c.sum, c.gap, c.direction, c.validSpreadDays]),
+    ).toEqual([[oldTotal.claimId, 'gap', { low: 3500, high: 3500 }, 500, 'above', 11]]);
+    expect(m.checks[0]).toMatchObject({ sameReport: true, complete: true, exceeding: [] });
+    expect(m.unaligned).toBe(1);
+    expect(m.sourcePairs).toEqual([
+      { componentSource: { id: 'leak' }, compositeSource: { id: 'ministry' }, checks: 1, unaligned: 1 },
+    ]);
+  });
+
+  it('never sums a September killed and a March wounded into a figure the source never stated', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 2000 }, { statedAt: '2025-09-15' }),
+      claim('wounded', 'a', { kind: 'exact', value: 3000 }, { statedAt: '2025-03-15' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 5000 }, { statedAt: '2025-09-20' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 4000 }, { statedAt: '2025-03-20' }),
+    ];
+    const m = kow(claims);
+    // Neither total has both parts within 31 days: no check, two unaligned pairs.
+    expect(m.checks).toEqual([]);
+    expect(m.unaligned).toBe(2);
+  });
+
+  it('parts must lie within the tolerance of each other too, not only of the total', () => {
+    const claims = [
+      // Each part 20 days from the total, but 40 days from each other.
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-03-01' }),
+      claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-04-10' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 300 }, { statedAt: '2025-03-21' }),
+    ];
+    expect(kow(claims)).toMatchObject({ checks: [], unaligned: 1 });
+  });
+
+  it('finds the set that aligns when the parts nearest the total do not', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-03-01' }),
+      // Nearest the total (03-21): 04-05, 15 days after it, but 35 days after killed's 03-01.
+      claim('wounded', 'a', { kind: 'exact', value: 999 }, { statedAt: '2025-04-05' }),
+      // 24 days before the total, 4 days before killed: the set 02-25, 03-01, 03-21 spans 24 days.
+      claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-02-25' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 300 }, { statedAt: '2025-03-21' }),
+    ];
+    const m = kow(claims);
+    expect(m.checks.map((c) => [c.status, c.sum, c.validSpreadDays, c.sameReport])).toEqual([
+      ['consistent', { low: 300, high: 300 }, 24, false],
+    ]);
+    expect(m.unaligned).toBe(0);
+  });
+
+  it('prefers parts stated in one report to nearer parts stated apart', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-03-10', reportId: 'rpt_one' }),
+      claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-03-10', reportId: 'rpt_one' }),
+      claim('wounded', 'a', { kind: 'exact', value: 900 }, { statedAt: '2025-03-20', reportId: 'rpt_other' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 300 }, { statedAt: '2025-03-20' }),
+    ];
+    const [check] = kow(claims).checks;
+    // rpt_one's 100 + 200 = 300, though the 900 of another report is nearer the total in time.
+    expect(check).toMatchObject({ sameReport: true, status: 'consistent', sum: { low: 300, high: 300 } });
+  });
+
+  it('a part whose low exceeds the aligned total is part_exceeds_total, with its sum and gap', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'at_least', value: 1500 }, { statedAt: '2025-03-10' }),
+      claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-03-10' }),
+      claim('killed_or_wounded', 'b', { kind: 'approx', value: 1000 }, { statedAt: '2025-03-12' }),
+    ];
+    const [check] = kow(claims).checks;
+    // "at least 1,500" killed against "about 1,000" killed or wounded ([950, 1050]): 1500 > 1050.
+    // Sum [1700, ∞) lies 1700 − 1050 = 650 above.
+    expect(check).toMatchObject({
+      status: 'part_exceeds_total',
+      complete: true,
+      exceeding: [claims[0]!.claimId],
+      sum: { low: 1700, high: null },
+      against: { low: 950, high: 1050 },
+      gap: 650,
+      direction: 'above',
+    });
+    expect(check!.detail).toBe(
+      "a's killed alone is at least 1500, above b's killed_or_wounded = [950, 1050]: a part exceeds the total",
+    );
+  });
+
+  it('a lone part above an aligned total is a check even when the other part does not align', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 5000 }, { statedAt: '2025-03-10' }),
+      claim('wounded', 'a', { kind: 'exact', value: 100 }, { statedAt: '2024-06-10' }),
+      // c states killed only: never summed, but above the total too.
+      claim('killed', 'c', { kind: 'exact', value: 4000 }, { statedAt: '2025-03-01' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 3000 }, { statedAt: '2025-03-12' }),
+    ];
+    const m = kow(claims);
+    expect(
+      m.checks.map((c) => [c.componentSource.id, c.status, c.complete, c.componentClaims.map((p) => p.metric), c.gap]),
+    ).toEqual([
+      ['a', 'part_exceeds_total', false, ['killed'], 2000],
+      ['c', 'part_exceeds_total', false, ['killed'], 1000],
+    ]);
+    // a states every part, and its pair with b's total is a check: nothing unaligned.
+    expect(m.unaligned).toBe(0);
+  });
+
+  it('an incremental composite pairs figures whose periods agree at both ends', () => {
+    const defs: MetricDef[] = [
+      { metric: 'sent', label: 'Sent', unit: 'persons', aggregation: 'incremental', composedOf: ['sent_a', 'sent_b'] },
+      { metric: 'sent_a', label: 'A', unit: 'persons', aggregation: 'incremental', composedOf: null },
+      { metric: 'sent_b', label: 'B', unit: 'persons', aggregation: 'incremental', composedOf: null },
+    ];
+    const claims = [
+      claim(
+        'sent_a',
+        'x',
+        { kind: 'exact', value: 10 },
+        { statedAt: '2025-03', validFrom: '2025-01', validTo: '2025-03' },
+      ),
+      claim(
+        'sent_b',
+        'x',
+        { kind: 'exact', value: 20 },
+        { statedAt: '2025-03', validFrom: '2025-03', validTo: '2025-03' },
+      ),
+      claim(
+        'sent_b',
+        'x',
+        { kind: 'exact', value: 5 },
+        { statedAt: '2025-03', validFrom: '2025-01', validTo: '2025-03' },
+      ),
+      claim(
+        'sent',
+        'y',
+        { kind: 'exact', value: 15 },
+        { statedAt: '2025-03', validFrom: '2025-01', validTo: '2025-03' },
+      ),
+    ];
+    const m = summarise(claims, defs, 31).find((x) => x.metric === 'sent')!;
+    // Only B's January–March 5 shares A's period: 10 + 5 = 15; March's 20 starts 59 days later.
+    expect(m.checks.map((c) => [c.status, c.sum])).toEqual([['consistent', { low: 15, high: 15 }]]);
+  });
+});
+
+describe('conflicts', () => {
+  it('pairs sources whose aligned claims do not overlap, the lower one first, with the gap and days', () => {
+    const claims = [
+      claim('killed', 'ua', { kind: 'approx', value: 4000 }, { statedAt: '2025-03-01' }),
+      claim('killed', 'kr', { kind: 'range', low: 1000, high: 2000 }, { statedAt: '2025-03-11' }),
+      // us overlaps kr ([1900, 2100]): no conflict between them; it lies 1700 below ua's [3800, 4200].
+      claim('killed', 'us', { kind: 'approx', value: 2000 }, { statedAt: '2025-03-05' }),
+      // A year earlier: aligned with nothing.
+      claim('killed', 'ru', { kind: 'exact', value: 10 }, { statedAt: '2024-03-05' }),
+      claim('killed', 'kr', { kind: 'exact', value: 99999 }, { statedAt: '2025-03-12', status: 'retracted' }),
+    ];
+    const m = summarise(claims, DEMO_DEFS, 31).find((x) => x.metric === 'killed')!;
+    expect(m.conflicts.map((c) => [c.a.source.id, c.b.source.id, c.gap, c.days])).toEqual([
+      // kr's [1000, 2000] and ua's [3800, 4200], 10 days apart: 3800 − 2000 = 1800.
+      ['kr', 'ua', 1800, 10],
+      // us's [1900, 2100] and ua's, 4 days apart: 3800 − 2100 = 1700.
+      ['us', 'ua', 1700, 4],
+    ]);
+    expect(m.conflicts[0]!.a).toMatchObject({ claimId: claims[1]!.claimId, metric: 'killed', low: 1000, high: 2000 });
+    expect(m.conflictsLeftOff).toBe(0);
+  });
+
+  it('pairs each claim with the other source’s claim nearest it in time', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-03-01' }),
+      claim('killed', 'b', { kind: 'exact', value: 100 }, { statedAt: '2025-03-02' }),
+      claim('killed', 'b', { kind: 'exact', value: 500 }, { statedAt: '2025-03-20' }),
+      claim('killed', 'a', { kind: 'exact', value: 500 }, { statedAt: '2025-03-21' }),
+    ];
+    // Each figure agrees with the other source's nearest one; the 100 and 500 19 days apart are not paired.
+    expect(summarise(claims, DEMO_DEFS, 31)[0]!.conflicts).toEqual([]);
   });
 });
 

@@ -235,7 +235,12 @@ export const summaryQuery = z.strictObject({ ...readParams });
 /** A closed interval of normalised bounds; `high: null` is unbounded above (a missing low counts as 0). */
 export const interval = z.object({ low: z.number(), high: z.number().nullable() });
 
-export const CHECK_STATUSES = ['consistent', 'gap', 'misaligned'] as const;
+/**
+ * A check's verdict: the sum of a source's parts overlaps the composite claim (`consistent`), lies
+ * apart from it (`gap`), or one part alone lies above it (`part_exceeds_total`). Claims further
+ * apart in time than the tolerance are no check: the summary counts them (`unaligned`).
+ */
+export const CHECK_STATUSES = ['consistent', 'gap', 'part_exceeds_total'] as const;
 export type CheckStatus = (typeof CHECK_STATUSES)[number];
 
 const { rule: _rule, ...figureWithoutRule } = claimFigure;
@@ -259,6 +264,34 @@ export const summaryLatest = z.object({
   change: z.number().nullable().optional(),
 });
 
+/** A claim as the summary names it: enough to tell who said what, for when, and to look it up. */
+export const claimRef = z.object({
+  claimId: z.string(),
+  metric: z.string(),
+  source: sourceRef,
+  statedAt: z.string(),
+  validFrom: z.string(),
+  validTo: z.string(),
+  value: claimValue,
+  low: z.number().nullable(),
+  best: z.number().nullable(),
+  high: z.number().nullable(),
+});
+export type ClaimRef = z.infer<typeof claimRef>;
+
+/** Two sources' aligned claims of one metric whose intervals do not overlap. */
+export const conflict = z.object({
+  /** The claim whose interval lies below. */
+  a: claimRef,
+  /** The claim whose interval lies above. */
+  b: claimRef,
+  /** Distance between the two intervals: b.low − a.high. */
+  gap: z.number(),
+  /** How far apart their valid times lie, in days (the ends; both ends for incremental metrics). */
+  days: z.number(),
+});
+export type Conflict = z.infer<typeof conflict>;
+
 export const compositeCheck = z.object({
   composite: z.string(),
   components: z.array(z.string()),
@@ -267,10 +300,17 @@ export const compositeCheck = z.object({
   /** The source of the composite claim compared with the sum. */
   compositeSource: sourceRef,
   sameSource: z.boolean(),
+  /** True when every part is summed; false for a part alone above the total (`part_exceeds_total`). */
+  complete: z.boolean(),
+  /** True when the parts summed were stated in one report. */
+  sameReport: z.boolean(),
   componentClaims: z.array(
     z.object({
       metric: z.string(),
       claimId: z.string(),
+      statedAt: z.string(),
+      /** The report that stated the part. */
+      reportId: z.string().optional(),
       low: z.number().nullable(),
       high: z.number().nullable(),
       validFrom: z.string(),
@@ -279,6 +319,7 @@ export const compositeCheck = z.object({
   ),
   compositeClaim: z.object({
     claimId: z.string(),
+    statedAt: z.string(),
     low: z.number().nullable(),
     high: z.number().nullable(),
     validFrom: z.string(),
@@ -293,6 +334,8 @@ export const compositeCheck = z.object({
   gap: z.number().nullable(),
   /** Where the components' sum lies relative to the composite claim when there is a gap. */
   direction: z.enum(['below', 'above']).nullable(),
+  /** The parts whose low alone exceeds the composite claim's high (claim ids). */
+  exceeding: z.array(z.string()),
   /** Largest difference, in days, between the valid times of the claims compared. */
   validSpreadDays: z.number(),
   toleranceDays: z.number(),
@@ -310,8 +353,25 @@ export const summaryMetric = z.object({
   /** Hull of the latest claims across sources; null when no source has an active claim. */
   envelope: z.object({ minLow: z.number(), maxHigh: z.number().nullable(), sources: z.number().int() }).nullable(),
   checks: z.array(compositeCheck),
+  /** Checks past the answer's limit, left off `checks` (the newest are kept). */
+  checksLeftOff: z.number().int(),
+  /** Pairs of a composite claim and a source stating every part, none aligned with it in time: no check. */
+  unaligned: z.number().int(),
+  /** Per pair of sources with a check: how many checks, and how many of their pairs did not align. */
+  sourcePairs: z.array(
+    z.object({
+      componentSource: sourceRef,
+      compositeSource: sourceRef,
+      checks: z.number().int(),
+      unaligned: z.number().int(),
+    }),
+  ),
   /** Checks that could not be made, and why (e.g. an incremental part of a cumulative composite). */
   skipped: z.array(z.object({ reason: z.string() })),
+  /** Pairs of sources whose aligned claims' intervals do not overlap. */
+  conflicts: z.array(conflict),
+  /** Conflicts past the answer's limit, left off `conflicts` (the newest are kept). */
+  conflictsLeftOff: z.number().int(),
 });
 export type SummaryMetric = z.infer<typeof summaryMetric>;
 
