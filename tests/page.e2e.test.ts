@@ -410,6 +410,51 @@ describe('the web page', () => {
     expect(await page.locator('main h1').textContent()).toBe('no-label');
     await page.close();
   });
+
+  it("a source's name on the topic page opens its page: its claims by topic and metric, its revisions and checks", async () => {
+    const page = await openPage(`/topics/${TOPIC}`);
+    const link = page.locator('section.metric[data-metric="killed"] li[data-source="kr-nis"] a.who');
+    expect(await link.getAttribute('href')).toBe('/sources/kr-nis');
+    await link.click();
+    await page.waitForURL('**/sources/kr-nis');
+    await page.waitForSelector('body[data-ready="true"] main h1');
+    const api = (await product.get('/v1/sources/kr-nis?includeRetracted=true')).body as {
+      source: { name: string };
+      metrics: { topic: string; metric: string; points: unknown[] }[];
+      record: {
+        metrics: {
+          topic: string;
+          metric: string;
+          steps: { change: number; days: number }[];
+          checks: { checks: unknown[] };
+        }[];
+      };
+    };
+    expect(await page.locator('main h1').textContent()).toBe(api.source.name);
+    // Every series with as many rows as the API's points.
+    const series = await page
+      .locator('section.source-series')
+      .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.metric, e.querySelectorAll('tbody tr').length]));
+    expect(series).toEqual(api.metrics.map((m) => [m.metric, m.points.length]));
+    // Its revisions of killed, each step's change and days as the API gives them.
+    const killed = api.record.metrics.find((m) => m.topic === TOPIC && m.metric === 'killed')!;
+    expect(killed.steps.length).toBeGreaterThan(0);
+    const steps = await page
+      .locator(`section.source-record[data-metric="killed"] ol.steps li`)
+      .evaluateAll((els) =>
+        els.map((e) => [Number((e as HTMLElement).dataset.change), Number((e as HTMLElement).dataset.days)]),
+      );
+    expect(steps).toEqual(killed.steps.map((x) => [x.change, x.days]));
+    const checks = api.record.metrics.reduce((n, m) => n + m.checks.checks.length, 0);
+    expect(await page.locator('section.source-record li.check').count()).toBe(checks);
+    await page.screenshot({ path: shot('source'), fullPage: true });
+    expect(consoleErrors.get(page)).toEqual([]);
+    await page.close();
+
+    const unknown = await openPage('/sources/nobody');
+    expect(await unknown.locator('main').textContent()).toContain('source nobody is unknown');
+    await unknown.close();
+  });
 });
 
 describe('the web page of a claimtrail that requires a read token', () => {

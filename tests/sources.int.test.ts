@@ -6,7 +6,7 @@ import { startProduct, type Product } from './helpers/product.ts';
 
 let p: Product;
 let lastSeq = 0;
-const ids: Record<string, string> = {};
+const ids: Record<string, string | undefined> = {};
 
 const claim = (over: Record<string, unknown>) => ({
   topic: 'src-revisions',

@@ -1,6 +1,6 @@
 // The page's client of the JSON API: the read token, GETs and their errors, and the paged reads
 // (`/v1/topics`, a metric's history) followed to their last page.
-import { joinHistoryPages, joinTopicPages, readPages } from './pages.js';
+import { joinHistoryPages, joinSourcePages, joinTopicPages, readPages } from './pages.js';
 
 // A server started with CLAIMTRAIL_REQUIRE_READ_TOKEN=1 answers 401 without a token with the
 // `read` scope. The page then asks for one and keeps it for this tab only (sessionStorage).
@@ -70,4 +70,19 @@ export async function getHistory(topic, metric, params) {
     return page;
   });
   return joinHistoryPages(pages);
+}
+
+/**
+ * A source with all its points, its pages joined; the pages after the first are asked as of the
+ * first's `knownAt`, as a history's are.
+ */
+export async function getSource(sourceId, params) {
+  const path = `/v1/sources/${encodeURIComponent(sourceId)}`;
+  let knownAt = params.knownAt;
+  const pages = await readPages(async (cursor) => {
+    const page = await get(path, cursor === undefined ? params : { ...params, knownAt, cursor });
+    knownAt ??= page.knownAt;
+    return page;
+  });
+  return joinSourcePages(pages);
 }

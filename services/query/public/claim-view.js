@@ -1,8 +1,9 @@
 // The view at `/claims/{claimId}`: the claim as it stood, its story and the reports citing it.
 import { getClaim } from './api.js';
 import { h, linkOrText, replace } from './dom.js';
-import { changesText, figureText, revisionWord, sourceName, spanText, valueText, viaText, when } from './format.js';
+import { changesText, figureText, revisionWord, sourceName, spanText, valueText, when } from './format.js';
 import { main, readParams, readQuery, state } from './state.js';
+import { sourceLink, viaLinks } from './source-links.js';
 
 export async function claimView(claimId) {
   const c = await getClaim(claimId, readParams());
@@ -12,7 +13,7 @@ export async function claimView(claimId) {
   replace(
     main,
     h('p', {}, h('a', { href: `/topics/${encodeURIComponent(k.topic)}${readQuery()}` }, `← ${k.topic}`)),
-    h('h1', {}, `${sourceName(k.source)}: ${valueText(k.value)} ${k.metric}`),
+    h('h1', {}, sourceLink(k.source), `: ${valueText(k.value)} ${k.metric}`),
     h(
       'dl',
       { class: 'claim' },
@@ -21,8 +22,8 @@ export async function claimView(claimId) {
         ['Figure', figureText(k)],
         ['Stated', k.statedAt],
         ['Describes', spanText(k.validFrom, k.validTo)],
-        ['Source', `${sourceName(k.source)}${k.source.kind ? ` (${k.source.kind})` : ''}`],
-        ['Via', k.via.length > 0 ? viaText(k.via) : 'direct'],
+        ['Source', [sourceLink(k.source, { class: 'source-link' }), k.source.kind ? ` (${k.source.kind})` : '']],
+        ['Via', k.via.length > 0 ? viaLinks(k.via) : 'direct'],
         ['Recorded', `${when(k.recordedAt)} (seq ${k.seq})`],
       ].flatMap(([dt, dd]) => [h('dt', {}, dt), h('dd', {}, dd)]),
     ),

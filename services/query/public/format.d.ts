@@ -65,3 +65,23 @@ export declare function liveText(o: {
   liveSeq: number;
   shownSeq: number;
 }): string;
+export declare const sourceMetaText: (s: {
+  kind?: string | null | undefined;
+  country?: string | null | undefined;
+}) => string;
+export declare function sourceCountsText(s: {
+  claims: number;
+  topics: number;
+  firstStatedAt: string | null;
+  lastStatedAt: string | null;
+  corrected: number;
+  retracted: number;
+}): string;
+interface StepEnd {
+  claimId: string;
+  statedAt: string;
+  best: number;
+}
+export declare const stepText: (s: { from: StepEnd; to: StepEnd; change: number; days: number }) => string;
+export declare function revisionsText(r: { figures: number; revisions: number; meanAbsChange: number | null }): string;
+export declare function checkCountsText(c: { byStatus: Record<string, number>; checks: unknown[] }): string;

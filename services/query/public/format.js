@@ -125,3 +125,51 @@ export function liveText({ refused, knownAt, liveSeq, shownSeq }) {
   if (knownAt) return `Viewing what was known on ${when(knownAt)}${liveSeq > shownSeq ? ' · newer data exists' : ''}`;
   return liveSeq > 0 ? `Live · seq ${liveSeq}` : 'Connecting…';
 }
+
+/** A source's kind and country: "military · UA"; "" when it has neither. */
+export const sourceMetaText = (s) => [s.kind, s.country].filter((x) => typeof x === 'string' && x !== '').join(' · ');
+
+/**
+ * A source's counts: "11 claims in 2 topics, stated 2025-01-01 to 2025-03-15 · 1 corrected · 1 retracted";
+ * "No claims of its own" for a source only named as a hop.
+ */
+export function sourceCountsText(s) {
+  if (s.claims === 0) return 'No claims of its own';
+  return [
+    `${count(s.claims, 'claim')} in ${count(s.topics, 'topic')}, stated ${spanText(s.firstStatedAt, s.lastStatedAt)}`,
+    s.corrected > 0 ? `${fmt(s.corrected)} corrected` : null,
+    s.retracted > 0 ? `${fmt(s.retracted)} retracted` : null,
+  ]
+    .filter((x) => x !== null)
+    .join(' · ');
+}
+
+/** A signed change: "▲ +40", "▼ −89.5", "± 0". */
+const signed = (c) => `${c > 0 ? '▲ +' : c < 0 ? '▼ −' : '± '}${fmt(Math.abs(c))}`;
+
+/** A revision step: "110 (2025-01-01) → 150 (2025-01-11): ▲ +40 in 10 days". */
+export const stepText = (s) =>
+  `${fmt(s.from.best)} (${s.from.statedAt}) → ${fmt(s.to.best)} (${s.to.statedAt}): ${signed(s.change)} in ${count(s.days, 'day')}`;
+
+/**
+ * How a source revised one metric: "3 figures with a stated centre, 2 revisions, a mean change of 40";
+ * "1 figure with a stated centre, no revision".
+ */
+export function revisionsText(r) {
+  const figures = `${count(r.figures, 'figure')} with a stated centre`;
+  if (r.revisions === 0) return `${figures}, no revision`;
+  return `${figures}, ${count(r.revisions, 'revision')}, a mean change of ${fmt(r.meanAbsChange)}`;
+}
+
+/**
+ * How a source's figures fared in checks: "1 consistent · 1 gap", other statuses after those two
+ * when they occur; "No check against another source" without one.
+ */
+export function checkCountsText(c) {
+  if (c.checks.length === 0) return 'No check against another source';
+  const statuses = ['consistent', 'gap', ...Object.keys(c.byStatus).filter((s) => s !== 'consistent' && s !== 'gap')];
+  return statuses
+    .filter((s, i) => i < 2 || (c.byStatus[s] ?? 0) > 0)
+    .map((s) => `${fmt(c.byStatus[s] ?? 0)} ${s.replaceAll('_', ' ')}`)
+    .join(' · ');
+}

@@ -19,3 +19,7 @@ export declare function readPages<P extends Page>(
 ): Promise<P[]>;
 export declare function joinTopicPages<P extends TopicsPage>(pages: P[]): P & { nextCursor: null };
 export declare function joinHistoryPages<P extends HistoryPage>(pages: P[]): P & { nextCursor: null };
+interface SourcePage extends Page {
+  metrics: { topic: string; metric: string; points: unknown[] }[];
+}
+export declare function joinSourcePages<P extends SourcePage>(pages: P[]): P & { nextCursor: null };

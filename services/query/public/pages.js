@@ -49,3 +49,20 @@ export function joinHistoryPages(pages) {
   }
   return { ...pages[0], series: [...bySource.values()], nextCursor: null };
 }
+
+/**
+ * A source's pages as one answer: a (topic, metric) series may be spread over several pages,
+ * joined in page order; `source` and `record` are whole on every page.
+ */
+export function joinSourcePages(pages) {
+  const bySeries = new Map();
+  for (const page of pages) {
+    for (const s of page.metrics) {
+      const key = `${s.topic}\u0000${s.metric}`;
+      const joined = bySeries.get(key);
+      if (joined) joined.points = joined.points.concat(s.points);
+      else bySeries.set(key, { ...s, points: s.points.slice() });
+    }
+  }
+  return { ...pages[0], metrics: [...bySeries.values()], nextCursor: null };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { joinHistoryPages, joinTopicPages, readPages } from './pages.js';
+import { joinHistoryPages, joinSourcePages, joinTopicPages, readPages } from './pages.js';
 
 /** Pages of `items`, `size` at a time, as the API hands them out: the cursor is where the next page starts. */
 function pager<T>(items: T[], size: number) {
@@ -113,5 +113,47 @@ describe('joinHistoryPages', () => {
 
   it('keeps an empty answer empty', () => {
     expect(joinHistoryPages([answer([], null)]).series).toEqual([]);
+  });
+});
+
+describe('joinSourcePages', () => {
+  // One big answer: a source's points in (topic, metric, statedAt, seq) order, three series.
+  const keys = [
+    ['t1', 'killed'],
+    ['t1', 'killed'],
+    ['t1', 'wounded'],
+    ['t2', 'killed'],
+    ['t2', 'killed'],
+    ['t2', 'killed'],
+  ] as const;
+  const points = keys.map(([topic, metric], i) => ({ topic, metric, seq: i + 1 }));
+  const record = { metrics: [{ topic: 't1', metric: 'killed', revisions: 1 }], uncheckedTopics: [] };
+  const answer = (pts: typeof points, nextCursor: string | null) => {
+    const series: { topic: string; metric: string; unit: string; points: { seq: number }[] }[] = [];
+    for (const p of pts) {
+      const last = series.at(-1);
+      if (last?.topic === p.topic && last.metric === p.metric) last.points.push({ seq: p.seq });
+      else series.push({ topic: p.topic, metric: p.metric, unit: 'persons', points: [{ seq: p.seq }] });
+    }
+    return { asOfSeq: 9, knownAt: 'k', source: { id: 's' }, metrics: series, record, nextCursor };
+  };
+  const whole = answer(points, null);
+
+  it('equals the one big answer however the points are split into pages', () => {
+    for (let size = 1; size <= points.length; size++) {
+      const pages = [];
+      for (let start = 0; start < points.length; start += size) {
+        const end = start + size;
+        pages.push(answer(points.slice(start, end), end < points.length ? `c${end}` : null));
+      }
+      expect(joinSourcePages(pages), `pages of ${size}`).toEqual(whole);
+    }
+  });
+
+  it('leaves the pages it joined as they were', () => {
+    const pages = [answer(points.slice(0, 1), 'c1'), answer(points.slice(1), null)];
+    const before = structuredClone(pages);
+    joinSourcePages(pages);
+    expect(pages).toEqual(before);
   });
 });

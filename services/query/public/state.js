@@ -34,3 +34,6 @@ export function setUrl(mutate) {
   const s = q.toString();
   history.replaceState(null, '', `${location.pathname}${s ? `?${s}` : ''}`);
 }
+
+/** The source page of `sourceId`, at the instant the current view shows. */
+export const sourceHref = (sourceId) => `/sources/${encodeURIComponent(sourceId)}${readQuery()}`;

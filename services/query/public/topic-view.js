@@ -12,15 +12,14 @@ import {
   metricMetaText,
   metricTitle,
   misalignedText,
-  sourceName,
   topicTitle,
   valueText,
-  viaText,
   when,
 } from './format.js';
 import { showLiveStatus } from './live-feed.js';
 import { showError } from './show-error.js';
 import { main, params, readParams, readQuery, setUrl, state } from './state.js';
+import { sourceLink, viaLinks } from './source-links.js';
 
 const claimHref = (claimId) => `/claims/${encodeURIComponent(claimId)}${readQuery()}`;
 
@@ -91,7 +90,7 @@ function latestBlock(m, colourOf) {
             style: `background:${PALETTE[colourOf(l.source.id) % PALETTE.length]}`,
             'aria-hidden': 'true',
           }),
-          h('span', { class: 'who' }, sourceName(l.source)),
+          sourceLink(l.source, { class: 'who' }),
           ' ',
           h('a', { class: 'figure', href: claimHref(l.claimId) }, valueText(l.value)),
           h('span', { class: 'stated' }, ` (${l.statedAt})`),
@@ -159,12 +158,12 @@ function dataTable(metric, series) {
             h(
               'tr',
               { dataset: { source: s.source.id, status: p.status, claim: p.claimId }, class: `row-${p.status}` },
-              h('td', {}, sourceName(s.source)),
+              h('td', {}, sourceLink(s.source)),
               h('td', {}, p.statedAt),
               h('td', {}, h('a', { href: claimHref(p.claimId) }, valueText(p.value))),
               h('td', {}, p.status),
               h('td', { class: 'quote' }, p.quote ?? ''),
-              h('td', {}, viaText(p.via)),
+              h('td', {}, viaLinks(p.via)),
               h(
                 'td',
                 {},

@@ -63,6 +63,8 @@ const ASSETS = new Map<string, { path: () => string; type: string }>([
   ['live-feed.js', { path: () => join(PUBLIC_DIR, 'live-feed.js'), type: 'text/javascript; charset=utf-8' }],
   ['pages.js', { path: () => join(PUBLIC_DIR, 'pages.js'), type: 'text/javascript; charset=utf-8' }],
   ['router.js', { path: () => join(PUBLIC_DIR, 'router.js'), type: 'text/javascript; charset=utf-8' }],
+  ['source-links.js', { path: () => join(PUBLIC_DIR, 'source-links.js'), type: 'text/javascript; charset=utf-8' }],
+  ['source-view.js', { path: () => join(PUBLIC_DIR, 'source-view.js'), type: 'text/javascript; charset=utf-8' }],
   ['show-error.js', { path: () => join(PUBLIC_DIR, 'show-error.js'), type: 'text/javascript; charset=utf-8' }],
   ['state.js', { path: () => join(PUBLIC_DIR, 'state.js'), type: 'text/javascript; charset=utf-8' }],
   ['token-prompt.js', { path: () => join(PUBLIC_DIR, 'token-prompt.js'), type: 'text/javascript; charset=utf-8' }],
@@ -228,6 +230,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
   app.get('/', { schema: { hide: true } }, page);
   app.get('/topics/:topic', { schema: { hide: true } }, page);
   app.get('/claims/:claimId', { schema: { hide: true } }, page);
+  app.get('/sources/:sourceId', { schema: { hide: true } }, page);
   // Browsers ask for /favicon.ico by themselves (a JSON answer opened in a tab, say): the page's icon answers it.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) => {
     const icon = ASSETS.get('favicon.svg')!;

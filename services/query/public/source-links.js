@@ -1,0 +1,11 @@
+// Source names as links to their source pages (`/sources/{sourceId}`), wherever a view names one.
+import { h } from './dom.js';
+import { sourceName } from './format.js';
+import { sourceHref } from './state.js';
+
+/** A source's name linking to its page. */
+export const sourceLink = (source, props = {}) => h('a', { ...props, href: sourceHref(source.id) }, sourceName(source));
+
+/** The attribution chain with each hop linking to its source's page: "a (spokesperson) → b (relay)". */
+export const viaLinks = (via) =>
+  (via ?? []).flatMap((v, i) => [i > 0 ? ' → ' : null, sourceLink({ id: v.id }), ` (${v.role})`]);
