@@ -55,6 +55,16 @@ describe('the claimtrail command', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/schema claimtrail: up to date/);
     expect(r.stdout).toMatch(new RegExp(`stream ${p.env.stream}: up to date`));
+    expect(r.stdout).not.toMatch(/identity index/);
+  });
+
+  it('builds the identity index again with --identities, and finds the live one right', async () => {
+    // The demo corrected one claim's value: the live index holds its identity, so nothing is written.
+    const r = await cli(['migrate', '--identities']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /identity index: [\d,]+ claims read; 1 identities held by a claim of another id, 1 claims moved off their id's identity; 0 keys written, 0 deleted/,
+    );
   });
 
   it('creates a token that ingest accepts, and posts report files printing claim ids and seqs', async () => {
@@ -173,7 +183,7 @@ describe('claimtrail migrate --replicas', () => {
     expect(r.stderr.trimEnd().split('\n')).toEqual([
       expect.stringMatching(
         new RegExp(
-          `^claimtrail: cannot keep 3 replicas of streams ${p.env.stream}, KV_${p.env.stream}_idempotency, KV_${p.env.stream}_tokens: the NATS server is a single server, not part of a cluster, so it holds 1 replica, and each replica needs a server of its own; use 1, or run a NATS cluster \\(docs/deployment\\.md\\)$`,
+          `^claimtrail: cannot keep 3 replicas of streams ${p.env.stream}, KV_${p.env.stream}_idempotency, KV_${p.env.stream}_tokens, KV_${p.env.stream}_identities: the NATS server is a single server, not part of a cluster, so it holds 1 replica, and each replica needs a server of its own; use 1, or run a NATS cluster \\(docs/deployment\\.md\\)$`,
         ),
       ),
     ]);

@@ -11,7 +11,7 @@ describe('a 3-node NATS cluster with CLAIMTRAIL_REPLICAS=3', () => {
     const w = await world({ label: 'nats-r3', natsNodes: 3, env: { CLAIMTRAIL_REPLICAS: '3' } });
     const jsm = await jetstreamManager(w.nc);
     const replicas: Record<string, number> = {};
-    for (const s of [STREAM, `KV_${STREAM}_idempotency`, `KV_${STREAM}_tokens`])
+    for (const s of [STREAM, `KV_${STREAM}_idempotency`, `KV_${STREAM}_tokens`, `KV_${STREAM}_identities`])
       replicas[s] = (await jsm.streams.info(s)).config.num_replicas;
     const run = await runFault({
       name: 'nats-r3-leader-killed-25s',
@@ -31,10 +31,11 @@ describe('a 3-node NATS cluster with CLAIMTRAIL_REPLICAS=3', () => {
       },
     });
     await w.close();
-    expect.soft(replicas, 'the replicas of the stream and both buckets').toEqual({
+    expect.soft(replicas, 'the replicas of the stream and its buckets').toEqual({
       [STREAM]: 3,
       [`KV_${STREAM}_idempotency`]: 3,
       [`KV_${STREAM}_tokens`]: 3,
+      [`KV_${STREAM}_identities`]: 3,
     });
     expectNoHarm(run);
   });

@@ -17,3 +17,4 @@ export { verifyExport, type ExportCheck } from './verify-export.ts';
 export { runImport, type ImportResult } from './import.ts';
 export { readStream, streamBounds, type ReadStreamOptions, type StreamBounds } from './stream-reader.ts';
 export { createProgress, type Progress, type ProgressSink } from './progress.ts';
+export { createIdentityPlanner, rebuildIdentityIndex, type IdentityRebuildResult } from './identity-rebuild.ts';

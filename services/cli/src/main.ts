@@ -151,20 +151,22 @@ program
   )
   .option(
     '--replicas <n>',
-    'change the replica count of the existing stream and both KV buckets to n (1..5, at most the servers of the NATS cluster)',
+    'change the replica count of the existing stream and its KV buckets to n (1..5, at most the servers of the NATS cluster)',
     replicaCount,
   )
-  .action(async (opts: { replicas?: number }) => {
+  .option(
+    '--identities',
+    'build the identity index again from the stream: after a correction answered 503 that nobody retried, or an import (only keys that differ are written; safe while ingest runs)',
+  )
+  .action(async (opts: { replicas?: number; identities?: boolean }) => {
     const c = config();
     const { db, created } = await openDatabase(c, { create: true, max: 2 });
     const nc = await openNats(c, 'claimtrail-migrate');
     try {
-      const m = await migrateEverything(
-        c,
-        db,
-        nc,
-        opts.replicas === undefined ? {} : { changeReplicasTo: opts.replicas },
-      );
+      const m = await migrateEverything(c, db, nc, {
+        ...(opts.replicas === undefined ? {} : { changeReplicasTo: opts.replicas }),
+        rebuildIdentities: opts.identities === true,
+      });
       if (created) out('database created');
       for (const o of m.outcomes)
         out(`schema ${o.schema}: ${o.applied.length ? `applied ${o.applied.join(', ')}` : 'up to date'}`);
@@ -175,6 +177,12 @@ program
       out(
         `stream ${c.CLAIMTRAIL_STREAM}: ${m.streamCreated ? 'created' : 'up to date'}, ${m.replicas} replica${m.replicas === 1 ? '' : 's'} (NATS ${m.serverVersion}, ${where})`,
       );
+      if (m.identities) {
+        const i = m.identities;
+        out(
+          `identity index: ${i.claims.toLocaleString('en')} claims read; ${i.held} identities held by a claim of another id, ${i.moved} claims moved off their id's identity; ${i.put} keys written, ${i.deleted} deleted`,
+        );
+      }
       for (const r of m.replicaChanges)
         out(
           r.from === r.to ? `replicas of ${r.stream}: ${r.to} already` : `replicas of ${r.stream}: ${r.from} → ${r.to}`,

@@ -86,7 +86,7 @@ afterAll(async () => {
 });
 
 describe('replicas on a 3-node cluster', () => {
-  it('creates the stream and both buckets with CLAIMTRAIL_REPLICAS=3', async () => {
+  it('creates the stream and its buckets with CLAIMTRAIL_REPLICAS=3', async () => {
     const m = await migrateEverything(configFor(3), env.db, nc);
     expect(m.streamCreated).toBe(true);
     expect(m.replicas).toBe(3);
@@ -104,10 +104,10 @@ describe('replicas on a 3-node cluster', () => {
       duplicateWindowS: 120,
       replicas: 1,
     });
-    expect((await replicasOf(env.stream)).map((r) => r.configured)).toEqual([3, 3, 3]);
+    expect((await replicasOf(env.stream)).map((r) => r.configured)).toEqual([3, 3, 3, 3]);
   });
 
-  it('changes the replicas of the stream and both buckets 3 → 1 → 3, keeping the events', async () => {
+  it('changes the replicas of the stream and its buckets 3 → 1 → 3, keeping the events', async () => {
     const js = jetstream(nc);
     for (let i = 0; i < 20; i++) await js.publish(`${env.subjectPrefix}.claim.t.c${i}`, `e${i}`);
     const down = await migrateEverything(configFor(3), env.db, nc, { changeReplicasTo: 1 });
@@ -127,7 +127,7 @@ describe('replicas on a 3-node cluster', () => {
       /^cannot keep 5 replicas of stream T_REPLICAS_\w+: the NATS cluster ct-\w+ has 3 servers/,
     );
     expect(err.message).toMatch(/each replica needs a server of its own/);
-    expect((await replicasOf(env.stream)).map((r) => r.configured)).toEqual([3, 3, 3]);
+    expect((await replicasOf(env.stream)).map((r) => r.configured)).toEqual([3, 3, 3, 3]);
   });
 
   it('keeps every acknowledged event when the stream leader is killed, and writes again once a new leader is elected', async () => {

@@ -8,14 +8,18 @@ import {
   type Database,
   type MigrateOutcome,
 } from '@claimtrail/shared/db';
+import { jetstreamManager, JetStreamApiCodes } from '@nats-io/jetstream';
 import {
+  bucketNames,
   changeReplicas,
   clusterOf,
   connectNats,
+  isApiError,
   openBuckets,
   provisionStream,
   type ReplicaChange,
 } from '@claimtrail/shared/nats';
+import { rebuildIdentityIndex, type IdentityRebuildResult } from '@claimtrail/audit';
 import { newToken, tokenHash, type Scope } from '@claimtrail/shared/identity';
 import { ClaimtrailError, ValidationError } from '@claimtrail/shared/errors';
 import { redactUrl } from '@claimtrail/shared';
@@ -91,7 +95,7 @@ export async function migrateEverything(
   config: CliConfig,
   db: Kysely<Database>,
   nc: NatsConnection,
-  o: { changeReplicasTo?: number } = {},
+  o: { changeReplicasTo?: number; rebuildIdentities?: boolean } = {},
 ): Promise<{
   outcomes: MigrateOutcome[];
   streamCreated: boolean;
@@ -100,6 +104,8 @@ export async function migrateEverything(
   replicas: number;
   replicaChanges: ReplicaChange[];
   cluster: { name: string | undefined; servers: number | undefined };
+  /** The identity index, when it was built from the stream now (a new bucket, or asked for). */
+  identities: IdentityRebuildResult | undefined;
 }> {
   const outcomes = await migrateAll(db, config.CLAIMTRAIL_SCHEMA);
   const failed = outcomes.find((o) => o.error !== undefined);
@@ -120,7 +126,25 @@ export async function migrateEverything(
       replicas,
     }),
   );
-  await asCliError(() => openBuckets(nc, config.CLAIMTRAIL_STREAM, { replicas }));
+  const identitiesBucket = `KV_${bucketNames(config.CLAIMTRAIL_STREAM).identities}`;
+  const identitiesExisted = await (await jetstreamManager(nc)).streams.info(identitiesBucket).then(
+    () => true,
+    (err: unknown) => {
+      if (isApiError(err, JetStreamApiCodes.StreamNotFound)) return false;
+      throw err;
+    },
+  );
+  const buckets = await asCliError(() => openBuckets(nc, config.CLAIMTRAIL_STREAM, { replicas }));
+  // A stream written before the index existed, or one whose index is in doubt, gets it built
+  // from its claim events (identity-index.ts in the shared nats package).
+  const identities =
+    !created && (!identitiesExisted || o.rebuildIdentities === true)
+      ? await rebuildIdentityIndex(nc, {
+          stream: config.CLAIMTRAIL_STREAM,
+          subjectPrefix: config.CLAIMTRAIL_SUBJECT_PREFIX,
+          kv: buckets.identities,
+        })
+      : undefined;
   const replicaChanges =
     o.changeReplicasTo === undefined
       ? []
@@ -132,6 +156,7 @@ export async function migrateEverything(
     replicas: o.changeReplicasTo ?? had,
     replicaChanges,
     cluster: clusterOf(nc),
+    identities,
   };
 }
 

@@ -27,9 +27,21 @@ export interface IdentityIndex {
    * those of `pastNaturals` (the identities it had before: as recorded and after each correction).
    */
   settle(claimId: string, currentNatural: string, pastNaturals: readonly string[]): Promise<void>;
+  /**
+   * Makes the bucket hold exactly these entries (as `claimtrail migrate` works them out from the
+   * stream): puts what differs, deletes what is not in them. Answers how many keys it wrote.
+   */
+  reconcile(desired: IdentityEntries): Promise<{ put: number; deleted: number }>;
   /** The mirror's entries (for tests and `migrate`). */
-  entries(): { held: ReadonlyMap<string, string>; moved: ReadonlyMap<string, string> };
+  entries(): IdentityEntries;
   close(): Promise<void>;
+}
+
+export interface IdentityEntries {
+  /** natural id → the claim that has that identity now */
+  held: ReadonlyMap<string, string>;
+  /** claim id → the natural id of its identity now, for claims whose id it is not */
+  moved: ReadonlyMap<string, string>;
 }
 
 const HELD = 'held.';
@@ -127,6 +139,26 @@ export async function openIdentityIndex(kv: KV, o: { readyTimeoutMs?: number } =
       } else if (moved.get(claimId) !== currentNatural) {
         await put(`${MOVED}${claimId}`, currentNatural);
       }
+    },
+    async reconcile(desired) {
+      let putCount = 0;
+      let deleted = 0;
+      for (const [prefix, now, want] of [
+        [HELD, held, desired.held],
+        [MOVED, moved, desired.moved],
+      ] as const) {
+        for (const [id, value] of want) {
+          if (now.get(id) === value) continue;
+          await put(`${prefix}${id}`, value);
+          putCount += 1;
+        }
+        for (const id of [...now.keys()]) {
+          if (want.has(id)) continue;
+          await remove(`${prefix}${id}`);
+          deleted += 1;
+        }
+      }
+      return { put: putCount, deleted };
     },
     entries: () => ({ held, moved }),
     close() {

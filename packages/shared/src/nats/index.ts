@@ -14,4 +14,4 @@ export { coalesceWrites } from './coalesce.ts';
 export { clusterOf, type ClusterShape, type ReplicaChange } from './replicas.ts';
 export { kvWriteSubject } from './internals/kv-write-subject.ts';
 export { checkStream, NotProvisionedError, openProvisionedBuckets, type SettingDifference } from './stream-check.ts';
-export { openIdentityIndex, type IdentityIndex } from './identity-index.ts';
+export { openIdentityIndex, type IdentityEntries, type IdentityIndex } from './identity-index.ts';

@@ -30,7 +30,7 @@ export function registerImport(program: Command, ctx: CommandContext): void {
         if (opts.json) ctx.out(JSON.stringify(r));
         else
           ctx.out(
-            `imported ${r.imported} events into ${r.stream} (seq 1..${r.lastSeq}), chain hash ${r.chainHash}; run the projector (or \`claimtrail serve\`) to build the read models`,
+            `imported ${r.imported} events into ${r.stream} (seq 1..${r.lastSeq}), chain hash ${r.chainHash}; run \`claimtrail migrate --identities\` to build its identity index, then the projector (or \`claimtrail serve\`) to build the read models`,
           );
       } finally {
         await nc.close();
