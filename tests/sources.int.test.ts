@@ -73,15 +73,16 @@ beforeAll(async () => {
     expect((await p.post('/v1/metrics', m)).status).toBe(202);
 
   // src-a revises its killed figure: 100 (corrected to 110 below), about 150 ten days later, "at
-  // least 200" (no centre stated), 180-210 with best 190 thirty days after that, a bare range (no
-  // centre), and an exact 500 it retracts.
+  // least 200" (no centre stated), 180-210 with best 190 thirty days after that and an exact 190 the
+  // same day (a restatement, no revision), a bare range (no centre), and an exact 500 it retracts.
   [ids.first, ids.approx, ids.atLeast] = await post('https://r.example/1', [
     claim({ statedAt: '2025-01-01', value: { kind: 'exact', value: 100 } }),
     claim({ statedAt: '2025-01-11', value: { kind: 'approx', value: 150 } }),
     claim({ statedAt: '2025-01-21', value: { kind: 'at_least', value: 200 } }),
   ]);
-  [ids.best, ids.range, ids.retracted] = await post('https://r.example/2', [
+  [ids.best, ids.restated, ids.range, ids.retracted] = await post('https://r.example/2', [
     claim({ statedAt: '2025-02-10', value: { kind: 'range', low: 180, best: 190, high: 210 } }),
+    claim({ statedAt: '2025-02-10', value: { kind: 'exact', value: 190 } }),
     claim({ statedAt: '2025-03-01', value: { kind: 'range', low: 150, high: 250 } }),
     claim({ statedAt: '2025-03-15', value: { kind: 'exact', value: 500 } }),
   ]);
@@ -165,7 +166,7 @@ describe('GET /v1/sources', () => {
         name: 'Source A',
         kind: 'military',
         country: 'UA',
-        claims: 11,
+        claims: 12,
         topics: 2,
         firstStatedAt: '2025-01-01',
         lastStatedAt: '2025-03-15',
@@ -250,14 +251,14 @@ describe('GET /v1/sources/{sourceId}', () => {
   it("gives the source's claims by topic and metric, each series as the history's points", async () => {
     const r = await p.get('/v1/sources/src-a');
     expect(r.status).toBe(200);
-    expect(r.body.source).toMatchObject({ id: 'src-a', name: 'Source A', claims: 11, retracted: 1, corrected: 1 });
+    expect(r.body.source).toMatchObject({ id: 'src-a', name: 'Source A', claims: 12, retracted: 1, corrected: 1 });
     expect(r.body.nextCursor).toBeNull();
     const series = r.body.metrics as Series[];
     expect(series.map((s) => [s.topic, s.metric, s.unit, s.points.length])).toEqual([
       ['src-checks', 'killed', 'persons', 1],
       ['src-checks', 'wounded', 'persons', 1],
       ['src-revisions', 'daily_losses', 'persons', 3],
-      ['src-revisions', 'killed', 'persons', 5],
+      ['src-revisions', 'killed', 'persons', 6],
     ]);
     for (const s of series) {
       const h = await p.get(`/v1/topics/${s.topic}/metrics/${s.metric}/history?source=src-a`);
@@ -269,6 +270,7 @@ describe('GET /v1/sources/{sourceId}', () => {
       [ids.approx, 'superseded'],
       [ids.atLeast, 'superseded'],
       [ids.best, 'superseded'],
+      [ids.restated, 'superseded'],
       [ids.range, 'active'],
     ]);
     const all = await p.get('/v1/sources/src-a?includeRetracted=true');
@@ -296,14 +298,15 @@ describe('GET /v1/sources/{sourceId}', () => {
       pages++;
     } while (cursor !== null && pages < 20);
     expect(points).toEqual((whole.metrics as Series[]).flatMap((s) => s.points.map((x) => `${s.metric}:${x.claimId}`)));
-    expect(pages).toBe(5);
+    expect(pages).toBe(6);
   });
 
   it('records each revision of a figure it stated: the change and the days between, corrections applied', async () => {
     const r = await p.get('/v1/sources/src-a');
     const killed = recordOf(r.body, 'src-revisions', 'killed')!;
-    // 110 (as corrected) → 150 → 190: "at least 200" and the bare range state no centre, 500 was retracted.
-    expect(killed).toMatchObject({ figures: 3, revisions: 2, meanAbsChange: 40 });
+    // 110 (as corrected) → 150 → 190 → 190 again: "at least 200" and the bare range state no
+    // centre, 500 was retracted; the restatement is a step but no revision.
+    expect(killed).toMatchObject({ figures: 4, revisions: 2, meanAbsChange: 40 });
     expect(killed.steps).toEqual([
       {
         from: { claimId: ids.first, statedAt: '2025-01-01', best: 110 },
@@ -316,6 +319,12 @@ describe('GET /v1/sources/{sourceId}', () => {
         to: { claimId: ids.best, statedAt: '2025-02-10', best: 190 },
         change: 40,
         days: 30,
+      },
+      {
+        from: { claimId: ids.best, statedAt: '2025-02-10', best: 190 },
+        to: { claimId: ids.restated, statedAt: '2025-02-10', best: 190 },
+        change: 0,
+        days: 0,
       },
     ]);
     // Incremental: only day 1's figure was revised (10 → 12, three days later).

@@ -92,13 +92,15 @@ export function sourceRecord(sourceId: string, figures: StatedFigure[], checks: 
     const cs = byMetric.get(k) ?? [];
     const byStatus: Record<string, number> = { consistent: 0, gap: 0 };
     for (const c of cs) byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
-    const total = r.steps.reduce((s, x) => s + Math.abs(x.change), 0);
+    // A step that restates the same figure (an "about 600" and an exact 600) is no revision.
+    const changed = r.steps.filter((x) => x.change !== 0);
+    const total = changed.reduce((s, x) => s + Math.abs(x.change), 0);
     return {
       topic,
       metric,
       figures: r.figures,
-      revisions: r.steps.length,
-      meanAbsChange: r.steps.length === 0 ? null : round6(total / r.steps.length),
+      revisions: changed.length,
+      meanAbsChange: changed.length === 0 ? null : round6(total / changed.length),
       steps: r.steps,
       checks: { consistent: byStatus.consistent ?? 0, gap: byStatus.gap ?? 0, byStatus, checks: cs },
     };

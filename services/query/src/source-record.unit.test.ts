@@ -77,10 +77,21 @@ describe('sourceRecord', () => {
     ]);
     const [entry, ...rest] = sourceRecord(
       'a',
-      [fig({ statedAt: '2025-01-01', best: 10 }), fig({ statedAt: '2025-01-03', best: 4 })],
+      [
+        fig({ statedAt: '2025-01-01', best: 10 }),
+        fig({ statedAt: '2025-01-03', best: 4 }),
+        fig({ statedAt: '2025-01-03', best: 4 }),
+        fig({ statedAt: '2025-01-09', best: 12 }),
+      ],
       checks,
     );
-    expect(entry).toMatchObject({ topic: 't', metric: 'killed', figures: 2, revisions: 1, meanAbsChange: 6 });
+    // 10 → 4 → 4 (restated the same day: a step, no revision) → 12: two revisions of 6 and 8.
+    expect(entry).toMatchObject({ topic: 't', metric: 'killed', figures: 4, revisions: 2, meanAbsChange: 7 });
+    expect(entry!.steps.map((s) => [s.change, s.days])).toEqual([
+      [-6, 2],
+      [0, 0],
+      [8, 6],
+    ]);
     expect(rest).toHaveLength(1);
     expect(rest[0]).toMatchObject({
       topic: 't',

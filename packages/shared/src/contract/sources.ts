@@ -76,10 +76,11 @@ export const sourceRecordMetric = z.object({
   metric: z.string(),
   /** Its figures with a stated centre (exact, approx, range with best), not retracted: those revisions compare. */
   figures: z.number().int(),
-  /** Number of steps. */
+  /** Steps that changed the figure (a step restating the same figure is none). */
   revisions: z.number().int(),
-  /** Mean of |change| over the steps; null without a step. */
+  /** Mean of |change| over the revisions; null without one. */
   meanAbsChange: z.number().nullable(),
+  /** Every step between successive figures, in statedAt order, restatements included. */
   steps: z.array(revisionStep),
   /** Checks of this composite metric in which the source is on one side and another source on the other. */
   checks: z.object({
