@@ -526,6 +526,28 @@ export function createHostileRequests(rand: () => number, tokens: Tokens, known:
           'query:claim-past',
         ),
       () => q(`${history}?from=0001&to=9999-12-30`, [200], 'query:edge-range'),
+      () =>
+        q(
+          `/v1/sources/${pick(['UPPER', 'a%00', 'x'.repeat(65), '%E2%80%AE', 'constructor', '__proto__'])}`,
+          [400, 404],
+          'query:bad-source-path',
+        ),
+      () => {
+        const [param, value] = pick([
+          ['limit', '0'],
+          ['limit', '1001'],
+          ['cursor', '%00'],
+          // A cursor of another endpoint (the topics list's), well formed.
+          ['cursor', 'eyJrIjoidG9waWNzIiwiYWZ0ZXIiOiJhIn0'],
+        ] as const);
+        return q(`/v1/sources?${param}=${value}`, [400], 'query:sources-page', `query:/${param}`);
+      },
+      () =>
+        q(
+          `/v1/sources/${pick(['kr-nis', 'nobody'])}?${pick(['knownAt=2025-01-01T00:00:00Z', 'includeRetracted=maybe', 'cursor=eyJrIjoic291cmNlcyIsImFmdGVyIjoiYSJ9'])}`,
+          [200, 400, 404],
+          'query:source-read',
+        ),
       () => q(`/nope/${uid()}`, [404], 'query:unknown-route'),
     ];
     return pick(attacks)();
