@@ -352,6 +352,43 @@ describe('GET /v1/sources/{sourceId}', () => {
     expect(bTotal.checks.checks.map((c) => [c.side, c.componentSource.id])).toEqual([['composite', 'src-a']]);
   });
 
+  it('holds at most 100 series a page, and a cursor into a series that has gone since starts the next one whole', async () => {
+    const many = (topic: string, statedAt: string, value: number) => ({
+      topic,
+      metric: 'killed',
+      source: { id: 'src-many' },
+      statedAt,
+      value: { kind: 'exact', value },
+    });
+    const [first, second] = await post('https://r.example/many', [
+      many('many-000', '2025-01-01', 1),
+      many('many-000', '2025-01-02', 2),
+      // Stated before many-000's figures: a page resuming after one of those must not skip them.
+      ...Array.from({ length: 100 }, (_, i) => many(`many-${String(i + 1).padStart(3, '0')}`, '2024-01-01', 3)),
+    ]);
+    const whole = await p.get(`/v1/sources/src-many?minSeq=${lastSeq}`);
+    expect(whole.status).toBe(200);
+    const series = whole.body.metrics as Series[];
+    expect(series).toHaveLength(100);
+    expect(series.reduce((n, s) => n + s.points.length, 0)).toBe(101);
+    const rest = await p.get(`/v1/sources/src-many?cursor=${whole.body.nextCursor}`);
+    expect((rest.body.metrics as Series[]).map((s) => [s.topic, s.points.length])).toEqual([['many-100', 1]]);
+    expect(rest.body.nextCursor).toBeNull();
+
+    const one = await p.get('/v1/sources/src-many?limit=1');
+    expect((one.body.metrics as Series[]).map((s) => s.points.map((x) => x.claimId))).toEqual([[first]]);
+    for (const id of [first, second]) {
+      const r = await p.post(`/v1/claims/${id}/retractions`, { reason: 'withdrawn', by: 'source' });
+      expect(r.status).toBe(202);
+      lastSeq = Math.max(lastSeq, r.body.seq as number);
+    }
+    const next = await p.get(`/v1/sources/src-many?limit=1&cursor=${one.body.nextCursor}&minSeq=${lastSeq}`);
+    expect(next.status).toBe(200);
+    expect((next.body.metrics as Series[]).map((s) => [s.topic, s.points.map((x) => x.statedAt)])).toEqual([
+      ['many-001', ['2024-01-01']],
+    ]);
+  });
+
   it('answers a source nobody registered or named 404, and a bad id 400 naming the field', async () => {
     const none = await p.get('/v1/sources/nobody');
     expect(none.status).toBe(404);

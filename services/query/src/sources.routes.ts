@@ -146,8 +146,12 @@ export function registerSourceRoutes(app: App, deps: SourceRoutesDeps): void {
     let left = q.limit;
     for (const [i, s] of series.entries()) {
       if (left === 0 || i === SOURCE_SERIES_PER_PAGE) return { metrics, next: { topic: s.topic, metric: s.metric } };
+      // Within the cursor's series, after its point; a series that has gone since starts whole.
       const resume =
-        i === 0 && q.after?.statedFrom !== undefined && q.after.seq !== undefined
+        q.after?.topic === s.topic &&
+        q.after.metric === s.metric &&
+        q.after.statedFrom !== undefined &&
+        q.after.seq !== undefined
           ? { after: { statedFrom: q.after.statedFrom, seq: q.after.seq } }
           : {};
       const h = await read('sources', () =>
