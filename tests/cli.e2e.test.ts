@@ -213,7 +213,12 @@ describe('claimtrail migrate --replicas', () => {
       const again = await cli(['migrate'], { NATS_URL: cluster.urls });
       expect(again.stdout).toMatch(new RegExp(`^stream ${p.env.stream}: up to date, 3 replicas`, 'm'));
       expect(again.stdout).toContain('note: the stream keeps 3 replicas while CLAIMTRAIL_REPLICAS is 1');
-      const names = [p.env.stream, `KV_${p.env.stream}_idempotency`, `KV_${p.env.stream}_tokens`];
+      const names = [
+        p.env.stream,
+        `KV_${p.env.stream}_idempotency`,
+        `KV_${p.env.stream}_tokens`,
+        `KV_${p.env.stream}_identities`,
+      ];
       const down = await cli(['migrate', '--replicas', '1'], on);
       expect(down.code, down.stderr).toBe(0);
       for (const n of names) expect(down.stdout).toContain(`replicas of ${n}: 3 → 1`);

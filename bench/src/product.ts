@@ -34,7 +34,7 @@ export async function productEnv(ctx: BenchContext, label: string, base = `b_${l
   const prefix = `ctb.${ctx.runId}.${label.toLowerCase().replace(/[^a-z0-9_-]/g, '_')}`;
   ctx.onCleanup(`delete stream ${stream} and its buckets`, async () => {
     const jsm = await ctx.jsm();
-    for (const s of [stream, `KV_${stream}_idempotency`, `KV_${stream}_tokens`]) {
+    for (const s of [stream, ...['idempotency', 'tokens', 'identities'].map((b) => `KV_${stream}_${b}`)]) {
       await jsm.streams.delete(s).catch(() => undefined);
     }
   });

@@ -3,6 +3,8 @@ import { readSettings } from '@claimtrail/shared/config';
 /** Every environment variable the ingest service reads. */
 export const settingNames = [
   'NATS_URL',
+  'DATABASE_URL',
+  'CLAIMTRAIL_SCHEMA',
   'INGEST_PORT',
   'INGEST_PROCESSES',
   'HOST',

@@ -18,6 +18,7 @@ import { claimId as claimIdSchema } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, principalOf, tokenHashOf, type TokenStore } from '@claimtrail/shared/http';
 import type { Logger } from '@claimtrail/shared';
 import { openIdentityIndex } from '@claimtrail/shared/nats';
+import type { SimilarFinder } from './similar-claims.ts';
 import { createEventStore, createJetStreamPublisher } from './event-store.ts';
 import { createIdempotency, kvRecordWriter } from './idempotency.ts';
 import { keyOwnerOf } from './idempotency-key.ts';
@@ -33,6 +34,8 @@ export interface IngestDeps {
   /** The identity index's bucket (identity-index.ts in the shared nats package). */
   identitiesKv: KV;
   tokens: TokenStore;
+  /** Hints of similar claims from the read models (similar-claims.ts); without it, answers carry none. */
+  similar?: SimilarFinder;
   logger: Logger;
   clock?: () => Date;
   /** Where the app's metrics are registered (default: a registry of its own). */
@@ -129,7 +132,7 @@ export async function createIngestApp(deps: IngestDeps) {
     },
     async (req, reply) => {
       const ctx = context(req);
-      const out = await submitReport(store, idem, catalog, identities, req.body, ctx);
+      const out = await submitReport({ store, idem, catalog, identities, similar: deps.similar }, req.body, ctx);
       return reply.code(out.duplicate ? 200 : 202).send(out.response);
     },
   );

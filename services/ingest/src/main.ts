@@ -61,11 +61,23 @@ if (cluster.isPrimary && processes > 1) {
   // In a worker, GET /metrics answers the sum over every worker (cluster.ts).
   const { Registry } = await import('prom-client');
   const registry = new Registry();
+  // The read models give hints of similar claims; ingest needs them for nothing else, and answers
+  // without hints (and says so) while they do not answer.
+  const { createDb } = await import('@claimtrail/shared/db');
+  const { createSimilarFinder } = await import('./similar-claims.ts');
+  const readModels = createDb({
+    url: config.DATABASE_URL,
+    max: 4,
+    readOnly: true,
+    statementTimeoutMs: 500,
+    applicationName: 'claimtrail-ingest',
+  });
   const ingest = await createIngestApp({
     nc,
     idempotencyKv: buckets.idempotency,
     identitiesKv: buckets.identities,
     tokens: createKvTokenStore(buckets.tokens),
+    similar: createSimilarFinder(readModels.db, config.CLAIMTRAIL_SCHEMA, logger),
     logger,
     settings: ingestSettingsOf(config),
     registry,
@@ -75,6 +87,7 @@ if (cluster.isPrimary && processes > 1) {
 
   onShutdown(logger, async () => {
     await ingest.close();
+    await readModels.db.destroy();
     await nc.drain();
   });
 }

@@ -3,6 +3,7 @@ import { mustParseFuzzyDate, type ClaimtrailEvent } from '@claimtrail/shared/eve
 import type { PostReportRequest, PostReportResponse } from '@claimtrail/shared/contract';
 import { bodyHashOf, messageIdOf, reportIdOf } from '@claimtrail/shared/identity';
 import type { IdentityIndex } from '@claimtrail/shared/nats';
+import type { SimilarFinder } from './similar-claims.ts';
 import { ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import type { EventStore } from './event-store.ts';
@@ -62,13 +63,18 @@ type MetricDefinedEvent = Extract<ClaimtrailEvent, { type: 'MetricDefined' }>;
  * every one of them.
  */
 export async function submitReport(
-  store: EventStore,
-  idem: Idem,
-  catalog: MetricCatalog,
-  identities: IdentityIndex,
+  deps: {
+    store: EventStore;
+    idem: Idem;
+    catalog: MetricCatalog;
+    identities: IdentityIndex;
+    /** Hints of claims the report's may repeat in other words (none without read models). */
+    similar: SimilarFinder | undefined;
+  },
   body: PostReportRequest,
   ctx: RequestContext,
 ): Promise<{ response: PostReportResponse; duplicate: boolean }> {
+  const { store, idem, catalog, identities } = deps;
   checkClaimTimes(body);
   const metrics = await checkReportMetrics(catalog, body);
   let warnings = await newMetricWarnings(catalog, metrics.fresh);
@@ -171,6 +177,18 @@ export async function submitReport(
     return { claimId, idx, subject: s.claim(c.topic, claimId), recorded, cited, subjectsBefore };
   });
 
+  // The hints are looked up while the events are published; echoes get none.
+  const hints = deps.similar?.find(
+    body.claims.map((c, i) => ({
+      topic: c.topic,
+      metric: c.metric,
+      sourceId: c.source.id,
+      statedAt: c.statedAt ?? r.publishedAt,
+      value: c.value,
+      claimId: claimEvents[i]!.claimId,
+    })),
+  );
+
   const definitionEvents = metrics.fresh.map((m) => ({
     metric: m,
     subject: s.metric(m.metric),
@@ -263,8 +281,21 @@ export async function submitReport(
     return { claimId: p.claimId, echo: true, seq: second.seq };
   });
 
-  const [others, claims] = await Promise.all([Promise.all(pending), Promise.all(claimResults)]);
-  const lastSeq = Math.max(...others.map((o) => o.seq), ...claims.map((c) => c.seq), ...definitionSeqs);
+  const [others, stored] = await Promise.all([Promise.all(pending), Promise.all(claimResults)]);
+  const lastSeq = Math.max(...others.map((o) => o.seq), ...stored.map((c) => c.seq), ...definitionSeqs);
+  const similar = await hints;
+  const claims = stored.map((c, i) => {
+    const found = c.echo ? undefined : similar?.[i]?.filter((h) => h.claimId !== c.claimId);
+    return found && found.length > 0 ? { ...c, similar: found } : c;
+  });
+  if (hints !== undefined && similar === undefined)
+    warnings = [
+      ...warnings,
+      {
+        path: '/claims',
+        message: 'similar claims were not looked up: the read models did not answer (the claims are stored)',
+      },
+    ];
   const response: PostReportResponse = {
     reportId,
     duplicate: false,

@@ -80,8 +80,22 @@ export const postReportResponse = z.object({
   reportId: z.string(),
   duplicate: z.boolean(),
   lastSeq: z.number().int(),
-  claims: z.array(z.object({ claimId: z.string(), echo: z.boolean(), seq: z.number().int() })),
-  /** What was accepted but may be a mistake: a claim that defined a new metric, naming defined ones with similar names. */
+  claims: z.array(
+    z.object({
+      claimId: z.string(),
+      echo: z.boolean(),
+      seq: z.number().int(),
+      /**
+       * A claim that is not an echo: claims of the same topic, metric and source whose normalised
+       * intervals overlap its own and whose statedAt lies within 7 days of its own. A hint only.
+       */
+      similar: z.array(z.object({ claimId: z.string(), statedAt: z.string(), value: claimValue })).optional(),
+    }),
+  ),
+  /**
+   * What was accepted but may be a mistake: a claim that defined a new metric, naming defined ones
+   * with similar names; or that the hints of similar claims could not be looked up.
+   */
   warnings: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
 });
 export type PostReportResponse = z.infer<typeof postReportResponse>;

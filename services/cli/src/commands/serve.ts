@@ -7,7 +7,7 @@ import { createLogger } from '@claimtrail/shared';
 import { createDb, getActiveSchema, metaSchemaOf } from '@claimtrail/shared/db';
 import { coalesceWrites } from '@claimtrail/shared/nats';
 import { tokenHash } from '@claimtrail/shared/identity';
-import { createIngestApp, createKvTokenStore, ingestSettingsOf } from '@claimtrail/ingest';
+import { createIngestApp, createKvTokenStore, createSimilarFinder, ingestSettingsOf } from '@claimtrail/ingest';
 import { createPgTokenStore, createQueryApp, querySettingsOf } from '@claimtrail/query';
 import type { CliConfig } from '../config.ts';
 import { CliError, createToken, migrateEverything, openCliBuckets, openDatabase, openNats } from '../runtime.ts';
@@ -89,6 +89,7 @@ export async function serve(config: CliConfig, o: ServeOptions) {
     idempotencyKv: buckets.idempotency,
     identitiesKv: buckets.identities,
     tokens: createKvTokenStore(buckets.tokens),
+    similar: createSimilarFinder(readDb, config.CLAIMTRAIL_SCHEMA, logger.child({ service: 'ingest' })),
     logger: logger.child({ service: 'ingest' }),
     settings: ingestSettingsOf(config),
   });
