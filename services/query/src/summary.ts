@@ -163,13 +163,13 @@ const fmt = (n: number | null): string => (n === null ? '∞' : String(n));
 const fmtInterval = (i: Interval): string => `[${fmt(i.low)}, ${fmt(i.high)}]`;
 
 /**
- * How many checks and conflicts one metric's answer lists at most. The newest are kept (by the end
- * of the composite's valid time; for a conflict, the later of its two ends); the counts say how
- * many were left off. Pairing itself visits each claim once per other source stating something
- * within the tolerance of it, so the work grows with the claims and the sources that overlap in
- * time, never with every pair of claims.
+ * Bounds of one metric's pairing. Pairing visits each claim once per other source stating
+ * something within the tolerance of it (sorted sweeps: never every pair of claims), newest claims
+ * first, and stops before the claim that would take it past `pairs` such visits (about a quarter
+ * of a second); the claims left (the oldest) are counted as not paired. `checks` and `conflicts`
+ * are the most each list holds: the newest are kept, and the answer counts those left off.
  */
-export const SUMMARY_LIST_LIMITS = { checks: 1000, conflicts: 1000 } as const;
+export const SUMMARY_LIST_LIMITS = { checks: 1000, conflicts: 1000, pairs: 200_000 } as const;
 
 /**
  * Aligned candidates of one part looked at per composite claim and source: the nearest in time.
@@ -243,50 +243,85 @@ export function alignedWith(
   return out.sort((a, b) => a.d - b.d || b.c.statedFrom - a.c.statedFrom || b.c.seq - a.c.seq).map((x) => x.c);
 }
 
+/** Where a source's part claims are found. */
+interface PartIndex {
+  /** Per part: source id → its claims (byEnd). */
+  bySource: Map<string, SummaryClaim[]>[];
+  /** Per part claim: per part, the claims of the same source stated in the same report (byEnd). */
+  sameReport: Map<SummaryClaim, SummaryClaim[][]>;
+}
+
+/** The index of the parts' claims (`bySource`: per part, source id → its claims, byEnd). */
+function partIndexOf(bySource: Map<string, SummaryClaim[]>[]): PartIndex {
+  const reports = new Map<string, SummaryClaim[][]>();
+  const sameReport = new Map<SummaryClaim, SummaryClaim[][]>();
+  bySource.forEach((perSource, i) => {
+    for (const [sourceId, list] of perSource)
+      for (const c of list) {
+        if (c.reportId === undefined) continue;
+        const key = `${sourceId}\u0000${c.reportId}`;
+        const row = reports.get(key) ?? bySource.map(() => []);
+        row[i]!.push(c);
+        reports.set(key, row);
+        sameReport.set(c, row);
+      }
+  });
+  return { bySource, sameReport };
+}
+
 /**
- * One claim per part, aligned with the composite claim `comp` and with each other (every valid
- * end within the tolerance of every other: the spread of the set at most the tolerance).
- * `candidates[i]` are part i's claims aligned with `comp`, nearest first. Parts stated in one
- * report are preferred (that report's figure nearest to the composite, per part); otherwise the
- * set whose times lie closest together, then the one with the newer figures. null: none aligns.
+ * One claim per part of `sourceId`, aligned with the composite claim `comp` and with each other
+ * (every valid end within the tolerance of every other: the spread of the set at most the
+ * tolerance). Parts stated in one report come first: for each report that stated a part nearest
+ * to the composite, that report's figures of every part nearest to it, when they all align (of
+ * several such reports, the set closest together, then the newer). Otherwise each part's figure
+ * nearest to the composite, when those align; otherwise the set of aligned figures closest
+ * together. null: no set aligns.
  */
 export function alignedParts(
   comp: SummaryClaim,
-  candidates: SummaryClaim[][],
+  sourceId: string,
+  index: PartIndex,
   toleranceMs: number,
   incremental: boolean,
 ): { parts: SummaryClaim[]; sameReport: boolean } | null {
-  if (candidates.some((c) => c.length === 0)) return null;
-  type Pick = { parts: SummaryClaim[]; spread: number; newest: number };
-  const better = (a: Pick, b: Pick | null) =>
-    !b || a.spread < b.spread || (a.spread === b.spread && a.newest > b.newest);
-  const pickOf = (parts: SummaryClaim[]): Pick => ({
-    parts,
-    spread: spreadMs([comp, ...parts], incremental),
-    newest: Math.max(...parts.map((p) => p.seq)),
-  });
-
-  const byReport = new Map<string, (SummaryClaim | undefined)[]>();
-  candidates.forEach((list, i) => {
-    for (const c of list) {
-      if (c.reportId === undefined) continue;
-      const row = byReport.get(c.reportId) ?? candidates.map(() => undefined);
-      row[i] ??= c;
-      byReport.set(c.reportId, row);
-    }
-  });
-  let best: Pick | null = null;
-  for (const row of byReport.values()) {
-    if (!row.every((c): c is SummaryClaim => c !== undefined)) continue;
-    const p = pickOf(row);
-    if (p.spread <= toleranceMs && better(p, best)) best = p;
+  const nearest: SummaryClaim[] = [];
+  for (const bySource of index.bySource) {
+    const p = nearestAligned(bySource.get(sourceId) ?? [], comp, toleranceMs, incremental);
+    if (!p) return null;
+    nearest.push(p);
   }
-  if (best) return { parts: best.parts, sameReport: true };
+  let best: { parts: SummaryClaim[]; spread: number; newest: number } | null = null;
+  const consider = (parts: SummaryClaim[]) => {
+    const spread = spreadMs([comp, ...parts], incremental);
+    if (spread > toleranceMs) return;
+    const newest = Math.max(...parts.map((p) => p.seq));
+    if (!best || spread < best.spread || (spread === best.spread && newest > best.newest))
+      best = { parts, spread, newest };
+  };
+  let tried: SummaryClaim[][] | undefined;
+  for (const p of nearest) {
+    const row = index.sameReport.get(p);
+    if (!row || row === tried) continue;
+    tried = row;
+    const parts: SummaryClaim[] = [];
+    for (const list of row) {
+      const q = nearestAligned(list, comp, toleranceMs, incremental);
+      if (!q) break;
+      parts.push(q);
+    }
+    if (parts.length === nearest.length) consider(parts);
+  }
+  if (best !== null) return { parts: (best as { parts: SummaryClaim[] }).parts, sameReport: true };
+  if (spreadMs([comp, ...nearest], incremental) <= toleranceMs) return { parts: nearest, sameReport: false };
 
-  // A window of the tolerance's width that holds the composite's end and one figure of each part:
-  // its start is the composite's end or a candidate's end before it; in each window each part
-  // takes its earliest figure, which keeps the set as close together as that window allows.
-  const sorted = candidates.map((list) => [...list].sort(byEnd));
+  // The nearest figures lie too far from each other. A window of the tolerance's width that holds
+  // the composite's end and one figure of each part: its start is the composite's end or a
+  // candidate's end before it; in each window each part takes its earliest figure, which keeps
+  // the set as close together as that window allows.
+  const sorted = index.bySource.map((bySource) =>
+    alignedWith(bySource.get(sourceId) ?? [], comp, toleranceMs, incremental, CANDIDATES_PER_PART).sort(byEnd),
+  );
   const starts = new Set([comp.validToAt, ...sorted.flat().map((c) => c.validToAt)]);
   for (const start of starts) {
     if (start > comp.validToAt) continue;
@@ -296,11 +331,9 @@ export function alignedParts(
       if (!c || c.validToAt > start + toleranceMs) break;
       parts.push(c);
     }
-    if (parts.length < sorted.length) continue;
-    const p = pickOf(parts);
-    if (p.spread <= toleranceMs && better(p, best)) best = p;
+    if (parts.length === sorted.length) consider(parts);
   }
-  return best ? { parts: best.parts, sameReport: false } : null;
+  return best ? { parts: (best as { parts: SummaryClaim[] }).parts, sameReport: false } : null;
 }
 
 const claimBrief = (c: SummaryClaim) => ({
@@ -334,6 +367,8 @@ export interface CompositeChecks {
   sourcePairs: SummaryMetric['sourcePairs'];
   /** Checks past SUMMARY_LIST_LIMITS.checks, left off the list. */
   checksLeftOff: number;
+  /** Composite claims (the oldest) not paired at all: the pair budget ran out before them. */
+  compositesNotPaired: number;
 }
 
 /**
@@ -353,7 +388,14 @@ export function compositeChecks(
   claims: SummaryClaim[],
   toleranceDays: number,
 ): CompositeChecks {
-  const none: CompositeChecks = { checks: [], skipped: [], unaligned: 0, sourcePairs: [], checksLeftOff: 0 };
+  const none: CompositeChecks = {
+    checks: [],
+    skipped: [],
+    unaligned: 0,
+    sourcePairs: [],
+    checksLeftOff: 0,
+    compositesNotPaired: 0,
+  };
   const components = def.composedOf ?? [];
   if (components.length === 0) return none;
   const skipped: { reason: string }[] = [];
@@ -385,139 +427,174 @@ export function compositeChecks(
     });
   }
 
+  // Newest first: past the pair budget, the oldest composite claims are the ones left unpaired.
   const composites = claims
     .filter((c) => c.metric === def.metric && c.status !== 'retracted' && c.unit === unit)
-    .sort(byEnd);
-  const partsBySource = components.map((m) => bySourceSorted(claims, m, unit));
-  // Every part claim in time order, for the window of sources stating something near a composite.
-  const allParts = partsBySource.flatMap((bySource) => [...bySource.values()].flat()).sort(byEnd);
+    .sort(byEnd)
+    .reverse();
+  const bySource = components.map((m) => bySourceSorted(claims, m, unit));
+  const index = partIndexOf(bySource);
+  // Every part claim, newest end first, for the window of sources stating something near a composite.
+  const allParts = bySource
+    .flatMap((perSource) => [...perSource.values()].flat())
+    .sort(byEnd)
+    .reverse();
   const sourceOf = new Map<string, SummarySource>();
   for (const c of allParts) sourceOf.set(c.source.id, c.source);
-  const statesEveryPart = new Set(
-    [...sourceOf.keys()].filter((s) => partsBySource.every((bySource) => bySource.has(s))),
-  );
+  const statesEveryPart = new Set([...sourceOf.keys()].filter((s) => bySource.every((perSource) => perSource.has(s))));
 
-  const checks: { check: CompositeCheck; endAt: number }[] = [];
-  const checksPerPair = new Map<string, number>();
+  const limit = SUMMARY_LIST_LIMITS.checks;
+  const found: Found[] = [];
+  let total = 0;
+  let budget = SUMMARY_LIST_LIMITS.pairs;
+  let paired = 0;
+  // Checks per source of parts, per source of the composite.
+  const checksPerPair = new Map<string, Map<string, number>>();
+  // Per part, per source: its highest low (a part above a total needs one above the total's high).
+  const maxLow = bySource.map(
+    (perSource) =>
+      new Map([...perSource].map(([sourceId, list]) => [sourceId, Math.max(...list.map((c) => c.low ?? 0))])),
+  );
   const compositesPerSource = new Map<string, number>();
   const windowCount = new Map<string, number>();
   let enter = 0;
   let leave = 0;
   for (const comp of composites) {
-    compositesPerSource.set(comp.source.id, (compositesPerSource.get(comp.source.id) ?? 0) + 1);
-    // Sources with a part ending within the tolerance of this composite claim (composites come in end order).
-    while (enter < allParts.length && allParts[enter]!.validToAt <= comp.validToAt + toleranceMs) {
+    // Sources with a part ending within the tolerance of this composite claim (both newest first).
+    while (enter < allParts.length && allParts[enter]!.validToAt >= comp.validToAt - toleranceMs) {
       const s = allParts[enter++]!.source.id;
       windowCount.set(s, (windowCount.get(s) ?? 0) + 1);
     }
-    while (leave < enter && allParts[leave]!.validToAt < comp.validToAt - toleranceMs) {
+    while (leave < enter && allParts[leave]!.validToAt > comp.validToAt + toleranceMs) {
       const s = allParts[leave++]!.source.id;
       const n = (windowCount.get(s) ?? 0) - 1;
       if (n === 0) windowCount.delete(s);
       else windowCount.set(s, n);
     }
-    const against = intervalOf(comp);
-    for (const sourceId of [...windowCount.keys()].sort()) {
-      const candidates = partsBySource.map((bySource) =>
-        alignedWith(bySource.get(sourceId) ?? [], comp, toleranceMs, incremental, CANDIDATES_PER_PART),
-      );
-      const aligned = alignedParts(comp, candidates, toleranceMs, incremental);
-      let parts: SummaryClaim[];
-      if (aligned) parts = aligned.parts;
-      else {
-        // No aligned sum; a single aligned part above the total is still a contradiction.
-        parts = candidates.flatMap((list) => {
-          const over = list.find((p) => against.high !== null && intervalOf(p).low > against.high);
-          return over ? [over] : [];
-        });
-        if (parts.length === 0) continue;
-      }
-      const exceeding = parts.filter((p) => against.high !== null && intervalOf(p).low > against.high);
-      const sum = sumIntervals(parts.map(intervalOf));
-      const { gap, direction } = intervalGap(sum, against);
-      const status = exceeding.length > 0 ? 'part_exceeds_total' : gap > 0 ? 'gap' : 'consistent';
-      const spread = round6(spreadMs([comp, ...parts], incremental) / DAY_MS);
-      const summed = parts.map((p) => p.metric).join(' + ');
-      const who = `${sourceId}'s ${summed} = ${fmtInterval(sum)}`;
-      const vs = `${comp.source.id}'s ${def.metric} = ${fmtInterval(against)}`;
-      const detail =
-        status === 'part_exceeds_total'
-          ? `${exceeding.map((p) => `${sourceId}'s ${p.metric} alone is at least ${intervalOf(p).low}`).join('; ')}, above ${vs}: a part exceeds the total`
-          : status === 'gap'
-            ? `${who} lies ${direction} ${vs}: a gap of ${gap}`
-            : `${who} overlaps ${vs}`;
-      checks.push({
-        endAt: comp.validToAt,
-        check: {
-          composite: def.metric,
-          components,
-          componentSource: sourceOf.get(sourceId)!,
-          compositeSource: comp.source,
-          sameSource: comp.source.id === sourceId,
-          complete: aligned !== null,
-          sameReport: aligned?.sameReport ?? false,
-          componentClaims: parts.map((p) => ({
-            metric: p.metric,
-            ...claimBrief(p),
-            ...(p.reportId === undefined ? {} : { reportId: p.reportId }),
-          })),
-          compositeClaim: claimBrief(comp),
-          sum,
-          against,
-          status,
-          gap: gap > 0 ? gap : null,
-          direction,
-          exceeding: exceeding.map((p) => p.claimId),
-          validSpreadDays: spread,
-          toleranceDays,
-          detail,
-        },
-      });
-      const pair = `${sourceId}\u0000${comp.source.id}`;
-      checksPerPair.set(pair, (checksPerPair.get(pair) ?? 0) + 1);
+    if (windowCount.size > budget) break;
+    budget -= windowCount.size;
+    paired += 1;
+    compositesPerSource.set(comp.source.id, (compositesPerSource.get(comp.source.id) ?? 0) + 1);
+    const high = comp.high;
+    const exceeds = (p: SummaryClaim) => high !== null && (p.low ?? 0) > high;
+    for (const sourceId of windowCount.keys()) {
+      const aligned = alignedParts(comp, sourceId, index, toleranceMs, incremental);
+      // No aligned sum: a single aligned part above the total is still a contradiction.
+      const parts = aligned
+        ? aligned.parts
+        : bySource.flatMap((perSource, i) => {
+            const list = perSource.get(sourceId);
+            if (!list || high === null || maxLow[i]!.get(sourceId)! <= high) return [];
+            const over = alignedWith(list, comp, toleranceMs, incremental, CANDIDATES_PER_PART).find(exceeds);
+            return over ? [over] : [];
+          });
+      if (parts.length === 0) continue;
+      total += 1;
+      if (found.length < limit)
+        found.push({ comp, sourceId, parts, complete: aligned !== null, sameReport: aligned?.sameReport ?? false });
+      const perComposite = checksPerPair.get(sourceId) ?? new Map<string, number>();
+      perComposite.set(comp.source.id, (perComposite.get(comp.source.id) ?? 0) + 1);
+      checksPerPair.set(sourceId, perComposite);
     }
   }
 
-  // Each composite claim and each source stating every part make a pair; a pair without a check
-  // did not align. (A source that never stated every part has no sum: its pairs are not counted.)
-  let unaligned = composites.length * statesEveryPart.size;
-  const sourcePairs: CompositeChecks['sourcePairs'] = [];
+  // Each composite claim paired and each source stating every part make a pair; a pair without a
+  // check did not align. (A source that never stated every part has no sum: its pairs are not counted.)
+  let unaligned = paired * statesEveryPart.size;
+  for (const [sourceId, perComposite] of checksPerPair)
+    if (statesEveryPart.has(sourceId)) for (const n of perComposite.values()) unaligned -= n;
+  // The pairs of the checks listed, with what was counted for them over every check.
   const sourceById = new Map(composites.map((c) => [c.source.id, c.source]));
-  for (const [pair, n] of [...checksPerPair].sort(([a], [b]) => cmp(a, b))) {
+  const listedPairs = [...new Set(found.map((f) => `${f.sourceId}\u0000${f.comp.source.id}`))].sort(cmp);
+  const sourcePairs: CompositeChecks['sourcePairs'] = listedPairs.map((pair) => {
     const [componentId, compositeId] = pair.split('\u0000') as [string, string];
+    const n = checksPerPair.get(componentId)?.get(compositeId) ?? 0;
     const pairs = statesEveryPart.has(componentId) ? (compositesPerSource.get(compositeId) ?? 0) : n;
-    unaligned -= statesEveryPart.has(componentId) ? n : 0;
-    sourcePairs.push({
+    return {
       componentSource: sourceOf.get(componentId)!,
       compositeSource: sourceById.get(compositeId)!,
       checks: n,
       unaligned: pairs - n,
-    });
-  }
+    };
+  });
 
-  const kept = newest(checks, SUMMARY_LIST_LIMITS.checks)
+  const checks = found
     .sort(
       (a, b) =>
-        cmp(a.check.componentSource.id, b.check.componentSource.id) ||
-        cmp(a.check.compositeSource.id, b.check.compositeSource.id) ||
-        b.endAt - a.endAt,
+        cmp(a.sourceId, b.sourceId) ||
+        cmp(a.comp.source.id, b.comp.source.id) ||
+        b.comp.validToAt - a.comp.validToAt ||
+        b.comp.seq - a.comp.seq,
     )
-    .map((x) => x.check);
-  return { checks: kept, skipped, unaligned, sourcePairs, checksLeftOff: checks.length - kept.length };
+    .map((f) => checkOf(def, f, sourceOf.get(f.sourceId)!, incremental, toleranceDays));
+  return {
+    checks,
+    skipped,
+    unaligned,
+    sourcePairs,
+    checksLeftOff: total - found.length,
+    compositesNotPaired: composites.length - paired,
+  };
+}
+
+/** A check found: a composite claim and the parts of one source it is checked against. */
+interface Found {
+  comp: SummaryClaim;
+  sourceId: string;
+  parts: SummaryClaim[];
+  complete: boolean;
+  sameReport: boolean;
+}
+
+/** A check as the answer gives it: the verdict with its numbers, never an average. */
+function checkOf(
+  def: MetricDef,
+  f: Found,
+  componentSource: SummarySource,
+  incremental: boolean,
+  toleranceDays: number,
+): CompositeCheck {
+  const { comp, sourceId, parts } = f;
+  const against = intervalOf(comp);
+  const exceeding = parts.filter((p) => against.high !== null && intervalOf(p).low > against.high);
+  const sum = sumIntervals(parts.map(intervalOf));
+  const { gap, direction } = intervalGap(sum, against);
+  const status = exceeding.length > 0 ? 'part_exceeds_total' : gap > 0 ? 'gap' : 'consistent';
+  const who = `${sourceId}'s ${parts.map((p) => p.metric).join(' + ')} = ${fmtInterval(sum)}`;
+  const vs = `${comp.source.id}'s ${def.metric} = ${fmtInterval(against)}`;
+  const detail =
+    status === 'part_exceeds_total'
+      ? `${exceeding.map((p) => `${sourceId}'s ${p.metric} alone is at least ${intervalOf(p).low}`).join('; ')}, above ${vs}: a part exceeds the total`
+      : status === 'gap'
+        ? `${who} lies ${direction} ${vs}: a gap of ${gap}`
+        : `${who} overlaps ${vs}`;
+  return {
+    composite: def.metric,
+    components: def.composedOf ?? [],
+    componentSource,
+    compositeSource: comp.source,
+    sameSource: comp.source.id === sourceId,
+    complete: f.complete,
+    sameReport: f.sameReport,
+    componentClaims: parts.map((p) => ({
+      metric: p.metric,
+      ...claimBrief(p),
+      ...(p.reportId === undefined ? {} : { reportId: p.reportId }),
+    })),
+    compositeClaim: claimBrief(comp),
+    sum,
+    against,
+    status,
+    gap: gap > 0 ? gap : null,
+    direction,
+    exceeding: exceeding.map((p) => p.claimId),
+    validSpreadDays: round6(spreadMs([comp, ...parts], incremental) / DAY_MS),
+    toleranceDays,
+    detail,
+  };
 }
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-/** The `limit` items with the latest `endAt` (a stable choice: ties keep their order). */
-function newest<T extends { endAt: number }>(items: T[], limit: number): T[] {
-  if (items.length <= limit) return [...items];
-  return items
-    .map((x, i) => ({ x, i }))
-    .sort((a, b) => b.x.endAt - a.x.endAt || a.i - b.i)
-    .slice(0, limit)
-    .sort((a, b) => a.i - b.i)
-    .map(({ x }) => x);
-}
 
 const claimRefOf = (c: SummaryClaim): ClaimRef => ({
   claimId: c.claimId,
@@ -533,67 +610,117 @@ const claimRefOf = (c: SummaryClaim): ClaimRef => ({
 });
 
 /**
+ * The claim of `sorted` (byEnd) aligned with `ref` and nearest to it in time (then the newer
+ * statement), or undefined: alignedWith's first, without building the list.
+ */
+function nearestAligned(
+  sorted: SummaryClaim[],
+  ref: SummaryClaim,
+  toleranceMs: number,
+  incremental: boolean,
+): SummaryClaim | undefined {
+  let best: SummaryClaim | undefined;
+  let bestD = Infinity;
+  const consider = (c: SummaryClaim, d: number) => {
+    if (incremental && Math.abs(c.validFromAt - ref.validFromAt) > toleranceMs) return;
+    if (d < bestD || (best !== undefined && d === bestD && (c.statedFrom - best.statedFrom || c.seq - best.seq) > 0)) {
+      best = c;
+      bestD = d;
+    }
+  };
+  const from = firstEndingFrom(sorted, ref.validToAt);
+  for (let i = from; i < sorted.length; i++) {
+    const d = sorted[i]!.validToAt - ref.validToAt;
+    if (d > toleranceMs || d > bestD) break;
+    consider(sorted[i]!, d);
+  }
+  for (let i = from - 1; i >= 0; i--) {
+    const d = ref.validToAt - sorted[i]!.validToAt;
+    if (d > toleranceMs || d > bestD) break;
+    consider(sorted[i]!, d);
+  }
+  return best;
+}
+
+/**
  * Who disagrees with whom about one metric: each claim that is not retracted is paired with each
  * other source's claim nearest to it in time among those aligned with it (valid ends within the
  * tolerance; both ends for incremental figures); a pair whose intervals do not overlap is a
  * conflict, `a` being the claim whose interval lies below. Claims in different units never pair.
+ * Only the newest SUMMARY_LIST_LIMITS.conflicts are kept (by the later end of the two).
  */
 export function conflictsOf(
   claims: SummaryClaim[],
   aggregation: string | null,
   toleranceDays: number,
-): { conflicts: Conflict[]; conflictsLeftOff: number } {
+): { conflicts: Conflict[]; conflictsLeftOff: number; claimsNotPaired: number } {
   const incremental = aggregation === 'incremental';
   const toleranceMs = toleranceDays * DAY_MS;
-  const live = claims.filter((c) => c.status !== 'retracted').sort(byEnd);
+  const limit = SUMMARY_LIST_LIMITS.conflicts;
+  const sorted = claims.filter((c) => c.status !== 'retracted').sort(byEnd);
+  // Newest first: past the pair budget, the oldest claims are the ones left unpaired.
+  const live = [...sorted].reverse();
+  const order = new Map(live.map((c, i) => [c, i]));
   const bySource = new Map<string, SummaryClaim[]>();
-  for (const c of live) {
+  for (const c of sorted) {
     const list = bySource.get(c.source.id) ?? [];
     list.push(c);
     bySource.set(c.source.id, list);
   }
-  const found: { conflict: Conflict; endAt: number; pair: string }[] = [];
-  const seen = new Set<string>();
+  type Found = { lower: SummaryClaim; upper: SummaryClaim; gap: number; endAt: number };
+  const newestFirst = (x: Found, y: Found) => y.endAt - x.endAt || y.gap - x.gap;
+  let found: Found[] = [];
+  let total = 0;
+  let budget = SUMMARY_LIST_LIMITS.pairs;
+  let paired = 0;
   const windowCount = new Map<string, number>();
   let enter = 0;
   let leave = 0;
   for (const a of live) {
-    while (enter < live.length && live[enter]!.validToAt <= a.validToAt + toleranceMs) {
+    while (enter < live.length && live[enter]!.validToAt >= a.validToAt - toleranceMs) {
       const s = live[enter++]!.source.id;
       windowCount.set(s, (windowCount.get(s) ?? 0) + 1);
     }
-    while (leave < enter && live[leave]!.validToAt < a.validToAt - toleranceMs) {
+    while (leave < enter && live[leave]!.validToAt > a.validToAt + toleranceMs) {
       const s = live[leave++]!.source.id;
       const n = (windowCount.get(s) ?? 0) - 1;
       if (n === 0) windowCount.delete(s);
       else windowCount.set(s, n);
     }
+    if (windowCount.size > budget) break;
+    budget -= windowCount.size;
+    paired += 1;
     for (const other of windowCount.keys()) {
       if (other === a.source.id) continue;
-      const b = alignedWith(bySource.get(other) ?? [], a, toleranceMs, incremental, 1)[0];
+      const b = nearestAligned(bySource.get(other)!, a, toleranceMs, incremental);
       if (!b || b.unit !== a.unit) continue;
-      const key = a.claimId < b.claimId ? `${a.claimId} ${b.claimId}` : `${b.claimId} ${a.claimId}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      // A pair each finds as the other's nearest is found twice: the earlier of the two keeps it.
+      if (
+        order.get(b)! < order.get(a)! &&
+        nearestAligned(bySource.get(a.source.id)!, b, toleranceMs, incremental) === a
+      )
+        continue;
       const { gap, direction } = intervalGap(intervalOf(a), intervalOf(b));
       if (gap <= 0) continue;
+      total += 1;
       const [lower, upper] = direction === 'below' ? [a, b] : [b, a];
-      found.push({
-        conflict: {
-          a: claimRefOf(lower),
-          b: claimRefOf(upper),
-          gap,
-          days: round6(spreadMs([a, b], incremental) / DAY_MS),
-        },
-        endAt: Math.max(a.validToAt, b.validToAt),
-        pair: [lower.source.id, upper.source.id].sort().join('\u0000'),
-      });
+      found.push({ lower, upper, gap, endAt: Math.max(a.validToAt, b.validToAt) });
+      if (found.length >= 2 * limit) found = found.sort(newestFirst).slice(0, limit);
     }
   }
-  const kept = newest(found, SUMMARY_LIST_LIMITS.conflicts).sort(
-    (x, y) => cmp(x.pair, y.pair) || y.endAt - x.endAt || y.conflict.gap - x.conflict.gap,
-  );
-  return { conflicts: kept.map((x) => x.conflict), conflictsLeftOff: found.length - kept.length };
+  const kept = found.sort(newestFirst).slice(0, limit);
+  const conflicts = kept
+    .sort(
+      (x, y) =>
+        cmp(x.lower.source.id, y.lower.source.id) || cmp(x.upper.source.id, y.upper.source.id) || newestFirst(x, y),
+    )
+    .map((f) => ({
+      a: claimRefOf(f.lower),
+      b: claimRefOf(f.upper),
+      gap: f.gap,
+      days: round6(spreadMs([f.lower, f.upper], incremental) / DAY_MS),
+    }));
+  return { conflicts, conflictsLeftOff: total - kept.length, claimsNotPaired: live.length - paired };
 }
 
 function latestOut(e: LatestEntry): SummaryMetric['latest'][number] {
@@ -648,7 +775,7 @@ export function summarise(claims: SummaryClaim[], defs: MetricDef[], toleranceDa
     const entries = latest.get(metric) ?? [];
     const composite = def
       ? compositeChecks(def, defMap, claims, toleranceDays)
-      : { checks: [], skipped: [], unaligned: 0, sourcePairs: [], checksLeftOff: 0 };
+      : { checks: [], skipped: [], unaligned: 0, sourcePairs: [], checksLeftOff: 0, compositesNotPaired: 0 };
     const aggregation = def?.aggregation ?? null;
     return {
       metric,

@@ -5,6 +5,7 @@ import {
   intervalGap,
   latestPerSource,
   sumIntervals,
+  SUMMARY_LIST_LIMITS,
   summarise,
   validSpreadDays,
   type MetricDef,
@@ -632,5 +633,47 @@ describe('valid-time spread', () => {
     expect(validSpreadDays([a, b], 'cumulative')).toBe(0);
     // Starts 2024-10-01 and 2025-01-01: 31 + 30 + 31 = 92 days.
     expect(validSpreadDays([a, b], 'incremental')).toBe(92);
+  });
+});
+
+describe('bounds on a dense topic', () => {
+  it('lists the newest 1,000 checks and conflicts, counts the rest, and stops pairing at the budget', () => {
+    // 100 sources each stating killed, wounded and their total every 9 days for a year: every
+    // composite claim has about 100 sources stating parts within 31 days of it.
+    const claims: SummaryClaim[] = [];
+    for (let s = 0; s < 100; s++)
+      for (let i = 0; i < 40; i++) {
+        const day = new Date(Date.UTC(2025, 0, 1 + i * 9 + (s % 9))).toISOString().slice(0, 10);
+        for (const [metric, value] of [
+          ['killed', 100 + s],
+          ['wounded', 200 + s],
+          ['killed_or_wounded', 300 + 3 * s],
+        ] as const)
+          claims.push(
+            claim(
+              metric,
+              `s${String(s).padStart(3, '0')}`,
+              { kind: 'exact', value },
+              { statedAt: day, reportId: `r${s}-${i}` },
+            ),
+          );
+      }
+    const started = performance.now();
+    const metrics = summarise(claims, DEMO_DEFS, 31);
+    const elapsed = performance.now() - started;
+    const kow = metrics.find((m) => m.metric === 'killed_or_wounded')!;
+    expect(kow.checks).toHaveLength(SUMMARY_LIST_LIMITS.checks);
+    expect(kow.checksLeftOff).toBeGreaterThan(0);
+    // 4,000 composite claims × about 100 sources each is past the budget of pairs: the oldest are not paired.
+    expect(kow.compositesNotPaired).toBeGreaterThan(0);
+    expect(kow.compositesNotPaired).toBeLessThan(4000);
+    // The newest composite claim's checks are listed.
+    const newestEnd = Math.max(...claims.filter((c) => c.metric === 'killed_or_wounded').map((c) => c.validToAt));
+    expect(kow.checks.some((c) => ms(`${c.compositeClaim.validTo}T00:00:00Z`) + 86_400_000 === newestEnd)).toBe(true);
+    const killed = metrics.find((m) => m.metric === 'killed')!;
+    expect(killed.conflicts).toHaveLength(SUMMARY_LIST_LIMITS.conflicts);
+    expect(killed.conflictsLeftOff).toBeGreaterThan(0);
+    // Bounded work, generous for a shared machine: a second and a half for three metrics.
+    expect(elapsed).toBeLessThan(1500 * 3);
   });
 });

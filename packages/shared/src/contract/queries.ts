@@ -355,6 +355,8 @@ export const summaryMetric = z.object({
   checks: z.array(compositeCheck),
   /** Checks past the answer's limit, left off `checks` (the newest are kept). */
   checksLeftOff: z.number().int(),
+  /** Composite claims (the oldest) not paired at all: the pairing's budget ran out before them. */
+  compositesNotPaired: z.number().int(),
   /** Pairs of a composite claim and a source stating every part, none aligned with it in time: no check. */
   unaligned: z.number().int(),
   /** Per pair of sources with a check: how many checks, and how many of their pairs did not align. */
@@ -372,6 +374,8 @@ export const summaryMetric = z.object({
   conflicts: z.array(conflict),
   /** Conflicts past the answer's limit, left off `conflicts` (the newest are kept). */
   conflictsLeftOff: z.number().int(),
+  /** Claims (the oldest) not paired with other sources' at all: the pairing's budget ran out before them. */
+  claimsNotPaired: z.number().int(),
 });
 export type SummaryMetric = z.infer<typeof summaryMetric>;
 
