@@ -291,28 +291,28 @@ export function alignedParts(
     if (!p) return null;
     nearest.push(p);
   }
+  // The set closest together, then the one with the newer figures; none past the tolerance.
   let best: { parts: SummaryClaim[]; spread: number; newest: number } | null = null;
-  const consider = (parts: SummaryClaim[]) => {
+  const consider = (parts: SummaryClaim[], b: typeof best): typeof best => {
     const spread = spreadMs([comp, ...parts], incremental);
-    if (spread > toleranceMs) return;
+    if (spread > toleranceMs) return b;
     const newest = Math.max(...parts.map((p) => p.seq));
-    if (!best || spread < best.spread || (spread === best.spread && newest > best.newest))
-      best = { parts, spread, newest };
+    return !b || spread < b.spread || (spread === b.spread && newest > b.newest) ? { parts, spread, newest } : b;
   };
-  let tried: SummaryClaim[][] | undefined;
+  const tried = new Set<SummaryClaim[][]>();
   for (const p of nearest) {
     const row = index.sameReport.get(p);
-    if (!row || row === tried) continue;
-    tried = row;
+    if (!row || tried.has(row)) continue;
+    tried.add(row);
     const parts: SummaryClaim[] = [];
     for (const list of row) {
       const q = nearestAligned(list, comp, toleranceMs, incremental);
       if (!q) break;
       parts.push(q);
     }
-    if (parts.length === nearest.length) consider(parts);
+    if (parts.length === nearest.length) best = consider(parts, best);
   }
-  if (best !== null) return { parts: (best as { parts: SummaryClaim[] }).parts, sameReport: true };
+  if (best) return { parts: best.parts, sameReport: true };
   if (spreadMs([comp, ...nearest], incremental) <= toleranceMs) return { parts: nearest, sameReport: false };
 
   // The nearest figures lie too far from each other. A window of the tolerance's width that holds
@@ -331,9 +331,9 @@ export function alignedParts(
       if (!c || c.validToAt > start + toleranceMs) break;
       parts.push(c);
     }
-    if (parts.length === sorted.length) consider(parts);
+    if (parts.length === sorted.length) best = consider(parts, best);
   }
-  return best ? { parts: (best as { parts: SummaryClaim[] }).parts, sameReport: false } : null;
+  return best ? { parts: best.parts, sameReport: false } : null;
 }
 
 const claimBrief = (c: SummaryClaim) => ({
