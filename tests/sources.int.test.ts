@@ -114,6 +114,7 @@ beforeAll(async () => {
   ]);
   // Checks: src-a's parts (killed 190 + wounded 300 = 490) against src-b's total 1000 (a gap of
   // 510) and src-c's 490 (consistent), all describing the same days; src-b relayed by a named desk.
+  // src-d's total describes August, six months from src-a's parts: no check, one unaligned pair.
   await post('https://r.example/5', [
     claim({ topic: 'src-checks', statedAt: '2025-02-10', value: { kind: 'exact', value: 190 } }),
     claim({ topic: 'src-checks', metric: 'wounded', statedAt: '2025-02-10', value: { kind: 'exact', value: 300 } }),
@@ -137,6 +138,15 @@ beforeAll(async () => {
       validFrom: '2025-02-10',
       validTo: '2025-02-10',
       value: { kind: 'exact', value: 490 },
+    },
+    {
+      topic: 'src-checks',
+      metric: 'killed_or_wounded',
+      source: { id: 'src-d' },
+      statedAt: '2025-08-12',
+      validFrom: '2025-08-10',
+      validTo: '2025-08-10',
+      value: { kind: 'exact', value: 495 },
     },
   ]);
 
@@ -198,6 +208,18 @@ describe('GET /v1/sources', () => {
         retracted: 0,
       },
       {
+        id: 'src-d',
+        name: null,
+        kind: null,
+        country: null,
+        claims: 1,
+        topics: 1,
+        firstStatedAt: '2025-08-12',
+        lastStatedAt: '2025-08-12',
+        corrected: 0,
+        retracted: 0,
+      },
+      {
         id: 'src-relay',
         name: 'Relay Desk',
         kind: null,
@@ -226,7 +248,7 @@ describe('GET /v1/sources', () => {
       pages++;
     } while (cursor !== null && pages < 10);
     expect(seen).toEqual(whole);
-    expect(pages).toBe(4);
+    expect(pages).toBe(5);
   });
 
   it('answers what was known at a past instant, and refuses a bad cursor or limit naming the parameter', async () => {
@@ -338,7 +360,11 @@ describe('GET /v1/sources/{sourceId}', () => {
   it('counts how its figures fared in checks against other sources, with the checks', async () => {
     const a = await p.get('/v1/sources/src-a');
     const total = recordOf(a.body, 'src-checks', 'killed_or_wounded')!;
-    expect(total).toMatchObject({ figures: 0, revisions: 0, checks: { consistent: 1, gap: 1 } });
+    expect(total).toMatchObject({
+      figures: 0,
+      revisions: 0,
+      checks: { consistent: 1, gap: 1, byStatus: { consistent: 1, gap: 1 }, unaligned: 1, checksLeftOff: 0 },
+    });
     expect(
       total.checks.checks.map((c) => [c.topic, c.side, c.componentSource.id, c.compositeSource.id, c.status]).sort(),
     ).toEqual([
@@ -348,8 +374,35 @@ describe('GET /v1/sources/{sourceId}', () => {
     expect(a.body.record.uncheckedTopics).toEqual([]);
     const b = await p.get('/v1/sources/src-b');
     const bTotal = recordOf(b.body, 'src-checks', 'killed_or_wounded')!;
-    expect(bTotal.checks).toMatchObject({ consistent: 0, gap: 1 });
+    expect(bTotal.checks).toMatchObject({ consistent: 0, gap: 1, unaligned: 0 });
     expect(bTotal.checks.checks.map((c) => [c.side, c.componentSource.id])).toEqual([['composite', 'src-a']]);
+    const d = await p.get('/v1/sources/src-d');
+    expect(recordOf(d.body, 'src-checks', 'killed_or_wounded')!.checks).toMatchObject({
+      consistent: 0,
+      gap: 0,
+      unaligned: 1,
+      checks: [],
+    });
+    // The summary's own checks of the topic, between these sources, are the ones the records hold.
+    const s = await p.get('/v1/topics/src-checks/summary');
+    const summaryChecks = (
+      s.body.metrics as {
+        metric: string;
+        checks: { componentClaims: { claimId: string }[]; compositeClaim: { claimId: string } }[];
+      }[]
+    )
+      .find((m) => m.metric === 'killed_or_wounded')!
+      .checks.map((c) => [...c.componentClaims.map((x) => x.claimId), c.compositeClaim.claimId].join(' '))
+      .sort();
+    const recordChecks = (
+      total.checks.checks as unknown as {
+        componentClaims: { claimId: string }[];
+        compositeClaim: { claimId: string };
+      }[]
+    )
+      .map((c) => [...c.componentClaims.map((x) => x.claimId), c.compositeClaim.claimId].join(' '))
+      .sort();
+    expect(recordChecks).toEqual(summaryChecks);
   });
 
   it('holds at most 100 series a page, and a cursor into a series that has gone since starts the next one whole', async () => {

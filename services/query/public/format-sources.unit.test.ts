@@ -47,14 +47,21 @@ describe('a source’s record', () => {
     );
   });
 
-  it('counts its checks, consistent and gap first, other statuses only when they occur', () => {
+  it('counts its checks, consistent and gap first, other statuses only when they occur, then what was no check', () => {
     const checks = [{}, {}, {}];
-    expect(checkCountsText({ byStatus: { consistent: 1, gap: 2 }, checks })).toBe('1 consistent · 2 gap');
-    expect(checkCountsText({ byStatus: { consistent: 0, gap: 2, part_exceeds_total: 1, other: 0 }, checks })).toBe(
-      '0 consistent · 2 gap · 1 part exceeds total',
+    const none = { unaligned: 0, checksLeftOff: 0 };
+    expect(checkCountsText({ byStatus: { consistent: 1, gap: 2 }, checks, ...none })).toBe('1 consistent · 2 gap');
+    expect(
+      checkCountsText({ byStatus: { consistent: 0, gap: 2, part_exceeds_total: 1, other: 0 }, checks, ...none }),
+    ).toBe('0 consistent · 2 gap · 1 part exceeds total');
+    expect(checkCountsText({ byStatus: { consistent: 1, gap: 2 }, checks, unaligned: 1, checksLeftOff: 2500 })).toBe(
+      '1 consistent · 2 gap · 1 pair too far apart in time to check · 2,500 more not listed',
     );
-    expect(checkCountsText({ byStatus: { consistent: 0, gap: 0 }, checks: [] })).toBe(
+    expect(checkCountsText({ byStatus: { consistent: 0, gap: 0 }, checks: [], ...none })).toBe(
       'No check against another source',
+    );
+    expect(checkCountsText({ byStatus: { consistent: 0, gap: 0 }, checks: [], unaligned: 3, checksLeftOff: 0 })).toBe(
+      'No check against another source · 3 pairs too far apart in time to check',
     );
   });
 });

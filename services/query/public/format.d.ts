@@ -84,4 +84,9 @@ interface StepEnd {
 }
 export declare const stepText: (s: { from: StepEnd; to: StepEnd; change: number; days: number }) => string;
 export declare function revisionsText(r: { figures: number; revisions: number; meanAbsChange: number | null }): string;
-export declare function checkCountsText(c: { byStatus: Record<string, number>; checks: unknown[] }): string;
+export declare function checkCountsText(c: {
+  byStatus: Record<string, number>;
+  unaligned: number;
+  checksLeftOff: number;
+  checks: unknown[];
+}): string;

@@ -163,13 +163,20 @@ export function revisionsText(r) {
 
 /**
  * How a source's figures fared in checks: "1 consistent · 1 gap", other statuses after those two
- * when they occur; "No check against another source" without one.
+ * when they occur, then the pairs too far apart in time and the checks left off the list, if any;
+ * "No check against another source" without a check.
  */
 export function checkCountsText(c) {
-  if (c.checks.length === 0) return 'No check against another source';
+  const more = [
+    c.unaligned > 0 ? `${count(c.unaligned, 'pair')} too far apart in time to check` : null,
+    c.checksLeftOff > 0 ? `${fmt(c.checksLeftOff)} more not listed` : null,
+  ].filter((x) => x !== null);
+  if (c.checks.length === 0) return ['No check against another source', ...more].join(' · ');
   const statuses = ['consistent', 'gap', ...Object.keys(c.byStatus).filter((s) => s !== 'consistent' && s !== 'gap')];
-  return statuses
-    .filter((s, i) => i < 2 || (c.byStatus[s] ?? 0) > 0)
-    .map((s) => `${fmt(c.byStatus[s] ?? 0)} ${s.replaceAll('_', ' ')}`)
-    .join(' · ');
+  return [
+    ...statuses
+      .filter((s, i) => i < 2 || (c.byStatus[s] ?? 0) > 0)
+      .map((s) => `${fmt(c.byStatus[s] ?? 0)} ${s.replaceAll('_', ' ')}`),
+    ...more,
+  ].join(' · ');
 }

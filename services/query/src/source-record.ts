@@ -1,7 +1,8 @@
 // A source's record: how often and by how much it revised its own figures, and how its figures
 // fared in composite checks against other sources. Pure functions of rows read at one instant
-// (sources.sql.ts) and of the summary's checks (summary.ts).
+// (sources.sql.ts, summary.sql.ts), the checks worked out by the summary's compositeChecks.
 import type { CompositeCheck, RevisionStep, SourceRecordMetric } from '@claimtrail/shared/contract';
+import { compositeChecks, type MetricDef, type SummaryClaim } from './summary.ts';
 
 const DAY_MS = 86_400_000;
 const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
@@ -22,10 +23,52 @@ export interface StatedFigure {
   seq: number;
 }
 
-/** A check of a composite metric in a topic. */
-export interface TopicCheck {
+/** The checks of a composite metric in a topic that involve a source and another, with their tallies. */
+export interface TopicChecks {
   topic: string;
-  check: CompositeCheck;
+  /** The composite metric. */
+  metric: string;
+  checks: CompositeCheck[];
+  unaligned: number;
+  checksLeftOff: number;
+}
+
+/**
+ * The checks of every composite metric of a topic in which `sourceId` is on one side and another
+ * source on the other, by the summary's own pairing (compositeChecks), from the topic's summary
+ * rows. Each composite is checked twice over just the claims concerned: the source's composite
+ * claims against the others' parts, then its parts against the others' composite claims; pairing
+ * works per composite claim and parts source, so leaving out the claims of no concern changes no
+ * pair, and the summary's limits of a list then count only checks of this source.
+ */
+export function checksOfSource(
+  sourceId: string,
+  topic: string,
+  claims: SummaryClaim[],
+  defs: MetricDef[],
+  toleranceDays: number,
+): TopicChecks[] {
+  const defMap = new Map(defs.map((d) => [d.metric, d]));
+  const out: TopicChecks[] = [];
+  for (const def of defs) {
+    const parts = new Set(def.composedOf ?? []);
+    if (parts.size === 0) continue;
+    const mine = (c: SummaryClaim) => c.source.id === sourceId;
+    const sides = [
+      claims.filter((c) => (c.metric === def.metric && mine(c)) || (parts.has(c.metric) && !mine(c))),
+      claims.filter((c) => (parts.has(c.metric) && mine(c)) || (c.metric === def.metric && !mine(c))),
+    ];
+    const entry: TopicChecks = { topic, metric: def.metric, checks: [], unaligned: 0, checksLeftOff: 0 };
+    for (const side of sides) {
+      if (!side.some(mine)) continue;
+      const r = compositeChecks(def, defMap, side, toleranceDays);
+      entry.checks.push(...r.checks);
+      entry.unaligned += r.unaligned;
+      entry.checksLeftOff += r.checksLeftOff;
+    }
+    if (entry.checks.length > 0 || entry.unaligned > 0 || entry.checksLeftOff > 0) out.push(entry);
+  }
+  return out;
 }
 
 const key = (topic: string, metric: string) => `${topic}\u0000${metric}`;
@@ -63,9 +106,9 @@ export function revisionSteps(figures: StatedFigure[]): Map<string, { figures: n
  * The checks in which `sourceId` is on one side and another source on the other, with the side
  * it is on; a source's parts against its own total are not a check against another source.
  */
-export function checksAgainstOthers(sourceId: string, checks: TopicCheck[]) {
+export function checksAgainstOthers(sourceId: string, topic: string, checks: CompositeCheck[]) {
   const out: (CompositeCheck & { topic: string; side: 'components' | 'composite' })[] = [];
-  for (const { topic, check } of checks) {
+  for (const check of checks) {
     const parts = check.componentSource.id === sourceId;
     const total = check.compositeSource.id === sourceId;
     if (parts === total) continue;
@@ -78,18 +121,26 @@ export function checksAgainstOthers(sourceId: string, checks: TopicCheck[]) {
  * The record of one source, per topic and metric (byte order): its revision steps, and its checks
  * against other sources under the composite metric checked, counted by status.
  */
-export function sourceRecord(sourceId: string, figures: StatedFigure[], checks: TopicCheck[]): SourceRecordMetric[] {
+export function sourceRecord(sourceId: string, figures: StatedFigure[], checks: TopicChecks[]): SourceRecordMetric[] {
   const revisions = revisionSteps(figures);
-  const byMetric = new Map<string, ReturnType<typeof checksAgainstOthers>>();
-  for (const c of checksAgainstOthers(sourceId, checks)) {
-    const k = key(c.topic, c.composite);
-    byMetric.set(k, [...(byMetric.get(k) ?? []), c]);
+  const byMetric = new Map<
+    string,
+    { checks: ReturnType<typeof checksAgainstOthers>; unaligned: number; checksLeftOff: number }
+  >();
+  for (const t of checks) {
+    const k = key(t.topic, t.metric);
+    const entry = byMetric.get(k) ?? { checks: [], unaligned: 0, checksLeftOff: 0 };
+    entry.checks.push(...checksAgainstOthers(sourceId, t.topic, t.checks));
+    entry.unaligned += t.unaligned;
+    entry.checksLeftOff += t.checksLeftOff;
+    byMetric.set(k, entry);
   }
   const keys = [...new Set([...revisions.keys(), ...byMetric.keys()])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   return keys.map((k) => {
     const [topic, metric] = k.split('\u0000') as [string, string];
     const r = revisions.get(k) ?? { figures: 0, steps: [] };
-    const cs = byMetric.get(k) ?? [];
+    const tally = byMetric.get(k) ?? { checks: [], unaligned: 0, checksLeftOff: 0 };
+    const cs = tally.checks;
     const byStatus: Record<string, number> = { consistent: 0, gap: 0 };
     for (const c of cs) byStatus[c.status] = (byStatus[c.status] ?? 0) + 1;
     // A step that restates the same figure (an "about 600" and an exact 600) is no revision.
@@ -102,7 +153,14 @@ export function sourceRecord(sourceId: string, figures: StatedFigure[], checks: 
       revisions: changed.length,
       meanAbsChange: changed.length === 0 ? null : round6(total / changed.length),
       steps: r.steps,
-      checks: { consistent: byStatus.consistent ?? 0, gap: byStatus.gap ?? 0, byStatus, checks: cs },
+      checks: {
+        consistent: byStatus.consistent ?? 0,
+        gap: byStatus.gap ?? 0,
+        byStatus,
+        unaligned: tally.unaligned,
+        checksLeftOff: tally.checksLeftOff,
+        checks: cs,
+      },
     };
   });
 }

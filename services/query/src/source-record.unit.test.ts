@@ -64,16 +64,16 @@ describe('revisionSteps', () => {
 describe('sourceRecord', () => {
   it('takes checks with another source on the other side, counted by status under the composite', () => {
     const checks = [
-      { topic: 't', check: check('a', 'b', 'gap') },
-      { topic: 't', check: check('a', 'c', 'consistent') },
-      { topic: 't', check: check('a', 'a', 'gap') },
-      { topic: 't', check: check('b', 'c', 'gap') },
-      { topic: 't', check: check('d', 'a', 'part_exceeds_total') },
+      check('a', 'b', 'gap'),
+      check('a', 'c', 'consistent'),
+      check('a', 'a', 'gap'),
+      check('b', 'c', 'gap'),
+      check('d', 'a', 'part_exceeds_total'),
     ];
-    expect(checksAgainstOthers('a', checks).map((c) => [c.side, c.status])).toEqual([
-      ['components', 'gap'],
-      ['components', 'consistent'],
-      ['composite', 'part_exceeds_total'],
+    expect(checksAgainstOthers('a', 't', checks).map((c) => [c.topic, c.side, c.status])).toEqual([
+      ['t', 'components', 'gap'],
+      ['t', 'components', 'consistent'],
+      ['t', 'composite', 'part_exceeds_total'],
     ]);
     const [entry, ...rest] = sourceRecord(
       'a',
@@ -83,7 +83,10 @@ describe('sourceRecord', () => {
         fig({ statedAt: '2025-01-03', best: 4 }),
         fig({ statedAt: '2025-01-09', best: 12 }),
       ],
-      checks,
+      [
+        { topic: 't', metric: 'killed_or_wounded', checks: checks.slice(0, 3), unaligned: 2, checksLeftOff: 0 },
+        { topic: 't', metric: 'killed_or_wounded', checks: checks.slice(3), unaligned: 1, checksLeftOff: 4 },
+      ],
     );
     // 10 → 4 → 4 (restated the same day: a step, no revision) → 12: two revisions of 6 and 8.
     expect(entry).toMatchObject({ topic: 't', metric: 'killed', figures: 4, revisions: 2, meanAbsChange: 7 });
@@ -100,7 +103,13 @@ describe('sourceRecord', () => {
       revisions: 0,
       meanAbsChange: null,
       steps: [],
-      checks: { consistent: 1, gap: 1, byStatus: { consistent: 1, gap: 1, part_exceeds_total: 1 } },
+      checks: {
+        consistent: 1,
+        gap: 1,
+        byStatus: { consistent: 1, gap: 1, part_exceeds_total: 1 },
+        unaligned: 3,
+        checksLeftOff: 4,
+      },
     });
     expect(rest[0]!.checks.checks).toHaveLength(3);
   });

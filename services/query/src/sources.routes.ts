@@ -20,9 +20,8 @@ import { decodeCursor, encodeCursor } from './cursor.ts';
 import type { ReadContext, ReadContexts } from './read-context.ts';
 import type { Read, ReadGuard } from './read-guard.ts';
 import type { ReadModels } from './read-models.ts';
-import { sourceRecord, type TopicCheck } from './source-record.ts';
+import { checksOfSource, sourceRecord, type TopicChecks } from './source-record.ts';
 import { loadCheckedTopics, loadSources, loadSourceSeries, loadStatedFigures } from './sources.sql.ts';
-import { summarise } from './summary.ts';
 import { loadSummaryRows } from './summary.sql.ts';
 
 type App = Awaited<ReturnType<typeof createHttpApp>>['app'];
@@ -173,18 +172,18 @@ export function registerSourceRoutes(app: App, deps: SourceRoutesDeps): void {
   }
 
   /**
-   * The source's record over all its claims (not the page's): its revision steps, and the checks
-   * of the summary (summary.ts) of each topic where it has a composite or a part of one, up to
+   * The source's record over all its claims (not the page's): its revision steps, and its checks
+   * against other sources as the summary pairs them (summary.ts), in each topic where it has a
+   * composite or a part of one, up to
    * SOURCE_CHECKED_TOPICS topics; the others are named in `uncheckedTopics`.
    */
   async function recordOf(read: Read, ctx: ReadContext, sourceId: string): Promise<SourceResponse['record']> {
     const figures = await read('sources', () => loadStatedFigures(db, ctx, sourceId));
     const topics = await read('sources', () => loadCheckedTopics(db, ctx, sourceId));
-    const checks: TopicCheck[] = [];
+    const checks: TopicChecks[] = [];
     for (const topic of topics.slice(0, SOURCE_CHECKED_TOPICS)) {
       const { claims, defs } = await read('sources', () => loadSummaryRows(db, ctx, topic));
-      for (const m of summarise(claims, defs, deps.alignToleranceDays))
-        for (const check of m.checks) checks.push({ topic, check });
+      checks.push(...checksOfSource(sourceId, topic, claims, defs, deps.alignToleranceDays));
     }
     return {
       metrics: sourceRecord(sourceId, figures, checks),

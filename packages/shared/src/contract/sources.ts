@@ -88,6 +88,10 @@ export const sourceRecordMetric = z.object({
     gap: z.number().int(),
     /** Every status's count, those two included. */
     byStatus: z.record(z.string(), z.number().int()),
+    /** Pairs of its claims and another source's further apart in time than the tolerance: no check. */
+    unaligned: z.number().int(),
+    /** Checks past the summary's limit of a list, left off `checks` (and not counted by status). */
+    checksLeftOff: z.number().int(),
     checks: z.array(sourceCheck),
   }),
 });
