@@ -5,6 +5,7 @@ import * as rm0001 from './0001-read-models.ts';
 import * as rm0002 from './0002-projector-lease.ts';
 import * as rm0003 from './0003-fold-rule.ts';
 import * as rm0004 from './0004-sources-said.ts';
+import * as rm0005 from './0005-published-to.ts';
 
 export type SchemaMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
 
@@ -19,4 +20,5 @@ export const readModelMigrations: Record<string, SchemaMigration> = {
   '0002-projector-lease': rm0002,
   '0003-fold-rule': rm0003,
   '0004-sources-said': rm0004,
+  '0005-published-to': rm0005,
 };

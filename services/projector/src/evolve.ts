@@ -52,6 +52,7 @@ const handlers: { [T in EventType]: Handler<T> } = {
       title: d.title ?? null,
       published_at: d.publishedAt,
       published_from: mustParseFuzzyDate(d.publishedAt).from,
+      published_to: mustParseFuzzyDate(d.publishedAt).to,
       language: d.language ?? null,
       retrieved_at: d.retrievedAt ?? null,
       kind: d.kind ?? null,

@@ -131,9 +131,9 @@ async function seed() {
   const { versions, citations } = pagedVersions();
   await admin.query(
     `insert into ${s}.checkpoint (name, last_seq, chain_hash) values ('projector', 100000, 'seeded');
-     insert into ${s}.reports (report_id, seq, known_at, url, publisher, published_at, published_from)
-       values ('rpt_1', 1, '${T0}', 'https://x.org/1', 'P', '2025-01-01', '2025-01-01'),
-              ('rpt_2', 2, '${T0}', 'https://x.org/2', 'Q', '2025-01-02', '2025-01-02');
+     insert into ${s}.reports (report_id, seq, known_at, url, publisher, published_at, published_from, published_to)
+       values ('rpt_1', 1, '${T0}', 'https://x.org/1', 'P', '2025-01-01', '2025-01-01', '2025-01-02'),
+              ('rpt_2', 2, '${T0}', 'https://x.org/2', 'Q', '2025-01-02', '2025-01-02', '2025-01-03');
      insert into ${s}.sources (source_id, seq_from, known_from, name)
        select 'source-' || i, 1, '${T0}', 'Source ' || i from generate_series(0, 4) i;`,
   );

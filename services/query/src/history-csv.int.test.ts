@@ -114,9 +114,9 @@ async function seed() {
   // The bulk: topic `big`, BIG points of 40 sources over 2024-2025.
   await admin.query(
     `insert into ${s}.checkpoint (name, last_seq, chain_hash) values ('projector', 1000000, 'seeded');
-     insert into ${s}.reports (report_id, seq, known_at, url, publisher, published_at, published_from)
-       values ('rpt_1', 1, '${T0}', 'https://x.org/1', 'P', '2025-01-01', '2025-01-01'),
-              ('rpt_2', 2, '${T0}', 'https://x.org/2?a=1,b=2', 'Q', '2025-01-02', '2025-01-02');
+     insert into ${s}.reports (report_id, seq, known_at, url, publisher, published_at, published_from, published_to)
+       values ('rpt_1', 1, '${T0}', 'https://x.org/1', 'P', '2025-01-01', '2025-01-01', '2025-01-02'),
+              ('rpt_2', 2, '${T0}', 'https://x.org/2?a=1,b=2', 'Q', '2025-01-02', '2025-01-02', '2025-01-03');
      insert into ${s}.sources (source_id, seq_from, known_from, name)
        values ('src-a', 1, '${T0}', 'Source A, "the first"'), ('src-b', 1, '${T0}', '@bee');`,
   );

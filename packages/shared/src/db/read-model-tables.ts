@@ -99,6 +99,7 @@ export const READ_MODEL_TABLES = {
       language: n('text'),
       retrieved_at: n('text'),
       kind: n('text'),
+      published_to: t('timestamptz'),
     },
   },
   sources: {

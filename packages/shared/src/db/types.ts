@@ -62,6 +62,7 @@ export interface ReadModelTables {
     language: string | null;
     retrieved_at: string | null;
     kind: string | null;
+    published_to: Timestamp;
   };
   sources: {
     source_id: string;
