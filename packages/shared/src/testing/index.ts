@@ -7,6 +7,7 @@ export {
   type FocusSeries,
   type SyntheticEvent,
   type SyntheticEventsOptions,
+  type SyntheticFields,
 } from './synthetic-events.ts';
 export { startNatsCluster, startNatsServer, type NatsNode } from './nats-server.ts';
 export { freePort, startPostgresServer, type PostgresServer, type PostgresStopMode } from './postgres-server.ts';

@@ -1,7 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { canonicalJson } from '../events/canonical-json.ts';
-import type { EventData, EventType } from '../events/schemas.ts';
+import { CONFIDENCE_LEVELS, REPORT_KINDS, type EventData, type EventType } from '../events/schemas.ts';
 import { createSubjects } from '../events/subjects.ts';
 import { createEnvelope } from '../envelope.ts';
 import { sha256Hex } from '../identity.ts';
@@ -18,7 +18,30 @@ export interface FocusSeries {
   every: number;
 }
 
+/**
+ * Optional fields of the current event versions, added to every new claim (and to every report):
+ * each as ingest writes it. None by default, so the same seed gives the same events as without.
+ * They take nothing from the random sequence: with or without them, the claims are the same.
+ */
+export interface SyntheticFields {
+  /** A range carries its `best` figure, inside low..high. */
+  best?: boolean;
+  /** The source's `confidence` and `likelihood`. */
+  qualifiers?: boolean;
+  /** The analyst's `note`, about 60 characters. */
+  note?: boolean;
+  /**
+   * The via hop carries its source's name; as ingest does, each report then registers that
+   * source: a SourceRegistered right after its ReportSubmitted, at the same instant, beside the
+   * `count` events (the claims stay the same).
+   */
+  viaNames?: boolean;
+  /** ReportSubmitted carries the report's `kind`. */
+  reportKind?: boolean;
+}
+
 export interface SyntheticEventsOptions {
+  /** Events to generate, besides the source registrations `fields.viaNames` adds. */
   count: number;
   /** The stream's subject prefix. */
   prefix: string;
@@ -43,6 +66,7 @@ export interface SyntheticEventsOptions {
   focus?: FocusSeries;
   /** The quote of the k-th new claim. */
   quote?: (k: number, value: number) => string;
+  fields?: SyntheticFields;
 }
 
 export interface SyntheticEvent {
@@ -70,6 +94,9 @@ const DEFAULTS = {
 };
 
 const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+const VIA_SOURCE = 'wire-service';
+const VIA_NAME = 'Wire Service';
+const LIKELIHOODS = ['likely', 'highly likely', 'realistic possibility', 'unlikely'] as const;
 const preambleLength = (o: SyntheticEventsOptions) =>
   o.preamble ? (o.metrics ?? DEFAULTS.metrics).length + (o.sources ?? DEFAULTS.sources) : 0;
 
@@ -108,15 +135,21 @@ export function* syntheticEvents(o: SyntheticEventsOptions): Generator<Synthetic
   const renamed = retracted + mix.renamed;
   const first = preambleLength(o);
   const focus = o.focus;
+  const fields = o.fields ?? {};
+  const hop = fields.viaNames
+    ? { id: VIA_SOURCE, name: VIA_NAME, role: 'relay' as const }
+    : { id: VIA_SOURCE, role: 'relay' as const };
   let n = 0;
 
-  const emit = <T extends EventType>(type: T, subject: string, data: EventData<T>, claimId?: string) => {
-    const event = createEnvelope(type, data, {
-      recordedAt: syntheticRecordedAt(o, n),
+  const envelopeAt = <T extends EventType>(type: T, data: EventData<T>, at: number, seedOf: string) =>
+    createEnvelope(type, data, {
+      recordedAt: syntheticRecordedAt(o, at),
       actor,
-      requestId: `${actor}-${n < first ? n : Math.floor((n - first) / (claimsPerReport + 1))}`,
-      seed: `${seed}\n${n}`,
+      requestId: `${actor}-${at < first ? at : Math.floor((at - first) / (claimsPerReport + 1))}`,
+      seed: seedOf,
     });
+  const emit = <T extends EventType>(type: T, subject: string, data: EventData<T>, claimId?: string) => {
+    const event = envelopeAt(type, data, n, `${seed}\n${n}`);
     n += 1;
     return { subject, type, payload: canonicalJson(event), claimId };
   };
@@ -152,14 +185,22 @@ export function* syntheticEvents(o: SyntheticEventsOptions): Generator<Synthetic
   while (n < o.count) {
     if ((n - first) % (claimsPerReport + 1) === 0) {
       reportId = `rpt_${tag}${hex(reports++, 16)}`;
+      // Keys in canonical (sorted) order, as ingest writes them.
       yield emit('ReportSubmitted', s.report(reportId), {
         claimCount: claimsPerReport,
+        ...(fields.reportKind ? { kind: REPORT_KINDS[reports % REPORT_KINDS.length]! } : {}),
         publishedAt: `2025-${String(1 + (reports % 12)).padStart(2, '0')}-15`,
         publisher: `publisher-${reports % 30}`,
         reportId,
         title: `Report ${reports}`,
         url: `https://example.org/${tag}/${reports}`,
       });
+      if (fields.viaNames && n < o.count) {
+        const at = n - 1;
+        const data = { name: VIA_NAME, sourceId: VIA_SOURCE };
+        const event = envelopeAt('SourceRegistered', data, at, `${seed}\n${at}\nvia`);
+        yield { subject: s.source(VIA_SOURCE), type: 'SourceRegistered', payload: canonicalJson(event) };
+      }
       continue;
     }
     const roll = r();
@@ -222,7 +263,12 @@ export function* syntheticEvents(o: SyntheticEventsOptions): Generator<Synthetic
     }
     const v = Math.floor(r() * 100_000);
     const kind = kinds.length === 1 ? kinds[0]! : kinds[Math.floor(r() * kinds.length)]!;
-    const value = kind === 'range' ? { high: v + 500, kind, low: v } : { kind, value: v };
+    const value =
+      kind !== 'range'
+        ? { kind, value: v }
+        : fields.best
+          ? { best: v + (v % 501), high: v + 500, kind, low: v }
+          : { high: v + 500, kind, low: v };
     if (ring.length < RING) ring.push({ claimId, topic, value: v });
     else ring[claims % RING] = { claimId, topic, value: v };
     yield emit(
@@ -230,7 +276,11 @@ export function* syntheticEvents(o: SyntheticEventsOptions): Generator<Synthetic
       s.claim(topic, claimId),
       {
         claimId,
+        ...(fields.qualifiers
+          ? { confidence: CONFIDENCE_LEVELS[claims % CONFIDENCE_LEVELS.length]!, likelihood: LIKELIHOODS[claims % 4]! }
+          : {}),
         metric,
+        ...(fields.note ? { note: `excludes ${topic} figures from areas out of reach since ${statedAt}` } : {}),
         quote: quote(claims - 1, v),
         reportId,
         sourceId,
@@ -240,7 +290,7 @@ export function* syntheticEvents(o: SyntheticEventsOptions): Generator<Synthetic
         validFrom: statedAt,
         validTo: statedAt,
         value,
-        via: [{ id: 'wire-service', role: 'relay' }],
+        via: [hop],
       },
       claimId,
     );
