@@ -413,6 +413,12 @@ describe('the web page', () => {
 
   it("a source's name on the topic page opens its page: its claims by topic and metric, its revisions and checks", async () => {
     const page = await openPage(`/topics/${TOPIC}`);
+    // Both sources of a check are links too.
+    const check = page.locator('section.metric[data-metric="killed_or_wounded"] li.check').first();
+    expect(await check.locator('a').evaluateAll((as) => as.map((x) => x.getAttribute('href')))).toEqual([
+      `/sources/${await check.getAttribute('data-component-source')}`,
+      `/sources/${await check.getAttribute('data-composite-source')}`,
+    ]);
     const link = page.locator('section.metric[data-metric="killed"] li[data-source="kr-nis"] a.who');
     expect(await link.getAttribute('href')).toBe('/sources/kr-nis');
     await link.click();
@@ -447,6 +453,7 @@ describe('the web page', () => {
     expect(steps).toEqual(killed.steps.map((x) => [x.change, x.days]));
     const checks = api.record.metrics.reduce((n, m) => n + m.checks.checks.length, 0);
     expect(await page.locator('section.source-record li.check').count()).toBe(checks);
+    expect(await page.locator('section.source-record li.check a[href^="/sources/"]').count()).toBe(2 * checks);
     await page.screenshot({ path: shot('source'), fullPage: true });
     expect(consoleErrors.get(page)).toEqual([]);
     await page.close();

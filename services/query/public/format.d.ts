@@ -39,6 +39,13 @@ export declare function changeText(latest: {
   change?: number | null | undefined;
 }): string;
 export declare const envelopeText: (e: { sources: number; minLow: number; maxHigh: number | null }) => string;
+export declare const checkParts: (c: {
+  componentSource: SourceRef;
+  compositeSource: SourceRef;
+  components: string[];
+  sum: Interval;
+  against: Interval;
+}) => (string | SourceRef)[];
 export declare const checkText: (c: {
   componentSource: SourceRef;
   compositeSource: SourceRef;

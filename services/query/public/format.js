@@ -82,9 +82,22 @@ export function changeText(latest) {
 export const envelopeText = (e) =>
   `Envelope across ${count(e.sources, 'source')}: ${fmt(e.minLow)} – ${e.maxHigh === null ? 'open' : fmt(e.maxHigh)}`;
 
+/**
+ * A composite check as text and sources in reading order, so that a view can write each source
+ * as a link: [componentSource, ": killed + wounded = [2,985, 3,015] vs ", compositeSource, ": [3,800, 4,200]"].
+ */
+export const checkParts = (c) => [
+  c.componentSource,
+  `: ${c.components.join(' + ')} = ${intervalText(c.sum)} vs `,
+  c.compositeSource,
+  `: ${intervalText(c.against)}`,
+];
+
 /** A composite check: "kr-nis: killed + wounded = [2,985, 3,015] vs ua-president: [3,800, 4,200]". */
 export const checkText = (c) =>
-  `${sourceName(c.componentSource)}: ${c.components.join(' + ')} = ${intervalText(c.sum)} vs ${sourceName(c.compositeSource)}: ${intervalText(c.against)}`;
+  checkParts(c)
+    .map((p) => (typeof p === 'string' ? p : sourceName(p)))
+    .join('');
 
 /** The gap of a check that has one: " · gap 785 (sum below)". */
 export const gapText = (c) => ` · gap ${fmt(c.gap)} (sum ${c.direction})`;

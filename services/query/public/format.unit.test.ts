@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   changeText,
   changesText,
+  checkParts,
   checkText,
   count,
   dateSeconds,
@@ -161,6 +162,12 @@ describe('sentences of the views', () => {
     expect(checkText(check)).toBe(
       'National Intelligence Service (South Korea): killed + wounded = [2,985, 3,015] vs President of Ukraine: [3,800, 4,200]',
     );
+    expect(checkParts(check)).toEqual([
+      check.componentSource,
+      ': killed + wounded = [2,985, 3,015] vs ',
+      check.compositeSource,
+      ': [3,800, 4,200]',
+    ]);
     expect(gapText(check)).toBe(' · gap 785 (sum below)');
     expect(misalignedText(check)).toBe(' · valid times 40 days apart (tolerance 31)');
   });

@@ -1,6 +1,6 @@
 // Source names as links to their source pages (`/sources/{sourceId}`), wherever a view names one.
 import { h } from './dom.js';
-import { sourceName } from './format.js';
+import { checkParts, sourceName } from './format.js';
 import { sourceHref } from './state.js';
 
 /** A source's name linking to its page. */
@@ -9,3 +9,6 @@ export const sourceLink = (source, props = {}) => h('a', { ...props, href: sourc
 /** The attribution chain with each hop linking to its source's page: "a (spokesperson) → b (relay)". */
 export const viaLinks = (via) =>
   (via ?? []).flatMap((v, i) => [i > 0 ? ' → ' : null, sourceLink({ id: v.id }), ` (${v.role})`]);
+
+/** A composite check's sentence with both sources as links (format.js's checkParts). */
+export const checkLinks = (c) => checkParts(c).map((p) => (typeof p === 'string' ? p : sourceLink(p)));

@@ -2,20 +2,19 @@
 // how it revised its own figures and how they fared in checks against other sources.
 import { getSource } from './api.js';
 import { h, linkOrText, replace } from './dom.js';
+import { checkLinks } from './source-links.js';
 import {
   checkCountsText,
-  checkText,
   gapText,
   revisionsText,
   sourceCountsText,
   sourceMetaText,
-  sourceName,
   spanText,
   stepText,
   valueText,
   when,
 } from './format.js';
-import { main, params, readParams, readQuery, sourceHref, state } from './state.js';
+import { main, params, readParams, readQuery, state } from './state.js';
 
 const claimHref = (claimId) => `/claims/${encodeURIComponent(claimId)}${readQuery()}`;
 const topicHref = (topic) => `/topics/${encodeURIComponent(topic)}${readQuery()}`;
@@ -105,10 +104,8 @@ function recordBlock(m) {
               },
               h('span', { class: `badge badge-${c.status}` }, c.status),
               ' ',
-              checkText(c),
+              checkLinks(c),
               c.status === 'gap' ? h('strong', { class: 'gap' }, gapText(c)) : null,
-              ' · against ',
-              h('a', { href: sourceHref(otherSide(c).id) }, sourceName(otherSide(c))),
             ),
           ),
         ),

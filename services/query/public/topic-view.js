@@ -5,7 +5,6 @@ import { createChart, PALETTE } from './chart.js';
 import { h, linkOrText, replace } from './dom.js';
 import {
   changeText,
-  checkText,
   envelopeText,
   gapText,
   instantText,
@@ -19,7 +18,7 @@ import {
 import { showLiveStatus } from './live-feed.js';
 import { showError } from './show-error.js';
 import { main, params, readParams, readQuery, setUrl, state } from './state.js';
-import { sourceLink, viaLinks } from './source-links.js';
+import { checkLinks, sourceLink, viaLinks } from './source-links.js';
 
 const claimHref = (claimId) => `/claims/${encodeURIComponent(claimId)}${readQuery()}`;
 
@@ -121,7 +120,7 @@ function checksBlock(m) {
           },
           h('span', { class: `badge badge-${c.status}` }, c.status),
           ' ',
-          checkText(c),
+          checkLinks(c),
           c.status === 'gap' ? h('strong', { class: 'gap' }, gapText(c)) : null,
           c.status === 'misaligned' ? h('span', {}, misalignedText(c)) : null,
         ),
