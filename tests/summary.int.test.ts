@@ -171,7 +171,11 @@ describe('summary over time', () => {
     ]);
     const s = await p.get(`/v1/topics/align-test/summary?minSeq=${r.lastSeq}`);
     // Ends 2024-07-01 and 2025-02-01: 215 days apart.
-    expect(metricOf(s.body, 'killed_or_wounded')).toMatchObject({ checks: [], unaligned: 1, sourcePairs: [] });
+    expect(metricOf(s.body, 'killed_or_wounded')).toMatchObject({
+      checks: [],
+      unaligned: 1,
+      sourcePairs: [{ componentSource: { id: 'early' }, compositeSource: { id: 'late' }, checks: 0, unaligned: 1 }],
+    });
   });
 
   it('checks a leaked split against the total stated 11 days later, though a newer total came a year on', async () => {
@@ -284,7 +288,11 @@ describe('summary over time', () => {
     ]);
     const s = await p.get(`/v1/topics/${t}/summary?minSeq=${r.lastSeq}`);
     // September's total has no wounded within 31 days, March's no killed: two pairs, no check.
-    expect(metricOf(s.body, 'killed_or_wounded')).toMatchObject({ checks: [], unaligned: 2, sourcePairs: [] });
+    expect(metricOf(s.body, 'killed_or_wounded')).toMatchObject({
+      checks: [],
+      unaligned: 2,
+      sourcePairs: [{ componentSource: { id: 'split' }, compositeSource: { id: 'other' }, checks: 0, unaligned: 2 }],
+    });
   });
 
   it('calls a part whose low exceeds the aligned total part_exceeds_total', async () => {

@@ -167,9 +167,10 @@ const fmtInterval = (i: Interval): string => `[${fmt(i.low)}, ${fmt(i.high)}]`;
  * something within the tolerance of it (sorted sweeps: never every pair of claims), newest claims
  * first, and stops before the claim that would take it past `pairs` such visits (about a quarter
  * of a second); the claims left (the oldest) are counted as not paired. `checks` and `conflicts`
- * are the most each list holds: the newest are kept, and the answer counts those left off.
+ * are the most each list holds: the newest are kept, and the answer counts those left off;
+ * `sourcePairs` lists the first pairs of sources in id order.
  */
-export const SUMMARY_LIST_LIMITS = { checks: 1000, conflicts: 1000, pairs: 200_000 } as const;
+export const SUMMARY_LIST_LIMITS = { checks: 1000, conflicts: 1000, sourcePairs: 1000, pairs: 200_000 } as const;
 
 /**
  * Aligned candidates of one part looked at per composite claim and source: the nearest in time.
@@ -363,10 +364,12 @@ export interface CompositeChecks {
   skipped: { reason: string }[];
   /** Pairs of a composite claim and a source's parts further apart in time than the tolerance. */
   unaligned: number;
-  /** Per pair of sources with at least one check: how many checks, and how many pairs did not align. */
+  /** Per pair of sources with a check or an unaligned pair: how many checks, and how many pairs did not align. */
   sourcePairs: SummaryMetric['sourcePairs'];
   /** Checks past SUMMARY_LIST_LIMITS.checks, left off the list. */
   checksLeftOff: number;
+  /** Pairs of sources past SUMMARY_LIST_LIMITS.sourcePairs, left off the list. */
+  sourcePairsLeftOff: number;
   /** Composite claims (the oldest) not paired at all: the pair budget ran out before them. */
   compositesNotPaired: number;
 }
@@ -394,6 +397,7 @@ export function compositeChecks(
     unaligned: 0,
     sourcePairs: [],
     checksLeftOff: 0,
+    sourcePairsLeftOff: 0,
     compositesNotPaired: 0,
   };
   const components = def.composedOf ?? [];
@@ -503,20 +507,32 @@ export function compositeChecks(
   let unaligned = paired * statesEveryPart.size;
   for (const [sourceId, perComposite] of checksPerPair)
     if (statesEveryPart.has(sourceId)) for (const n of perComposite.values()) unaligned -= n;
-  // The pairs of the checks listed, with what was counted for them over every check.
+  // Per pair of sources with a check or an unaligned pair: the counts, in id order, the first
+  // SUMMARY_LIST_LIMITS.sourcePairs listed.
   const sourceById = new Map(composites.map((c) => [c.source.id, c.source]));
-  const listedPairs = [...new Set(found.map((f) => `${f.sourceId}\u0000${f.comp.source.id}`))].sort(cmp);
-  const sourcePairs: CompositeChecks['sourcePairs'] = listedPairs.map((pair) => {
-    const [componentId, compositeId] = pair.split('\u0000') as [string, string];
-    const n = checksPerPair.get(componentId)?.get(compositeId) ?? 0;
-    const pairs = statesEveryPart.has(componentId) ? (compositesPerSource.get(compositeId) ?? 0) : n;
-    return {
-      componentSource: sourceOf.get(componentId)!,
-      compositeSource: sourceById.get(compositeId)!,
-      checks: n,
-      unaligned: pairs - n,
-    };
-  });
+  const compositeIds = [...compositesPerSource.keys()].sort(cmp);
+  const sourcePairs: CompositeChecks['sourcePairs'] = [];
+  let sourcePairsLeftOff = 0;
+  for (const componentId of [...sourceOf.keys()].sort(cmp)) {
+    const checked = checksPerPair.get(componentId);
+    const full = statesEveryPart.has(componentId);
+    if (!checked && !full) continue;
+    for (const compositeId of compositeIds) {
+      const n = checked?.get(compositeId) ?? 0;
+      const apart = full ? compositesPerSource.get(compositeId)! - n : 0;
+      if (n === 0 && apart === 0) continue;
+      if (sourcePairs.length >= SUMMARY_LIST_LIMITS.sourcePairs) {
+        sourcePairsLeftOff += 1;
+        continue;
+      }
+      sourcePairs.push({
+        componentSource: sourceOf.get(componentId)!,
+        compositeSource: sourceById.get(compositeId)!,
+        checks: n,
+        unaligned: apart,
+      });
+    }
+  }
 
   const checks = found
     .sort(
@@ -533,6 +549,7 @@ export function compositeChecks(
     unaligned,
     sourcePairs,
     checksLeftOff: total - found.length,
+    sourcePairsLeftOff,
     compositesNotPaired: composites.length - paired,
   };
 }
@@ -775,7 +792,15 @@ export function summarise(claims: SummaryClaim[], defs: MetricDef[], toleranceDa
     const entries = latest.get(metric) ?? [];
     const composite = def
       ? compositeChecks(def, defMap, claims, toleranceDays)
-      : { checks: [], skipped: [], unaligned: 0, sourcePairs: [], checksLeftOff: 0, compositesNotPaired: 0 };
+      : {
+          checks: [],
+          skipped: [],
+          unaligned: 0,
+          sourcePairs: [],
+          checksLeftOff: 0,
+          sourcePairsLeftOff: 0,
+          compositesNotPaired: 0,
+        };
     const aggregation = def?.aggregation ?? null;
     return {
       metric,

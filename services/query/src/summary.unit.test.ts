@@ -295,7 +295,9 @@ describe('composite checks', () => {
     // Ends: 2025-02-01 and 2025-05-01 → 89 days apart (28 + 31 + 30) > 31.
     expect(m.checks).toEqual([]);
     expect(m.unaligned).toBe(1);
-    expect(m.sourcePairs).toEqual([]);
+    expect(m.sourcePairs).toEqual([
+      { componentSource: { id: 'a' }, compositeSource: { id: 'b' }, checks: 0, unaligned: 1 },
+    ]);
     // With a tolerance of 90 days the same claims are compared: 1000 − 300 = 700.
     const wide = summarise(claims, kowDefs, 90).find((x) => x.metric === 'killed_or_wounded')!;
     expect(wide.checks[0]).toMatchObject({ status: 'gap', gap: 700, validSpreadDays: 89 });

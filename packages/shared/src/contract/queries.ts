@@ -359,7 +359,10 @@ export const summaryMetric = z.object({
   compositesNotPaired: z.number().int(),
   /** Pairs of a composite claim and a source stating every part, none aligned with it in time: no check. */
   unaligned: z.number().int(),
-  /** Per pair of sources with a check: how many checks, and how many of their pairs did not align. */
+  /**
+   * Per pair of sources (the one whose parts are summed, the one whose total they are checked
+   * against) with a check or an unaligned pair: how many checks, how many pairs did not align.
+   */
   sourcePairs: z.array(
     z.object({
       componentSource: sourceRef,
@@ -368,6 +371,8 @@ export const summaryMetric = z.object({
       unaligned: z.number().int(),
     }),
   ),
+  /** Pairs of sources past the answer's limit, left off `sourcePairs` (they come in id order). */
+  sourcePairsLeftOff: z.number().int(),
   /** Checks that could not be made, and why (e.g. an incremental part of a cumulative composite). */
   skipped: z.array(z.object({ reason: z.string() })),
   /** Pairs of sources whose aligned claims' intervals do not overlap. */
