@@ -442,6 +442,15 @@ describe('GET /v1/sources/{sourceId}', () => {
     ]);
   });
 
+  it('are described in the OpenAPI document, with their 404', async () => {
+    const doc = await p.get('/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/v1/sources', '/v1/sources/{sourceId}']));
+    expect(Object.keys(doc.body.paths['/v1/sources/{sourceId}'].get.responses)).toEqual(
+      expect.arrayContaining(['200', '400', '404', '503']),
+    );
+  });
+
   it('answers a source nobody registered or named 404, and a bad id 400 naming the field', async () => {
     const none = await p.get('/v1/sources/nobody');
     expect(none.status).toBe(404);
