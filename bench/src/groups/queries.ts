@@ -3,15 +3,117 @@
 // --quick), current and `knownAt`, through the query service (`node services/query/src/main.ts`
 // in a child process, load from another child) at 1 and 32 concurrent clients, and beside it the
 // raw SQL that reads the same claim-version rows (one statement, node-postgres, no HTTP).
+// And a CSV export of 100,000 points (GET …/history.csv) with the query process's memory during it.
 import type pg from 'pg';
 import { READ_SESSION_OPTIONS } from '@claimtrail/shared/db';
 import type { BenchContext } from '../context.ts';
 import { percentile } from '../harness.ts';
-import { addFigure, freePort, QUERY_MAIN, runLoad, startChild } from '../product.ts';
+import { addFigure, freePort, QUERY_MAIN, runLoad, startChild, type Child } from '../product.ts';
 import { FOCUS_METRIC, FOCUS_TOPIC, recordedAtOf } from '../product-events.ts';
 import { catchupSizes, foldedDataset, sizeLabel } from './projector.ts';
 
 const CLIENTS = [1, 32];
+
+/** The CSV export's topic: CSV_ROWS points of 50 sources, written for it (the focus series holds 20,000 at most). */
+const CSV_TOPIC = 'bench-csv-export';
+const CSV_ROWS = 100_000;
+
+/**
+ * Writes CSV_ROWS current claim versions of topic CSV_TOPIC (metric FOCUS_METRIC, 50 sources with
+ * names, one point in three cited once) straight into the read models; returns how to remove them.
+ */
+async function writeCsvTopic(pool: pg.Pool, schema: string): Promise<() => Promise<void>> {
+  const t = (name: string) => `"${schema}".${name}`;
+  const id = `'clm_' || lpad(to_hex(4026531840 + i), 24, '0')`;
+  await pool.query(
+    `insert into ${t('sources')} (source_id, seq_from, known_from, name)
+       select 'bench-csv-' || i, 1, now(), 'Source ' || i || ', "CSV"' from generate_series(0, 49) i`,
+  );
+  await pool.query(
+    `insert into ${t('claim_versions')}
+       (claim_id, seq_from, known_from, topic, metric, source_id, unit, value, low, best, high, rule, stated_at,
+        stated_from, stated_to, valid_from, valid_from_at, valid_to, valid_to_at, quote, via, status, first_seq,
+        recorded_at, report_id, corrected)
+     select ${id}, 4026531840 + i, now(), $1, $2, 'bench-csv-' || (i % 50), 'persons',
+            jsonb_build_object('kind', 'approx', 'value', i), i * 0.95, i, i * 1.05, 'approx-5pct@1', d::text,
+            d, d + interval '1 day' - interval '1 ms', d::text, d, d::text, d + interval '1 day' - interval '1 ms',
+            case when i % 10 = 0 then 'about ' || i || ', the ministry said' end, '[]', 'active', 4026531840 + i,
+            now(), 'bench-csv', false
+       from generate_series(1, ${CSV_ROWS}) i, lateral (select date '2020-01-01' + (i % 2000) as d) x`,
+    [CSV_TOPIC, FOCUS_METRIC],
+  );
+  await pool.query(
+    `insert into ${t('reports')} (report_id, seq, known_at, url, publisher, published_at, published_from, published_to)
+       values ('bench-csv', 4026531840, now(), 'https://example.org/bench-csv', 'bench', '2020-01-01', '2020-01-01', '2020-01-02')`,
+  );
+  await pool.query(
+    `insert into ${t('claim_citations')} (claim_id, seq, known_at, report_id, echo, via)
+       select ${id}, 4026531840 + ${CSV_ROWS} + i, now(), 'bench-csv', false, '[]' from generate_series(1, ${CSV_ROWS}, 3) i`,
+  );
+  await pool.query(`analyze ${t('claim_versions')}, ${t('claim_citations')}`);
+  return async () => {
+    await pool.query(`delete from ${t('claim_citations')} where report_id = 'bench-csv'`);
+    await pool.query(`delete from ${t('reports')} where report_id = 'bench-csv'`);
+    await pool.query(`delete from ${t('claim_versions')} where topic = $1`, [CSV_TOPIC]);
+    await pool.query(`delete from ${t('sources')} where source_id like 'bench-csv-%'`);
+  };
+}
+
+/** One export read to its end as a client reads it; its rows are its lines but the header. */
+async function exportCsv(url: string): Promise<{ rows: number; seconds: number; bytes: number }> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/topics/${CSV_TOPIC}/metrics/${FOCUS_METRIC}/history.csv`);
+  if (res.status !== 200) throw new Error(`CSV export answered ${res.status}: ${await res.text()}`);
+  let lines = 0;
+  let bytes = 0;
+  const reader = res.body!.getReader();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    const chunk = Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
+    bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  return { rows: lines - 1, seconds: (performance.now() - t0) / 1000, bytes };
+}
+
+/**
+ * queries.history.csv.100k: rows/s of a 100,000-point CSV export, and the query process's memory:
+ * its peak (VmHWM) after the exports, and that peak less its resident memory before them. Run
+ * first, while the process has answered nothing else, so that the peak is the exports'.
+ */
+async function measureCsvExport(ctx: BenchContext, url: string, server: Child, schema: string): Promise<void> {
+  const pool = await ctx.pool(1);
+  const remove = await writeCsvTopic(pool, schema);
+  try {
+    const rssBefore = server.rssMb();
+    const rates: number[] = [];
+    let bytes = 0;
+    for (let rep = 1; rep <= ctx.reps; rep++) {
+      const r = await exportCsv(url);
+      if (r.rows !== CSV_ROWS) throw new Error(`the CSV export held ${r.rows} rows, not ${CSV_ROWS}`);
+      rates.push(r.rows / r.seconds);
+      bytes = r.bytes;
+    }
+    const peak = server.peakRssMb();
+    const note = `GET /v1/topics/${CSV_TOPIC}/metrics/${FOCUS_METRIC}/history.csv: ${CSV_ROWS.toLocaleString('en-US')} points of 50 sources written into the read models for it (${(bytes / 2 ** 20).toFixed(1)} MiB of CSV), read to the end by one client`;
+    addFigure(ctx, 'queries.history.csv.100k', 'rows/s', rates, note);
+    addFigure(
+      ctx,
+      'queries.history.csv.100k.peak-rss',
+      'MB',
+      [peak],
+      `VmHWM of the query process after ${ctx.reps} exports`,
+    );
+    addFigure(
+      ctx,
+      'queries.history.csv.100k.rss-growth',
+      'MB',
+      [peak - rssBefore],
+      `VmHWM of the query process after ${ctx.reps} exports less its VmRSS before them (${rssBefore.toFixed(0)} MB, ready, nothing answered)`,
+    );
+  } finally {
+    await remove();
+  }
+}
 
 /**
  * The rows of the history answer straight from the tables, current or visible at `knownAt`: with
@@ -75,6 +177,7 @@ export async function runQueries(ctx: BenchContext): Promise<void> {
     if (server.proc.exitCode !== null || i > 300) throw new Error(`query service did not start: ${server.stderr}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  await measureCsvExport(ctx, url, server, schema);
   // The raw SQL runs with the query service's session settings (work_mem), so that the ratio
   // compares the service's work with the same statement's, not two Postgres configurations.
   const pool = await ctx.pool(32, READ_SESSION_OPTIONS);

@@ -2,6 +2,7 @@
 // written straight into Postgres (what is tested is how the service reads and writes them): the
 // columns, RFC 4180 quoting, the same points as the JSON history for the same filters, the 404s
 // and 400s as problem+json, a large export streamed whole, and a client that goes away.
+import http from 'node:http';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@claimtrail/shared';
@@ -423,5 +424,63 @@ describe('GET …/history.csv', () => {
     expect(query.lanes.stats().lanes.history.active).toBe(0);
     // The pool is whole afterwards.
     expect((await get('/v1/topics/war/metrics/killed/history.csv')).status).toBe(200);
+  });
+
+  it('stops an export whose client takes nothing past the stall bound: the answer is cut, the lane free', async () => {
+    // Topic `fat`: 3,000 points of 10 kB quotes, 30 MB of CSV, more than the buffers between hold.
+    await admin.query(
+      `insert into ${RM()}.claim_versions
+         (claim_id, seq_from, known_from, topic, metric, source_id, unit, value, low, best, high, rule, stated_at,
+          stated_from, stated_to, valid_from, valid_from_at, valid_to, valid_to_at, quote, via, status, first_seq,
+          recorded_at, report_id, corrected)
+       select 'clm_' || lpad(to_hex(900000 + i), 24, '0'), 900000 + i, '${T0}', 'fat', 'killed', 'src-a', 'persons',
+              jsonb_build_object('kind', 'exact', 'value', i), i, i, i, 'exact@1', '2025-03-01', '2025-03-01',
+              '2025-03-02', '2025-03-01', '2025-03-01', '2025-03-01', '2025-03-02', repeat('x', 10000), '[]', 'active',
+              900000 + i, '${T0}', 'rpt_1', false
+         from generate_series(1, 3000) i`,
+    );
+    const { db } = createDb({
+      url: env.databaseUrl,
+      max: 4,
+      readOnly: true,
+      applicationName: `ct-csv-stall-${env.id}`,
+    });
+    const stalled = await createQueryApp({
+      db,
+      logger: createLogger('query-test', 'silent'),
+      tokens: createPgTokenStore(db, env.schema),
+      settings: {
+        metaSchema: env.schema,
+        requireReadToken: false,
+        ratePerMinute: 1_000_000,
+        limits: { exportStallMs: 300, exportBatchRows: 100 },
+      },
+    });
+    try {
+      await stalled.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (stalled.app.server.address() as { port: number }).port;
+      // node:http rather than fetch: it says whether the message came whole (res.complete).
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http.get(`http://127.0.0.1:${port}/v1/topics/fat/metrics/killed/history.csv`, resolve).on('error', reject),
+      );
+      expect(res.statusCode).toBe(200);
+      // The client reads nothing for a while: the buffers between fill and the export stops.
+      res.pause();
+      const end = Date.now() + 10_000;
+      while (stalled.lanes.stats().lanes.history.active !== 0 && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(stalled.lanes.stats().lanes.history.active).toBe(0);
+      // What was sent before the stop can still be read, and then the message ends unfinished.
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.resume();
+      await new Promise((r) => res.once('close', r));
+      expect(res.complete).toBe(false);
+      expect(text.split('\r\n').length - 2).toBeLessThan(3000);
+    } finally {
+      await stalled.close();
+      await db.destroy();
+    }
   });
 });
