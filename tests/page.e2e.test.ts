@@ -147,6 +147,28 @@ describe('the web page', () => {
     expect(await shown.textContent()).toContain(`[${n(ua.sum.low)}, ${n(ua.sum.high)}]`);
     expect(await shown.textContent()).toContain(`[${n(ua.against.low)}, ${n(ua.against.high)}]`);
     if (ua.status === 'gap') expect(await shown.textContent()).toContain(`gap ${n(ua.gap)}`);
+    // Grouped per pair of sources as the summary lists them, the pairs too far apart only counted;
+    // the sources that disagree listed with their gap.
+    const kowBody = (
+      summary.body.metrics as {
+        metric: string;
+        sourcePairs: { componentSource: { id: string }; compositeSource: { id: string }; unaligned: number }[];
+        conflicts: { a: { source: { id: string } }; b: { source: { id: string } }; gap: number }[];
+      }[]
+    ).find((m) => m.metric === 'killed_or_wounded')!;
+    expect(
+      await kow
+        .locator('.check-pair')
+        .evaluateAll((els) =>
+          els.map((e) => [(e as HTMLElement).dataset.componentSource, (e as HTMLElement).dataset.compositeSource]),
+        ),
+    ).toEqual(expect.arrayContaining(kowBody.sourcePairs.map((sp) => [sp.componentSource.id, sp.compositeSource.id])));
+    expect(await kow.locator('li.unaligned').count()).toBe(kowBody.sourcePairs.filter((sp) => sp.unaligned > 0).length);
+    expect(kowBody.conflicts.length).toBeGreaterThan(0);
+    const conflicts = kow.locator('li.conflict');
+    expect(await conflicts.count()).toBe(kowBody.conflicts.length);
+    expect(await conflicts.first().getAttribute('data-lower')).toBe(kowBody.conflicts[0]!.a.source.id);
+    expect(await conflicts.first().textContent()).toContain(`gap ${n(kowBody.conflicts[0]!.gap)}`);
     // A tooltip with the quote, source, chain and report: reached by keyboard (arrows step through points).
     await kow.locator('.u-wrap').focus();
     await page.keyboard.press('ArrowRight');

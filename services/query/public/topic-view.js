@@ -10,7 +10,6 @@ import {
   instantText,
   metricMetaText,
   metricTitle,
-  misalignedText,
   topicTitle,
   valueText,
   when,
@@ -19,6 +18,15 @@ import { showLiveStatus } from './live-feed.js';
 import { showError } from './show-error.js';
 import { main, params, readParams, readQuery, setUrl, state } from './state.js';
 import { checkLinks, sourceLink, viaLinks } from './source-links.js';
+import {
+  checkGroups,
+  conflictParts,
+  exceedsText,
+  leftOffText,
+  pairText,
+  statedText,
+  unalignedText,
+} from './summary-format.js';
 
 const claimHref = (claimId) => `/claims/${encodeURIComponent(claimId)}${readQuery()}`;
 
@@ -101,34 +109,85 @@ function latestBlock(m, colourOf) {
   );
 }
 
-function checksBlock(m) {
+function checkItem(c) {
+  return h(
+    'li',
+    {
+      class: `check check-${c.status}`,
+      dataset: { status: c.status, componentSource: c.componentSource.id, compositeSource: c.compositeSource.id },
+    },
+    h('span', { class: `badge badge-${c.status}` }, c.status.replaceAll('_', ' ')),
+    ' ',
+    checkLinks(c),
+    c.gap !== null ? h('strong', { class: 'gap' }, gapText(c)) : null,
+    c.status === 'part_exceeds_total' ? h('strong', { class: 'exceeds' }, exceedsText(c)) : null,
+    h('span', { class: 'stated' }, statedText(c)),
+  );
+}
+
+/**
+ * A composite metric's checks per pair of sources: each pair's checks (claims aligned in time),
+ * then only the count of its claims too far apart to check.
+ */
+function checksBlock(m, toleranceDays) {
   if (!m.composedOf || m.composedOf.length === 0) return null;
+  const groups = checkGroups(m);
+  const leftOff = leftOffText(m);
   return h(
     'section',
     { class: 'checks', 'aria-label': `Checks of ${metricTitle(m)}` },
     h('h3', {}, `Checks: ${m.composedOf.join(' + ')}`),
-    m.checks.length === 0 && m.skipped.length === 0 ? h('p', {}, 'No source gives every part yet.') : null,
+    groups.length === 0 && m.skipped.length === 0 ? h('p', {}, 'No source gives every part yet.') : null,
+    groups.map((g) =>
+      h(
+        'div',
+        {
+          class: 'check-pair',
+          dataset: { componentSource: g.componentSource.id, compositeSource: g.compositeSource.id },
+        },
+        h('h4', {}, pairText(g)),
+        h(
+          'ul',
+          {},
+          g.checks.map(checkItem),
+          g.unaligned > 0 ? h('li', { class: 'unaligned' }, unalignedText(g.unaligned, toleranceDays)) : null,
+        ),
+      ),
+    ),
+    m.skipped.length > 0
+      ? h(
+          'ul',
+          {},
+          m.skipped.map((s) =>
+            h('li', { class: 'check check-skipped' }, h('span', { class: 'badge' }, 'skipped'), ' ', s.reason),
+          ),
+        )
+      : null,
+    leftOff ? h('p', { class: 'left-off' }, leftOff) : null,
+  );
+}
+
+/** Pairs of sources whose figures for the same time do not overlap, the lower one first. */
+function conflictsBlock(m) {
+  if (m.conflicts.length === 0) return null;
+  return h(
+    'section',
+    { class: 'conflicts', 'aria-label': `Conflicts over ${metricTitle(m)}` },
+    h('h3', {}, 'Sources that disagree'),
     h(
       'ul',
       {},
-      m.checks.map((c) =>
+      m.conflicts.map((c) =>
         h(
           'li',
-          {
-            class: `check check-${c.status}`,
-            dataset: { status: c.status, componentSource: c.componentSource.id, compositeSource: c.compositeSource.id },
-          },
-          h('span', { class: `badge badge-${c.status}` }, c.status),
-          ' ',
-          checkLinks(c),
-          c.status === 'gap' ? h('strong', { class: 'gap' }, gapText(c)) : null,
-          c.status === 'misaligned' ? h('span', {}, misalignedText(c)) : null,
+          { class: 'conflict', dataset: { lower: c.a.source.id, upper: c.b.source.id } },
+          conflictParts(c).map((p) => (typeof p === 'string' ? p : sourceLink(p))),
         ),
       ),
-      m.skipped.map((s) =>
-        h('li', { class: 'check check-skipped' }, h('span', { class: 'badge' }, 'skipped'), ' ', s.reason),
-      ),
     ),
+    m.conflictsLeftOff > 0
+      ? h('p', { class: 'left-off' }, `${m.conflictsLeftOff.toLocaleString('en')} more not listed`)
+      : null,
   );
 }
 
@@ -195,7 +254,7 @@ function coloursByFirstSeq(histories) {
   return (id) => Math.max(0, sourceIds.indexOf(id));
 }
 
-function metricSection(m, hist, colourOf, showRetracted) {
+function metricSection(m, hist, colourOf, showRetracted, toleranceDays) {
   const chartBox = h('div', {
     class: 'chart',
     role: 'img',
@@ -214,7 +273,7 @@ function metricSection(m, hist, colourOf, showRetracted) {
       'div',
       { class: 'metric-body' },
       h('div', { class: 'chart-col' }, chartBox),
-      h('aside', {}, latestBlock(m, colourOf), checksBlock(m)),
+      h('aside', {}, latestBlock(m, colourOf), checksBlock(m, toleranceDays), conflictsBlock(m)),
     ),
     dataTable(m.metric, series),
   );
@@ -277,7 +336,7 @@ export async function topicView(topic) {
     if (summary.metrics.length === 0) body.append(h('p', {}, 'Nothing was known about this topic then.'));
     summary.metrics.forEach((m, i) => {
       const hist = histories[i];
-      const { section, chartBox } = metricSection(m, hist, colourOf, showRetracted);
+      const { section, chartBox } = metricSection(m, hist, colourOf, showRetracted, summary.alignToleranceDays);
       body.append(section);
       state.charts.push(
         createChart(chartBox, {

@@ -67,6 +67,7 @@ const ASSETS = new Map<string, { path: () => string; type: string }>([
   ['source-view.js', { path: () => join(PUBLIC_DIR, 'source-view.js'), type: 'text/javascript; charset=utf-8' }],
   ['show-error.js', { path: () => join(PUBLIC_DIR, 'show-error.js'), type: 'text/javascript; charset=utf-8' }],
   ['state.js', { path: () => join(PUBLIC_DIR, 'state.js'), type: 'text/javascript; charset=utf-8' }],
+  ['summary-format.js', { path: () => join(PUBLIC_DIR, 'summary-format.js'), type: 'text/javascript; charset=utf-8' }],
   ['token-prompt.js', { path: () => join(PUBLIC_DIR, 'token-prompt.js'), type: 'text/javascript; charset=utf-8' }],
   ['topic-view.js', { path: () => join(PUBLIC_DIR, 'topic-view.js'), type: 'text/javascript; charset=utf-8' }],
   ['topics-view.js', { path: () => join(PUBLIC_DIR, 'topics-view.js'), type: 'text/javascript; charset=utf-8' }],
