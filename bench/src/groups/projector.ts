@@ -17,7 +17,8 @@ import {
   withBase,
   type ProductEnv,
 } from '../product.ts';
-import { publishSyntheticEvents, syntheticEvents } from '@claimtrail/shared/testing';
+import { publishSyntheticEvents, syntheticEvents, type SyntheticEventsOptions } from '@claimtrail/shared/testing';
+import type { EventType } from '@claimtrail/shared/events';
 import { productEventOptions } from '../product-events.ts';
 
 export interface CaughtUp {
@@ -41,22 +42,34 @@ export function catchupSizes(quick: boolean): { small: number; large: number } {
   return quick ? { small: 10_000, large: 50_000 } : { small: 100_000, large: 1_000_000 };
 }
 
+/**
+ * A new product stream `label` (its stream and first schemas migrated) filled with the events of
+ * `options(prefix)`; returns it with the count of each event type it holds.
+ */
+export async function prefilledStream(
+  ctx: BenchContext,
+  label: string,
+  options: (prefix: string) => SyntheticEventsOptions,
+): Promise<{ env: ProductEnv; types: Partial<Record<EventType, number>> }> {
+  const env = await productEnv(ctx, label, `${label}_0`);
+  await runCli(ctx, ['migrate'], env.env);
+  const o = options(env.prefix);
+  ctx.log(`pre-filling ${env.stream} with ${o.count.toLocaleString('en-US')} events`);
+  const t0 = performance.now();
+  const { types } = await publishSyntheticEvents(await ctx.nats(), syntheticEvents(o));
+  const s = (performance.now() - t0) / 1000;
+  ctx.log(`pre-filled in ${s.toFixed(1)} s: ${JSON.stringify(types)}`);
+  return { env, types };
+}
+
 /** A product stream holding `count` generated events (created and filled once per run). */
 export function filledStream(ctx: BenchContext, count: number): Promise<ProductEnv> {
   let p = streams.get(count);
   if (!p) {
     p = (async () => {
-      const label = `cu${sizeLabel(count)}`;
-      const env = await productEnv(ctx, label, `${label}_0`);
-      await runCli(ctx, ['migrate'], env.env);
-      ctx.log(`pre-filling ${env.stream} with ${count.toLocaleString('en-US')} events`);
-      const t0 = performance.now();
-      const { types } = await publishSyntheticEvents(
-        await ctx.nats(),
-        syntheticEvents(productEventOptions(count, env.prefix, ctx.runId)),
+      const { env, types } = await prefilledStream(ctx, `cu${sizeLabel(count)}`, (prefix) =>
+        productEventOptions(count, prefix, ctx.runId),
       );
-      const s = (performance.now() - t0) / 1000;
-      ctx.log(`pre-filled in ${s.toFixed(1)} s: ${JSON.stringify(types)}`);
       ctx.results.notes.push(`projector: ${sizeLabel(count)} stream = ${JSON.stringify(types)}`);
       // The stream's files are written out now, not during the first catch-up that reads them.
       await ctx.settle('the catch-ups');
@@ -81,9 +94,33 @@ export async function catchUp(
   ctx: BenchContext,
   count: number,
   base: string,
-  variant: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+  variant: ProjectorVariant = {},
 ): Promise<CaughtUp> {
-  const stream = await filledStream(ctx, count);
+  const caught = await foldStream(ctx, await filledStream(ctx, count), count, base, variant);
+  const pool = await ctx.pool(1);
+  // This machine's Postgres runs with autovacuum off; analyze as autovacuum would have by now,
+  // so that later queries on these read models are planned with real statistics (untimed).
+  await pool.query(
+    `analyze "${base}_rm".claim_versions, "${base}_rm".claim_citations, "${base}_rm".reports, "${base}_rm".sources`,
+  );
+  folded.set(count, caught);
+  return caught;
+}
+
+/** Node flags and environment of a catch-up's projector child. */
+export type ProjectorVariant = { nodeArgs?: string[]; env?: Record<string, string> };
+
+/**
+ * Folds the whole of `stream` (`count` events) into fresh read models under schema base `base`
+ * with a projector child, timed as `catchUp` says; fails if any event was dead-lettered.
+ */
+export async function foldStream(
+  ctx: BenchContext,
+  stream: ProductEnv,
+  count: number,
+  base: string,
+  variant: ProjectorVariant = {},
+): Promise<CaughtUp> {
   const p = withBase(stream, base);
   await runCli(ctx, ['migrate'], p.env);
   const lastSeq = await streamLastSeq(ctx, p.stream);
@@ -119,16 +156,9 @@ export async function catchUp(
     const seconds = (performance.now() - t0) / 1000;
     const cpu = meter.stop();
     peakRss = Math.max(peakRss, child.peakRssMb());
-    // This machine's Postgres runs with autovacuum off; analyze as autovacuum would have by now,
-    // so that later queries on these read models are planned with real statistics (untimed).
-    await pool.query(
-      `analyze "${base}_rm".claim_versions, "${base}_rm".claim_citations, "${base}_rm".reports, "${base}_rm".sources`,
-    );
     const dl = await pool.query<{ n: string }>(`select count(*) as n from "${base}_rm".dead_letters`);
     if (Number(dl.rows[0]?.n) > 0) throw new Error(`${dl.rows[0]?.n} events were parked in ${base}_rm.dead_letters`);
-    const caught = { p, count, seconds, peakRssMb: peakRss, cpu, stdout: child.stdout };
-    folded.set(count, caught);
-    return caught;
+    return { p, count, seconds, peakRssMb: peakRss, cpu, stdout: child.stdout };
   } finally {
     await child.stop();
   }
