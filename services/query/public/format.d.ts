@@ -54,7 +54,6 @@ export declare const checkText: (c: {
   against: Interval;
 }) => string;
 export declare const gapText: (c: { gap: number | null; direction: string | null }) => string;
-export declare const misalignedText: (c: { validSpreadDays: number; toleranceDays: number }) => string;
 export declare const figureText: (k: {
   value: ClaimValue;
   unit: string;

@@ -102,9 +102,6 @@ export const checkText = (c) =>
 /** The gap of a check that has one: " · gap 785 (sum below)". */
 export const gapText = (c) => ` · gap ${fmt(c.gap)} (sum ${c.direction})`;
 
-/** Why a check is misaligned: " · valid times 40 days apart (tolerance 31)". */
-export const misalignedText = (c) => ` · valid times ${c.validSpreadDays} days apart (tolerance ${c.toleranceDays})`;
-
 /** A claim's figure in full: "≈300 persons (low 285, best 300, high 315; rule approx-digits@1)". */
 export const figureText = (k) =>
   `${valueText(k.value)} ${k.unit} (low ${fmt(k.low)}, best ${fmt(k.best)}, high ${fmt(k.high)}; rule ${k.rule})`;

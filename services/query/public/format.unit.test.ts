@@ -16,7 +16,6 @@ import {
   metricMetaText,
   metricSummaryText,
   metricTitle,
-  misalignedText,
   revisionWord,
   sourceName,
   spanText,
@@ -169,7 +168,6 @@ describe('sentences of the views', () => {
       ': [3,800, 4,200]',
     ]);
     expect(gapText(check)).toBe(' · gap 785 (sum below)');
-    expect(misalignedText(check)).toBe(' · valid times 40 days apart (tolerance 31)');
   });
 
   it("writes a claim's figure in full and a correction's changes", () => {
