@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { CompositeCheck } from '@claimtrail/shared/contract';
-import { checksAgainstOthers, revisionSteps, sourceRecord, type StatedFigure } from './source-record.ts';
+import {
+  checksAgainstOthers,
+  revisionSteps,
+  SOURCE_CHECKS_LISTED,
+  sourceRecord,
+  type StatedFigure,
+} from './source-record.ts';
 
 const day = (d: string) => Date.parse(`${d}T00:00:00Z`);
 let seq = 0;
@@ -15,11 +21,13 @@ const fig = (o: Partial<StatedFigure> & Pick<StatedFigure, 'statedAt' | 'best'>)
   seq,
   ...o,
 });
-const check = (component: string, composite: string, status: string): CompositeCheck =>
+let checks = 0;
+const check = (component: string, composite: string, status: string, validTo = '2025-01'): CompositeCheck =>
   ({
     composite: 'killed_or_wounded',
     componentSource: { id: component },
     compositeSource: { id: composite },
+    compositeClaim: { claimId: `k${String(++checks).padStart(3, '0')}`, validTo },
     status,
   }) as unknown as CompositeCheck;
 
@@ -112,5 +120,15 @@ describe('sourceRecord', () => {
       },
     });
     expect(rest[0]!.checks.checks).toHaveLength(3);
+  });
+
+  it('lists the newest checks of a topic and metric, counting every one by status and the rest as left off', () => {
+    // 25 checks against b, one a day in January: the 20 listed are the 12th to the 31st, newest first.
+    const days = Array.from({ length: 25 }, (_, i) => `2025-01-${String(i + 7).padStart(2, '0')}`);
+    const cs = days.map((d, i) => check('a', 'b', i % 5 === 0 ? 'gap' : 'consistent', d));
+    const [entry] = sourceRecord('a', [], [{ topic: 't', metric: 'kw', checks: cs, unaligned: 0, checksLeftOff: 3 }]);
+    expect(SOURCE_CHECKS_LISTED).toBe(20);
+    expect(entry!.checks.checks.map((c) => c.compositeClaim.validTo)).toEqual(days.slice(5).reverse());
+    expect(entry!.checks).toMatchObject({ consistent: 20, gap: 5, checksLeftOff: 3 + 5 });
   });
 });

@@ -86,12 +86,16 @@ export const sourceRecordMetric = z.object({
   checks: z.object({
     consistent: z.number().int(),
     gap: z.number().int(),
-    /** Every status's count, those two included. */
+    /** Every status's count, those two included, over the checks worked out. */
     byStatus: z.record(z.string(), z.number().int()),
     /** Pairs of its claims and another source's further apart in time than the tolerance: no check. */
     unaligned: z.number().int(),
-    /** Checks past the summary's limit of a list, left off `checks` (and not counted by status). */
+    /**
+     * Checks not listed: past the 20 listed (counted by status), and past the summary's limit of
+     * a list (worked out by the summary but not counted by status).
+     */
     checksLeftOff: z.number().int(),
+    /** Up to 20 checks, the newest composite claims first. */
     checks: z.array(sourceCheck),
   }),
 });
