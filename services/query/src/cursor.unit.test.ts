@@ -36,4 +36,22 @@ describe('page cursors', () => {
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).details).toEqual([{ path: 'query:/cursor', message: 'invalid cursor' }]);
   });
+
+  it("name a source's page within a series or at a series' start, and refuse a sources cursor for a source", () => {
+    const within = {
+      k: 'source',
+      topic: 't',
+      metric: 'killed',
+      statedFrom: '2025-01-02T00:00:00.000000Z',
+      seq: 7,
+    } as const;
+    expect(decodeCursor('source', encodeCursor(within))).toEqual(within);
+    const start = { k: 'source', topic: 't', metric: 'killed' } as const;
+    expect(decodeCursor('source', encodeCursor(start))).toEqual(start);
+    expect(decodeCursor('sources', encodeCursor({ k: 'sources', after: 'kr-nis' }))).toEqual({
+      k: 'sources',
+      after: 'kr-nis',
+    });
+    expect(() => decodeCursor('source', encodeCursor({ k: 'sources', after: 'kr-nis' }))).toThrow(ValidationError);
+  });
 });
