@@ -6,6 +6,8 @@ import { startProduct, type Product } from './helpers/product.ts';
 
 let p: Product;
 let lastSeq = 0;
+/** An instant after every report and before the correction and the retraction were recorded. */
+let beforeCorrection = '';
 const ids: Record<string, string | undefined> = {};
 
 const claim = (over: Record<string, unknown>) => ({
@@ -150,6 +152,9 @@ beforeAll(async () => {
     },
   ]);
 
+  await new Promise((r) => setTimeout(r, 20));
+  beforeCorrection = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 20));
   const corr = await p.post(`/v1/claims/${ids.first}/corrections`, {
     changes: { value: { kind: 'exact', value: 110 } },
     reason: 'misread',
@@ -355,6 +360,28 @@ describe('GET /v1/sources/{sourceId}', () => {
     expect(daily.steps.map((s) => [s.from.claimId, s.to.claimId, s.change, s.days])).toEqual([
       [ids.day1, ids.day1Again, 2, 3],
     ]);
+  });
+
+  it('answers as the system knew it at knownAt: before the correction, the first figure was 100', async () => {
+    const r = await p.get(`/v1/sources/src-a?knownAt=${beforeCorrection}`);
+    expect(r.status).toBe(200);
+    expect(r.body.knownAt).toBe(beforeCorrection);
+    expect(r.body.source).toMatchObject({ claims: 12, corrected: 0, retracted: 0 });
+    const killed = recordOf(r.body, 'src-revisions', 'killed')!;
+    // 100 → 150 → 190 → 190, and the 500 not yet retracted: 190 → 500 (+310 in 33 days).
+    expect(killed.steps.map((s) => [s.from.best, s.to.best, s.change, s.days])).toEqual([
+      [100, 150, 50, 10],
+      [150, 190, 40, 30],
+      [190, 190, 0, 0],
+      [190, 500, 310, 33],
+    ]);
+    expect(killed).toMatchObject({ figures: 5, revisions: 3, meanAbsChange: 133.333333 });
+    const list = await p.get(`/v1/sources?knownAt=${beforeCorrection}`);
+    expect(list.body.sources.find((s: { id: string }) => s.id === 'src-a')).toMatchObject({
+      claims: 12,
+      corrected: 0,
+      retracted: 0,
+    });
   });
 
   it('counts how its figures fared in checks against other sources, with the checks', async () => {
