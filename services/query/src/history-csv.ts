@@ -1,7 +1,8 @@
 // A metric's history as CSV (RFC 4180): a header row, one row per point, the points the JSON
 // history answers for the same filters (the same statement and the same toPoint, read-models.ts).
 // The rows are read through a cursor a batch at a time and written as the client takes them, so
-// the service holds one batch whatever the size of the history.
+// the service holds two batches at most (one written, the next fetched), whatever the size of the
+// history.
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
@@ -140,10 +141,11 @@ async function drained(out: PassThrough, closed: { now: boolean; wait: Promise<v
 
 /**
  * Answers the history of `filter` as CSV, streamed: the export holds one place in the history
- * lane, each fetch of `batchRows` rows is one statement (under the statement timeout), and the
- * next fetch waits until the client has taken the last. An unknown topic or metric is a 404 and a
- * failure before the first row a 503, both as problem+json; a failure after the first row ends
- * the answer unfinished (the chunked body is cut, so a client cannot take it for a whole one).
+ * lane, each fetch of `batchRows` rows is one statement (under the statement timeout), and a fetch
+ * is not sent before the client has taken the rows of the one before the last. An unknown topic
+ * or metric is a 404 and a failure before the first row a 503, both as problem+json; a failure
+ * after the first row ends the answer unfinished (the chunked body is cut, so a client cannot take
+ * it for a whole one).
  */
 export async function sendHistoryCsv(o: {
   reply: FastifyReply;

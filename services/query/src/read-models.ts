@@ -223,9 +223,9 @@ export function createReadModels(db: Kysely<Database>) {
   ) {
     // One statement (one snapshot, one round trip). Two statements (the points, then the
     // citations of their ids) cost the 1M-event benchmark's 18k-point answer a second scan and an
-    // 18k-id array both ways. recorded_at comes as the ISO text the answer holds (toISOString's form, always
-    // UTC with milliseconds): parsing 18k timestamps into Dates to print them again cost ~5 % of
-    // the request.
+    // 18k-id array both ways. recorded_at comes as the ISO text the answer holds (toISOString's
+    // form, always UTC with milliseconds): parsing 18k timestamps into Dates to print them again
+    // cost ~5 % of the request.
     // Which claim stands over each point (supersession.sql.ts) is worked out over the whole
     // filtered set, not the page, so that a page says what one big answer would. The unit is the
     // first point's of the whole set for the same reason. Pages are keyset pages in
@@ -317,10 +317,11 @@ export function createReadModels(db: Kysely<Database>) {
      * in one read-only transaction (one connection, one snapshot) `batchRows` rows at a time.
      * `each` is given each fetch's whole points (a point whose citations run past the fetch waits
      * for the next) with their source and the answer's unit, as the JSON history makes them
-     * (toPoint), and is awaited before the next fetch: a caller that waits for its reader keeps
-     * memory flat whatever the number of points. Each fetch is a statement of its own, under the
-     * connection's statement_timeout. A history without points calls `each` once with none, and
-     * the transaction (`db`) to look names up on. Via hops are not named (an export has no hops).
+     * (toPoint), and is awaited before the fetch after the next (the next one runs meanwhile): a
+     * caller that waits for its reader keeps memory flat whatever the number of points. Each fetch
+     * is a statement of its own, under the connection's statement_timeout. A history without
+     * points calls `each` once with none, and the transaction (`db`) to look names up on. Via hops
+     * are not named (an export has no hops).
      */
     async historyExport(
       ctx: ReadContext,
@@ -342,10 +343,18 @@ export function createReadModels(db: Kysely<Database>) {
         let pending: Exported | undefined;
         let unit: string | null = null;
         let count = 0;
+        const fetch = () => {
+          const rows = sql<HistoryPageRow>`fetch forward ${sql.lit(o.batchRows)} from history_export`.execute(trx);
+          // Awaited below, unless the export stopped before: then nobody waits for it.
+          rows.catch(() => undefined);
+          return rows;
+        };
+        // The next fetch runs in Postgres while this one's rows are folded and written: at most
+        // two fetches' rows are held.
+        let next = fetch();
         for (;;) {
-          const { rows } = await sql<HistoryPageRow>`fetch forward ${sql.lit(o.batchRows)} from history_export`.execute(
-            trx,
-          );
+          const { rows } = await next;
+          if (rows.length === o.batchRows) next = fetch();
           const points: Exported[] = [];
           for (const r of rows) {
             unit ??= r.first_unit;
