@@ -38,7 +38,7 @@ export interface AnalysisDeps {
   liveStreamsPerClient: number;
   /** The scope reads need, or null when reads are open. */
   readScope: Scope | null;
-  /** Composite checks call claims whose valid times differ by more than this `misaligned`. */
+  /** The summary pairs claims whose valid times lie at most this many days apart; further apart, only counted. */
   alignToleranceDays?: number | undefined;
 }
 
@@ -92,7 +92,8 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
     {
       config: { scope: readScope },
       schema: {
-        summary: 'Per metric: the latest claim per source, the envelope across sources and the composite checks',
+        summary:
+          'Per metric: the latest claim per source, the envelope across sources, the conflicts between sources and the composite checks, claims paired by time',
         security,
         params: z.object({ topic: topicSlug }),
         querystring: summaryQuery,

@@ -74,7 +74,7 @@ export const settingsSchemas = {
       error: `must be one of ${Object.keys(normalisationRules).join(', ')}`,
     })
     .default(DEFAULT_RULE),
-  /** Composite checks call claims whose valid times differ by more than this many days `misaligned`. */
+  /** The summary pairs claims whose valid times lie at most this many days apart; further apart, only counted (`unaligned`). */
   CLAIMTRAIL_ALIGN_TOLERANCE_DAYS: z.coerce.number().min(0).max(3660).default(31),
   CLAIMTRAIL_TOKEN: z
     .string()
