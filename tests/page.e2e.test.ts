@@ -441,6 +441,11 @@ describe('the web page', () => {
       `/sources/${await check.getAttribute('data-component-source')}`,
       `/sources/${await check.getAttribute('data-composite-source')}`,
     ]);
+    // And those of each pair's heading.
+    const pair = page.locator('section.metric[data-metric="killed_or_wounded"] .check-pair').first();
+    expect(await pair.locator('h4 a').evaluateAll((as) => as.map((x) => x.getAttribute('href')))).toContain(
+      `/sources/${await pair.getAttribute('data-component-source')}`,
+    );
     const link = page.locator('section.metric[data-metric="killed"] li[data-source="kr-nis"] a.who');
     expect(await link.getAttribute('href')).toBe('/sources/kr-nis');
     await link.click();

@@ -41,6 +41,10 @@ export declare function checkGroups<C extends Check>(m: {
   checks: C[];
   sourcePairs?: SourcePair[] | undefined;
 }): CheckGroup<C>[];
+export declare const pairParts: (g: {
+  componentSource: SourceRef;
+  compositeSource: SourceRef;
+}) => (string | SourceRef)[];
 export declare const pairText: (g: { componentSource: SourceRef; compositeSource: SourceRef }) => string;
 export declare const unalignedText: (n: number, toleranceDays: number) => string;
 export declare function exceedsText(c: Check): string;

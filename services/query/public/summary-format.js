@@ -37,11 +37,17 @@ export function checkGroups(m) {
   return [...all.filter((g) => g.checks.length > 0), ...all.filter((g) => g.checks.length === 0)];
 }
 
+/** A group's heading as text and sources in reading order, so that a view can link each source. */
+export const pairParts = (g) =>
+  g.componentSource.id === g.compositeSource.id
+    ? [g.componentSource, "'s parts against its own total"]
+    : [g.componentSource, "'s parts against ", g.compositeSource, "'s total"];
+
 /** A group's heading: "kr-nis's parts against ua-president's total", or "… against its own total". */
 export const pairText = (g) =>
-  g.componentSource.id === g.compositeSource.id
-    ? `${sourceName(g.componentSource)}'s parts against its own total`
-    : `${sourceName(g.componentSource)}'s parts against ${sourceName(g.compositeSource)}'s total`;
+  pairParts(g)
+    .map((p) => (typeof p === 'string' ? p : sourceName(p)))
+    .join('');
 
 /** The pairs of a group too far apart in time: "2 pairs of claims too far apart in time to check (over 31 days)". */
 export const unalignedText = (n, toleranceDays) =>

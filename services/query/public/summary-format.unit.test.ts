@@ -4,6 +4,7 @@ import {
   conflictText,
   exceedsText,
   leftOffText,
+  pairParts,
   pairText,
   statedText,
   unalignedText,
@@ -60,6 +61,12 @@ describe('checks grouped per pair of sources', () => {
     expect(pairText({ componentSource: nis, compositeSource: nis })).toBe(
       "National Intelligence Service (South Korea)'s parts against its own total",
     );
+    expect(pairParts({ componentSource: nis, compositeSource: ua })).toEqual([
+      nis,
+      "'s parts against ",
+      ua,
+      "'s total",
+    ]);
     expect(unalignedText(2, 31)).toBe('2 pairs of claims too far apart in time to check (over 31 days)');
     expect(unalignedText(1, 1)).toBe('1 pair of claims too far apart in time to check (over 1 day)');
     const over = { ...check(nis, us, 'o'), status: 'part_exceeds_total', exceeding: ['o-w'] };

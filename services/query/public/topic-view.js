@@ -23,7 +23,7 @@ import {
   conflictParts,
   exceedsText,
   leftOffText,
-  pairText,
+  pairParts,
   statedText,
   unalignedText,
 } from './summary-format.js';
@@ -145,7 +145,11 @@ function checksBlock(m, toleranceDays) {
           class: 'check-pair',
           dataset: { componentSource: g.componentSource.id, compositeSource: g.compositeSource.id },
         },
-        h('h4', {}, pairText(g)),
+        h(
+          'h4',
+          {},
+          pairParts(g).map((p) => (typeof p === 'string' ? p : sourceLink(p))),
+        ),
         h(
           'ul',
           {},
