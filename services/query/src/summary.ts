@@ -425,7 +425,7 @@ export function compositeChecks(
     set.add(c.metric);
     offUnit.set(c.source.id, set);
   }
-  for (const [sourceId, metrics] of [...offUnit].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [sourceId, metrics] of [...offUnit].sort(([a], [b]) => cmp(a, b))) {
     skipped.push({
       reason: `${sourceId}'s ${[...metrics].sort().join(', ')} claims are not in ${unit}: not compared`,
     });
@@ -457,7 +457,7 @@ export function compositeChecks(
   // Per part, per source: its highest low (a part above a total needs one above the total's high).
   const maxLow = bySource.map(
     (perSource) =>
-      new Map([...perSource].map(([sourceId, list]) => [sourceId, Math.max(...list.map((c) => c.low ?? 0))])),
+      new Map([...perSource].map(([sourceId, list]) => [sourceId, list.reduce((m, c) => Math.max(m, c.low ?? 0), 0)])),
   );
   const compositesPerSource = new Map<string, number>();
   const windowCount = new Map<string, number>();

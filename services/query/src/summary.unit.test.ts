@@ -523,6 +523,27 @@ describe('checks paired in time', () => {
   });
 });
 
+describe('what never pairs', () => {
+  it('a retracted total is not checked, a retracted part not summed, a part in another unit skipped', () => {
+    const claims = [
+      claim('killed', 'a', { kind: 'exact', value: 100 }, { statedAt: '2025-03-10' }),
+      claim('wounded', 'a', { kind: 'exact', value: 200 }, { statedAt: '2025-03-10' }),
+      claim('wounded', 'a', { kind: 'exact', value: 900 }, { statedAt: '2025-03-12', status: 'retracted' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 300 }, { statedAt: '2025-03-12' }),
+      claim('killed_or_wounded', 'b', { kind: 'exact', value: 5 }, { statedAt: '2025-03-11', status: 'retracted' }),
+      claim('killed', 'c', { kind: 'exact', value: 100 }, { statedAt: '2025-03-10', unit: 'tonnes' }),
+      claim('wounded', 'c', { kind: 'exact', value: 200 }, { statedAt: '2025-03-10' }),
+    ];
+    const m = summarise(claims, DEMO_DEFS, 31).find((x) => x.metric === 'killed_or_wounded')!;
+    // 100 + 200 = 300 against b's 300; the retracted 900 and 5 never count; c's killed is in tonnes.
+    expect(m.checks.map((c) => [c.componentSource.id, c.status, c.sum])).toEqual([
+      ['a', 'consistent', { low: 300, high: 300 }],
+    ]);
+    expect(m.skipped).toEqual([{ reason: "c's killed claims are not in persons: not compared" }]);
+    expect(m.unaligned).toBe(0);
+  });
+});
+
 describe('conflicts', () => {
   it('pairs sources whose aligned claims do not overlap, the lower one first, with the gap and days', () => {
     const claims = [
