@@ -2,10 +2,9 @@
 // how it revised its own figures and how they fared in checks against other sources.
 import { getSource } from './api.js';
 import { h, linkOrText, replace } from './dom.js';
-import { checkLinks } from './source-links.js';
+import { checkItem } from './topic-view.js';
 import {
   checkCountsText,
-  gapText,
   revisionsText,
   sourceCountsText,
   sourceMetaText,
@@ -65,9 +64,6 @@ function seriesBlock(s) {
   );
 }
 
-/** The other side of a check: the source that is not this one. */
-const otherSide = (c) => (c.side === 'components' ? c.compositeSource : c.componentSource);
-
 function recordBlock(m) {
   return h(
     'section',
@@ -95,19 +91,11 @@ function recordBlock(m) {
       : h(
           'ul',
           {},
-          m.checks.checks.map((c) =>
-            h(
-              'li',
-              {
-                class: `check check-${c.status}`,
-                dataset: { status: c.status, side: c.side, other: otherSide(c).id },
-              },
-              h('span', { class: `badge badge-${c.status}` }, c.status),
-              ' ',
-              checkLinks(c),
-              c.status === 'gap' ? h('strong', { class: 'gap' }, gapText(c)) : null,
-            ),
-          ),
+          m.checks.checks.map((c) => {
+            const li = checkItem(c);
+            li.dataset.side = c.side;
+            return li;
+          }),
         ),
   );
 }

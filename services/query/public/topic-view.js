@@ -109,7 +109,8 @@ function latestBlock(m, colourOf) {
   );
 }
 
-function checkItem(c) {
+/** A composite check: its status, both sources as links, the gap or the part above the total, when stated. */
+export function checkItem(c) {
   return h(
     'li',
     {
