@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@claimtrail/shared';
 import { createDb, defaultReadSchemaOf } from '@claimtrail/shared/db';
+import { tokenHash } from '@claimtrail/shared/identity';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { createPgTokenStore, createQueryApp } from './query.app.ts';
 
@@ -424,6 +425,45 @@ describe('GET …/history.csv', () => {
     expect(query.lanes.stats().lanes.history.active).toBe(0);
     // The pool is whole afterwards.
     expect((await get('/v1/topics/war/metrics/killed/history.csv')).status).toBe(200);
+  });
+
+  it('takes the JSON history’s scope: 401 without a token, 403 without `read`, when reads need a token', async () => {
+    const { db } = createDb({ url: env.databaseUrl, max: 4, readOnly: true, applicationName: `ct-csv-auth-${env.id}` });
+    const principals = new Map([
+      [tokenHash('reader-token'), { principal: 'reader', scopes: ['read'] }],
+      [tokenHash('auditor-token'), { principal: 'auditor', scopes: ['audit:read'] }],
+    ]);
+    const locked = await createQueryApp({
+      db,
+      logger: createLogger('query-test', 'silent'),
+      tokens: { lookup: (hash) => Promise.resolve(principals.get(hash)) },
+      settings: { metaSchema: env.schema, requireReadToken: true, ratePerMinute: 1_000_000 },
+    });
+    try {
+      await locked.app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (locked.app.server.address() as { port: number }).port;
+      const at = (path: string, headers: Record<string, string>) =>
+        fetch(`http://127.0.0.1:${port}${path}`, { headers }).then(async (r) => ({
+          status: r.status,
+          type: r.headers.get('content-type'),
+          text: await r.text(),
+        }));
+      for (const [path, accept] of [
+        ['/v1/topics/war/metrics/killed/history.csv', '*/*'],
+        ['/v1/topics/war/metrics/killed/history', 'text/csv'],
+      ] as const) {
+        const anonymous = await at(path, { accept });
+        expect([anonymous.status, anonymous.type]).toEqual([401, expect.stringMatching(/^application\/problem\+json/)]);
+        const auditor = await at(path, { accept, authorization: 'Bearer auditor-token' });
+        expect([auditor.status, auditor.type]).toEqual([403, expect.stringMatching(/^application\/problem\+json/)]);
+        const reader = await at(path, { accept, authorization: 'Bearer reader-token' });
+        expect([reader.status, reader.type]).toEqual([200, 'text/csv; charset=utf-8']);
+        expect(reader.text.startsWith(`${COLUMNS}\r\n`)).toBe(true);
+      }
+    } finally {
+      await locked.close();
+      await db.destroy();
+    }
   });
 
   it('stops an export whose client takes nothing past the stall bound: the answer is cut, the lane free', async () => {
