@@ -246,6 +246,9 @@ describe('GET …/history.csv', () => {
     expect(r.status, r.text).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/csv; charset=utf-8');
     expect(r.headers.get('content-disposition')).toBe('attachment; filename="war.killed.history.csv"');
+    // The checkpoint it was read at, which the JSON answer carries as asOfSeq and knownAt.
+    expect(r.headers.get('x-claimtrail-as-of-seq')).toBe('1000000');
+    expect(r.headers.get('x-claimtrail-known-at')).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(r.text.startsWith(`${COLUMNS}\r\n`)).toBe(true);
     // Every line break outside a quoted field is CRLF.
     expect(r.text.replaceAll(/"[^"]*(?:""[^"]*)*"/g, '').match(/(?<!\r)\n/g)).toBeNull();
