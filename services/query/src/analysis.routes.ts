@@ -20,7 +20,7 @@ import type { createHttpApp } from '@claimtrail/shared/http';
 import type { Scope } from '@claimtrail/shared/identity';
 import { NotFoundError } from '@claimtrail/shared/errors';
 import { requireKnown } from './known-names.ts';
-import type { ReadContexts } from './read-context.ts';
+import { publishedByOf, type ReadContexts } from './read-context.ts';
 import type { ReadGuard } from './read-guard.ts';
 import { createReadModels } from './read-models.ts';
 import { registerSourceRoutes } from './sources.routes.ts';
@@ -109,6 +109,7 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
           topic: req.params.topic,
           asOfSeq: ctx.asOfSeq,
           knownAt: ctx.knownAt,
+          ...publishedByOf(ctx),
           alignToleranceDays: tolerance,
           metrics: summarise(claims, defs, tolerance),
         };
@@ -140,9 +141,26 @@ export function registerAnalysisRoutes(app: App, deps: AnalysisDeps): void {
          limit 5000`.execute(db),
         );
         if (rows.rows.length === 0) await read('timeline', () => requireKnown(db, ctx, { topic: req.params.topic }));
+        const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
+        const published = await read('timeline', () =>
+          sql<{ published_at: string; published_to: Date; reports: number }>`
+        select r.published_at, min(r.published_to) as published_to, count(distinct r.report_id)::int as reports
+          from ${t('claim_versions')} cv
+          join ${t('claim_citations')} c on c.claim_id = cv.claim_id
+          join ${t('reports')} r on r.report_id = c.report_id
+         where cv.topic = ${req.params.topic} and cv.seq_to is null
+         group by r.published_at
+         order by 2, 1
+         limit 5000`.execute(db),
+        );
         return {
           topic: req.params.topic,
           asOfSeq: ctx.asOfSeq,
+          published: published.rows.map((r) => ({
+            publishedAt: r.published_at,
+            to: new Date(r.published_to).toISOString(),
+            reports: r.reports,
+          })),
           instants: rows.rows.map((r) => ({
             knownAt: new Date(r.known_at).toISOString(),
             seq: Number(r.seq),

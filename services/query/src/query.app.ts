@@ -19,12 +19,12 @@ import {
   topicsQuery,
   topicsResponse,
 } from '@claimtrail/shared/contract';
-import { claimId as claimIdSchema, metricSlug, parseFuzzyDate, topicSlug } from '@claimtrail/shared/events';
+import { claimId as claimIdSchema, metricSlug, topicSlug } from '@claimtrail/shared/events';
 import { cachedTokenStore, createHttpApp, type TokenStore } from '@claimtrail/shared/http';
 import { NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
 import type { Logger } from '@claimtrail/shared';
 import { requireKnown } from './known-names.ts';
-import { createReadContexts, type ReadContext } from './read-context.ts';
+import { createReadContexts, publishedByOf, type ReadContext } from './read-context.ts';
 import { createReadModels, type HistoryFilter } from './read-models.ts';
 import { registerAnalysisRoutes } from './analysis.routes.ts';
 import { createAnswerPacer } from './answer-pacer.ts';
@@ -59,18 +59,6 @@ function poolUnder(db: Kysely<Database>) {
   } catch {
     return undefined;
   }
-}
-
-function dateBound(name: 'from' | 'to', v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const d = parseFuzzyDate(v);
-  if (!d)
-    throw new ValidationError(
-      `${name} must be YYYY, YYYY-MM, YYYY-MM-DD or an RFC 3339 date-time, within the years 0001 to 9999`,
-      [{ path: `query:/${name}`, message: 'invalid date' }],
-    );
-  // `from` includes the whole period it names; `to` too (its end is exclusive).
-  return name === 'from' ? d.from : d.to;
 }
 
 /** Postgres tokens table: the query service talks to Postgres only. */
@@ -161,7 +149,7 @@ export async function createQueryApp(deps: QueryDeps) {
         const q = req.query;
         const after = q.cursor === undefined ? undefined : decodeCursor('topics', q.cursor).after;
         const ctx = await contexts.resolve(q);
-        if (!ctx.past) {
+        if (!ctx.past && !ctx.publishedBy) {
           // Shared by every request at this asOfSeq, and sent as the JSON text it was kept as.
           const page = await topicsNow.page(ctx, after, q.limit);
           await guard.pace();
@@ -180,6 +168,7 @@ export async function createQueryApp(deps: QueryDeps) {
         return {
           asOfSeq: ctx.asOfSeq,
           knownAt: ctx.knownAt,
+          ...publishedByOf(ctx),
           topics: shown,
           nextCursor: more ? encodeCursor({ k: 'topics', after: shown.at(-1)!.topic }) : null,
         };
@@ -191,20 +180,14 @@ export async function createQueryApp(deps: QueryDeps) {
     params: { topic: string; metric: string },
     q: {
       source?: string | string[] | undefined;
-      from?: string | undefined;
-      to?: string | undefined;
       includeRetracted?: boolean | undefined;
     },
   ): HistoryFilter {
-    const from = dateBound('from', q.from);
-    const to = dateBound('to', q.to);
     const sources = q.source === undefined ? undefined : Array.isArray(q.source) ? q.source : [q.source];
     return {
       topic: params.topic,
       metric: params.metric,
       ...(sources ? { sources } : {}),
-      ...(from ? { from } : {}),
-      ...(to ? { to } : {}),
       includeRetracted: q.includeRetracted ?? false,
     };
   }
@@ -283,6 +266,7 @@ export async function createQueryApp(deps: QueryDeps) {
           unit: h.unit,
           asOfSeq: ctx.asOfSeq,
           knownAt: ctx.knownAt,
+          ...publishedByOf(ctx),
           series: h.series,
           nextCursor: h.next ? encodeCursor({ k: 'history', ...h.next }) : null,
         };
@@ -313,6 +297,7 @@ export async function createQueryApp(deps: QueryDeps) {
         return {
           asOfSeq: ctx.asOfSeq,
           knownAt: ctx.knownAt,
+          ...publishedByOf(ctx),
           metrics: shown,
           nextCursor: more ? encodeCursor({ k: 'metrics', after: shown.at(-1)!.metric }) : null,
         };
@@ -342,7 +327,7 @@ export async function createQueryApp(deps: QueryDeps) {
               : `metric ${req.params.metric} is not defined`,
           );
         void reply.header('etag', `"${m.seq}"`);
-        return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...m };
+        return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...publishedByOf(ctx), ...m };
       }),
   );
 
@@ -364,9 +349,14 @@ export async function createQueryApp(deps: QueryDeps) {
         const c = await read('claim', () => models.claim(ctx, req.params.claimId));
         if (!c)
           throw new NotFoundError(
-            ctx.past ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}` : `no claim ${req.params.claimId}`,
+            [
+              ctx.past
+                ? `claim ${req.params.claimId} was not known at ${ctx.knownAt}`
+                : `no claim ${req.params.claimId}`,
+              ctx.publishedBy ? ` cited by a report published by ${ctx.publishedBy.text}` : '',
+            ].join(''),
           );
-        return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...c };
+        return { asOfSeq: ctx.asOfSeq, knownAt: ctx.knownAt, ...publishedByOf(ctx), ...c };
       }),
   );
 

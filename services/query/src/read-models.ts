@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import type { ClaimStatus } from '@claimtrail/shared/contract';
 import type { AGGREGATIONS, CONFIDENCE_LEVELS, ClaimValue } from '@claimtrail/shared/events';
-import { visibleAt, type ReadContext } from './read-context.ts';
+import { claimCounts, reportCounts, statedWithin, visibleAt, type ReadContext } from './read-context.ts';
 import { aggregationOf, standingClaim } from './supersession.sql.ts';
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -194,8 +194,6 @@ export interface HistoryFilter {
   topic: string;
   metric: string;
   sources?: string[];
-  from?: string;
-  to?: string;
   includeRetracted: boolean;
 }
 
@@ -240,9 +238,9 @@ export function createReadModels(db: Kysely<Database>) {
                ${standingClaim('cv', aggregationOf(ctx, q.metric))} as standing
           from ${t('claim_versions')} cv
          where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
+           and ${claimCounts(ctx, 'cv')}
            ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
-           ${q.from ? sql`and cv.stated_to > ${q.from}::timestamptz` : sql``}
-           ${q.to ? sql`and cv.stated_from < ${q.to}::timestamptz` : sql``}
+           and ${statedWithin(ctx, 'cv')}
       ),
       page as (
         select * from f
@@ -264,7 +262,7 @@ export function createReadModels(db: Kysely<Database>) {
         from (select (select f.unit from f order by f.stated_from, f.first_seq limit 1) as first_unit) u
         left join named p on true
         left join ${t('sources')} s on s.source_id = p.source_id and ${visibleAt(ctx, 's')}
-        left join (${t('claim_citations')} c join ${t('reports')} r on r.report_id = c.report_id)
+        left join (${t('claim_citations')} c join ${t('reports')} r on r.report_id = c.report_id and ${reportCounts(ctx, 'r')})
           on c.claim_id = p.claim_id ${ctx.past ? sql`and c.known_at <= ${ctx.knownAt}::timestamptz` : sql``}
        order by p.stated_from, p.first_seq, c.seq`;
   }
@@ -406,7 +404,8 @@ export function createReadModels(db: Kysely<Database>) {
             ? sql`shown as (
           select x.topic from (
             (select distinct t.topic collate "C" as topic from ${cvs} t
-              where ${visibleAt(ctx, 't')} and t.status <> 'retracted' and ${after('t.topic')}
+              where ${visibleAt(ctx, 't')} and t.status <> 'retracted' and ${claimCounts(ctx, 't')}
+                and ${statedWithin(ctx, 't')} and ${after('t.topic')}
               order by 1 limit ${page.limit + 1})
             union
             (select n.topic collate "C" from names n where ${after('n.topic')} order by 1 limit ${page.limit + 1})
@@ -419,7 +418,8 @@ export function createReadModels(db: Kysely<Database>) {
                  (array_agg(cv.stated_at order by cv.stated_from, cv.first_seq))[1] as first_stated_at,
                  (array_agg(cv.stated_at order by cv.stated_from desc, cv.first_seq desc))[1] as last_stated_at
             from ${cvs} cv
-           where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted' and ${shown('cv.topic')}
+           where ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted' and ${claimCounts(ctx, 'cv')}
+             and ${statedWithin(ctx, 'cv')} and ${shown('cv.topic')}
            group by cv.topic, cv.metric
         )
         select coalesce(f.topic, n.topic) as topic, n.label, n.description, f.metric, f.unit, f.claims, f.sources,
@@ -510,7 +510,7 @@ export function createReadModels(db: Kysely<Database>) {
              from (select n.claim_id, ${standingClaim('n', aggregationOf(ctx, sql`cv.metric`))} as standing
                      from ${t('claim_versions')} n
                     where n.topic = cv.topic and n.metric = cv.metric and n.source_id = cv.source_id
-                      and ${visibleAt(ctx, 'n')}) w
+                      and ${visibleAt(ctx, 'n')} and ${claimCounts(ctx, 'n')}) w
             where w.claim_id = cv.claim_id) as standing,
           (select coalesce(json_agg(json_build_object('seq', r.seq, 'type', r.type, 'recorded_at', r.recorded_at,
                     'actor', r.actor, 'changes', r.changes, 'reason', r.reason, 'retracted_by', r.retracted_by,
@@ -520,11 +520,12 @@ export function createReadModels(db: Kysely<Database>) {
                     'report_id', p.report_id, 'url', p.url, 'publisher', p.publisher, 'published_at', p.published_at,
                     'title', p.title, 'kind', p.kind) order by c.seq), '[]')
              from ${t('claim_citations')} c
-            cross join lateral (select * from ${t('reports')} p where p.report_id = c.report_id limit 1) p
+            cross join lateral (select * from ${t('reports')} p
+                                 where p.report_id = c.report_id and ${reportCounts(ctx, 'p')} limit 1) p
             where c.claim_id = cv.claim_id ${knownBy('c')}) as citations
           from ${versions} cv
           left join ${t('sources')} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
-         where ${visibleAt(ctx, 'cv')}`.execute(db);
+         where ${visibleAt(ctx, 'cv')} and ${claimCounts(ctx, 'cv')}`.execute(db);
       const r = rows.rows[0];
       if (!r) return undefined;
       const cites = r.citations.map(citationOf);

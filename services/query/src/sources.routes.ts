@@ -17,7 +17,7 @@ import type { createHttpApp } from '@claimtrail/shared/http';
 import type { Scope } from '@claimtrail/shared/identity';
 import { NotFoundError } from '@claimtrail/shared/errors';
 import { decodeCursor, encodeCursor } from './cursor.ts';
-import type { ReadContext, ReadContexts } from './read-context.ts';
+import { publishedByOf, type ReadContext, type ReadContexts } from './read-context.ts';
 import type { Read, ReadGuard } from './read-guard.ts';
 import type { ReadModels } from './read-models.ts';
 import { checksOfSource, sourceRecord, type TopicChecks } from './source-record.ts';
@@ -70,6 +70,7 @@ export function registerSourceRoutes(app: App, deps: SourceRoutesDeps): void {
         return {
           asOfSeq: ctx.asOfSeq,
           knownAt: ctx.knownAt,
+          ...publishedByOf(ctx),
           sources: shown,
           nextCursor: more ? encodeCursor({ k: 'sources', after: shown.at(-1)!.id }) : null,
         };
@@ -107,6 +108,7 @@ export function registerSourceRoutes(app: App, deps: SourceRoutesDeps): void {
         return {
           asOfSeq: ctx.asOfSeq,
           knownAt: ctx.knownAt,
+          ...publishedByOf(ctx),
           source,
           metrics: page.metrics,
           record,

@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import type { SourceEntry } from '@claimtrail/shared/contract';
-import { visibleAt, type ReadContext } from './read-context.ts';
+import { claimCounts, statedWithin, visibleAt, type ReadContext } from './read-context.ts';
 import { aggregationOf } from './supersession.sql.ts';
 import type { StatedFigure } from './source-record.ts';
 
@@ -48,7 +48,8 @@ export async function loadSources(
           where ${visibleAt(ctx, 's')} and ${pick('s.source_id')} order by 1 limit ${limit})
         union
         (select distinct c.source_id collate "C" from ${t('claim_versions')} c
-          where ${visibleAt(ctx, 'c')} and ${pick('c.source_id')} order by 1 limit ${limit})
+          where ${visibleAt(ctx, 'c')} and ${pick('c.source_id')} and ${claimCounts(ctx, 'c')}
+            and ${statedWithin(ctx, 'c')} order by 1 limit ${limit})
       ) x order by 1 limit ${limit}
     ),
     figures as (
@@ -59,6 +60,7 @@ export async function loadSources(
              (array_agg(cv.stated_at order by cv.stated_from desc, cv.first_seq desc))[1] as last_stated_at
         from ${t('claim_versions')} cv
        where ${visibleAt(ctx, 'cv')} and cv.source_id collate "C" in (select id from shown)
+         and ${claimCounts(ctx, 'cv')} and ${statedWithin(ctx, 'cv')}
        group by cv.source_id
     )
     select sh.id, s.name, s.kind, s.country, f.claims, f.topics, f.corrected, f.retracted,
@@ -94,6 +96,7 @@ export async function loadSourceSeries(
     select distinct cv.topic collate "C" as topic, cv.metric collate "C" as metric
       from ${sql.table(`${ctx.schema}.claim_versions`)} cv
      where cv.source_id = ${q.sourceId} and ${visibleAt(ctx, 'cv')}
+       and ${claimCounts(ctx, 'cv')} and ${statedWithin(ctx, 'cv')}
        ${q.includeRetracted ? sql`` : sql`and cv.status <> 'retracted'`}
        ${q.after ? sql`and (cv.topic collate "C", cv.metric collate "C") >= (${q.after.topic}, ${q.after.metric})` : sql``}
      order by 1, 2
@@ -128,6 +131,7 @@ export async function loadStatedFigures(
       from ${sql.table(`${ctx.schema}.claim_versions`)} cv
      cross join lateral (select ${aggregationOf(ctx, sql`cv.metric`)} as aggregation offset 0) ag
      where cv.source_id = ${sourceId} and ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted' and cv.best is not null
+       and ${claimCounts(ctx, 'cv')} and ${statedWithin(ctx, 'cv')}
      order by cv.topic collate "C", cv.metric collate "C", cv.stated_from, cv.first_seq`.execute(db);
   return rows.rows.map((r) => ({
     topic: r.topic,
@@ -158,7 +162,7 @@ export async function loadCheckedTopics(db: Kysely<Database>, ctx: ReadContext, 
     select distinct cv.topic collate "C" as topic
       from ${t('claim_versions')} cv
      where cv.source_id = ${sourceId} and ${visibleAt(ctx, 'cv')} and cv.status <> 'retracted'
-       and cv.metric in (select metric from checked)
+       and cv.metric in (select metric from checked) and ${claimCounts(ctx, 'cv')} and ${statedWithin(ctx, 'cv')}
      order by 1`.execute(db);
   return rows.rows.map((r) => r.topic);
 }

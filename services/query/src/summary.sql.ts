@@ -5,7 +5,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '@claimtrail/shared/db';
 import type { ClaimValue } from '@claimtrail/shared/events';
-import { visibleAt, type ReadContext } from './read-context.ts';
+import { claimCounts, statedWithin, visibleAt, type ReadContext } from './read-context.ts';
 import { aggregationOf, standingClaim, standingRank } from './supersession.sql.ts';
 import type { MetricDef, SummaryClaim } from './summary.ts';
 
@@ -54,7 +54,7 @@ export async function loadSummaryRows(
       from ${sql.table(`${ctx.schema}.claim_versions`)} cv
      cross join lateral (select ${aggregationOf(ctx, sql`cv.metric`)} as aggregation offset 0) ag
       left join ${sql.table(`${ctx.schema}.sources`)} s on s.source_id = cv.source_id and ${visibleAt(ctx, 's')}
-     where cv.topic = ${topic} and ${visibleAt(ctx, 'cv')}
+     where cv.topic = ${topic} and ${visibleAt(ctx, 'cv')} and ${claimCounts(ctx, 'cv')} and ${statedWithin(ctx, 'cv')}
      order by cv.metric, cv.source_id, cv.stated_from, cv.first_seq`.execute(db);
   const defs = await sql<{
     metric: string;

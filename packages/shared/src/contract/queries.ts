@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { instant } from '../events/dates.ts';
+import { fuzzyDate, instant } from '../events/dates.ts';
 import { claimValue } from '../events/values.ts';
 import { sourceSlug, topicSlug } from '../events/text.ts';
 import { AGGREGATIONS, CONFIDENCE_LEVELS } from '../events/schemas.ts';
@@ -10,7 +10,18 @@ const booleanParam = z.enum(['true', 'false', '1', '0']).transform((v) => v === 
 /** Query parameters every read takes. */
 export const readParams = {
   knownAt: instant.optional(),
+  /** The answer as the public record stood at this date: only reports published by then count. */
+  publishedBy: fuzzyDate.optional(),
   minSeq: z.coerce.number().int().min(0).optional(),
+};
+
+/**
+ * Reads of many claims take only those whose statedAt meets [from, to] (any precision, each
+ * including the whole period it names).
+ */
+export const statedParams = {
+  from: z.string().max(40).optional(),
+  to: z.string().max(40).optional(),
 };
 
 /** Where the next page starts: the `nextCursor` of the page before, as given (opaque). */
@@ -25,14 +36,14 @@ export const METRICS_PAGE = { default: 1000, max: 1000 } as const;
 
 export const topicsQuery = z.strictObject({
   ...readParams,
+  ...statedParams,
   limit: z.coerce.number().int().min(1).max(TOPICS_PAGE.max).default(TOPICS_PAGE.default),
   cursor: cursorParam,
 });
 export const historyQuery = z.strictObject({
   ...readParams,
   source: z.union([sourceSlug, z.array(sourceSlug).max(100)]).optional(),
-  from: z.string().max(40).optional(),
-  to: z.string().max(40).optional(),
+  ...statedParams,
   includeRetracted: booleanParam.optional(),
   limit: z.coerce.number().int().min(1).max(HISTORY_PAGE.max).default(HISTORY_PAGE.default),
   cursor: cursorParam,
@@ -119,6 +130,8 @@ export const historyResponse = z.object({
   unit: z.string().nullable(),
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   series: z.array(z.object({ source: sourceRef, points: z.array(historyPoint) })),
   /**
    * The `cursor` of the next page, or null on the last one. A page holds up to `limit` points in
@@ -131,6 +144,8 @@ export type HistoryResponse = z.infer<typeof historyResponse>;
 export const topicsResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   topics: z.array(
     z.object({
       topic: z.string(),
@@ -169,6 +184,8 @@ export const revision = z.object({
 export const claimResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   claim: z.object({
     ...claimFigure,
     ...claimSaying,
@@ -196,6 +213,8 @@ export const metricInForce = z.object({
 export const metricsResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   metrics: z.array(metricInForce),
   /** The `cursor` of the next page of definitions, or null on the last one. */
   nextCursor: z.string().nullable(),
@@ -204,6 +223,8 @@ export const metricsResponse = z.object({
 export const metricResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   ...metricInForce.shape,
 });
 
@@ -230,7 +251,7 @@ export const eventsResponse = z.object({
 
 // ---- GET /v1/topics/{topic}/summary ----
 
-export const summaryQuery = z.strictObject({ ...readParams });
+export const summaryQuery = z.strictObject({ ...readParams, ...statedParams });
 
 /** A closed interval of normalised bounds; `high: null` is unbounded above (a missing low counts as 0). */
 export const interval = z.object({ low: z.number(), high: z.number().nullable() });
@@ -388,6 +409,8 @@ export const summaryResponse = z.object({
   topic: z.string(),
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   alignToleranceDays: z.number(),
   metrics: z.array(summaryMetric),
 });
@@ -403,6 +426,11 @@ export const timelineResponse = z.object({
   instants: z.array(
     z.object({ knownAt: z.string(), seq: z.number().int(), events: z.number().int(), types: z.array(z.string()) }),
   ),
+  /**
+   * Each distinct publication date of the reports that cite the topic's claims, in the order of
+   * the end of its interval (`to`, ISO): the steps of the page's "published by" slider.
+   */
+  published: z.array(z.object({ publishedAt: z.string(), to: z.string(), reports: z.number().int() })),
 });
 export type TimelineResponse = z.infer<typeof timelineResponse>;
 

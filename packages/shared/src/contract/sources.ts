@@ -1,6 +1,6 @@
 // GET /v1/sources and GET /v1/sources/{sourceId}: who made claims, and each source's record.
 import { z } from 'zod';
-import { compositeCheck, historyPoint, historyQuery, readParams } from './queries.ts';
+import { compositeCheck, historyPoint, historyQuery, readParams, statedParams } from './queries.ts';
 
 // The same parameters as the history's: `includeRetracted` ("true", "false", "1", "0") and `cursor`.
 const { includeRetracted, cursor } = historyQuery.shape;
@@ -12,12 +12,14 @@ export const SOURCE_POINTS_PAGE = { default: 10_000, max: 50_000 } as const;
 
 export const sourcesQuery = z.strictObject({
   ...readParams,
+  ...statedParams,
   limit: z.coerce.number().int().min(1).max(SOURCES_PAGE.max).default(SOURCES_PAGE.default),
   cursor,
 });
 
 export const sourceQuery = z.strictObject({
   ...readParams,
+  ...statedParams,
   includeRetracted,
   limit: z.coerce.number().int().min(1).max(SOURCE_POINTS_PAGE.max).default(SOURCE_POINTS_PAGE.default),
   cursor,
@@ -46,6 +48,8 @@ export type SourceEntry = z.infer<typeof sourceEntry>;
 export const sourcesResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   sources: z.array(sourceEntry),
   /** The `cursor` of the next page of sources, or null on the last one. */
   nextCursor: z.string().nullable(),
@@ -104,6 +108,8 @@ export type SourceRecordMetric = z.infer<typeof sourceRecordMetric>;
 export const sourceResponse = z.object({
   asOfSeq: z.number().int(),
   knownAt: z.string(),
+  /** The publishedBy the answer was read at, as given. */
+  publishedBy: z.string().optional(),
   source: sourceEntry,
   /** Its claims by topic and metric, as history points, in (topic, metric, statedAt, seq) order. */
   metrics: z.array(
