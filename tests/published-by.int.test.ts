@@ -28,11 +28,9 @@ async function report(url: string, publishedAt: string, claims: unknown[]) {
 beforeAll(async () => {
   p = await startProduct('published-by');
   // Posted in one sitting, out of publication order, as a back-fill is.
-  [{ claimId: ids.d! }] = await report('https://example.org/jan', '2025-01-10', [claim('ua-mod', 900, '2025-01-05')]);
-  [{ claimId: ids.a! }] = await report('https://example.org/oct', '2024-10-15', [claim('ua-mod', 500, '2024-10-14')]);
-  [{ claimId: ids.b! }] = await report('https://example.org/nov-month', '2024-11', [
-    claim('ua-mod', 700, '2024-11-01'),
-  ]);
+  ids.d = (await report('https://example.org/jan', '2025-01-10', [claim('ua-mod', 900, '2025-01-05')]))[0]!.claimId;
+  ids.a = (await report('https://example.org/oct', '2024-10-15', [claim('ua-mod', 500, '2024-10-14')]))[0]!.claimId;
+  ids.b = (await report('https://example.org/nov-month', '2024-11', [claim('ua-mod', 700, '2024-11-01')]))[0]!.claimId;
   const [c, echo] = await report('https://example.org/nov-20', '2024-11-20', [
     claim('uk-mod', 650, '2024-11-19'),
     claim('ua-mod', 500, '2024-10-14'),
