@@ -491,6 +491,415 @@ describe('the web page', () => {
   });
 });
 
+/** What a chart drew: each mark with its place in time and on the plot, and the axes' labels. */
+interface Mark {
+  claimId: string;
+  source: string;
+  colour: string;
+  t: number;
+  t0: number;
+  t1: number;
+  x: number;
+  y: number;
+  x0: number;
+  x1: number;
+  drawn: string;
+  plot: { left: number; top: number };
+}
+interface Axes {
+  x: { labels: string[] };
+  y: { labels: string[]; size: number; font: string };
+}
+type Chart = HTMLElement & { chartMarks: Mark[]; chartAxes: Axes };
+
+const chartOf = (page: Page, metric: string) =>
+  page.locator(`section.metric[data-metric="${metric}"] .chart-wrap`).evaluate((el) => {
+    const c = el as Chart;
+    return { marks: c.chartMarks, axes: c.chartAxes, incremental: c.dataset.incremental };
+  });
+
+/** The colour a reader sees at a point of a chart's plot (CSS pixels), as [r, g, b]. */
+const pixel = (page: Page, metric: string, plot: { left: number; top: number }, x: number, y: number) =>
+  page.locator(`section.metric[data-metric="${metric}"] .chart-wrap canvas`).evaluate(
+    (canvas, at) => {
+      const c = canvas as HTMLCanvasElement;
+      const ratio = c.width / c.getBoundingClientRect().width;
+      const d = c
+        .getContext('2d')!
+        .getImageData(Math.round((at.plot.left + at.x) * ratio), Math.round((at.plot.top + at.y) * ratio), 1, 1).data;
+      // The canvas is transparent where nothing is drawn: composed over the page's white, as a reader sees it.
+      const a = d[3]! / 255;
+      return [0, 1, 2].map((i) => Math.round(d[i]! * a + 255 * (1 - a)));
+    },
+    { plot, x, y },
+  );
+
+const rgb = (hex: string) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+/** Whether a pixel is (close to) a colour. */
+const near = (a: number[], b: number[], tolerance = 40) => a.every((v, i) => Math.abs(v - b[i]!) <= tolerance);
+const WHITE = [255, 255, 255];
+const utc = (iso: string) => Date.parse(iso) / 1000;
+
+/** RFC 4180 rows of a CSV text (quoted fields, doubled quotes, CRLF). */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else if (ch !== '\r') field += ch;
+  }
+  return rows;
+}
+
+describe('the charts read estimates right', () => {
+  const RT = 'reading-test';
+  const claims: Record<string, string> = {};
+
+  beforeAll(async () => {
+    for (const [metric, aggregation] of [
+      ['deployed_rt', 'stock'],
+      ['reinforcements_rt', 'incremental'],
+      ['killed_rt', 'cumulative'],
+      ['wounded_rt', 'cumulative'],
+    ] as const) {
+      const r = await product.post('/v1/metrics', { metric, label: metric, unit: 'persons', aggregation });
+      expect(r.status).toBe(202);
+    }
+    const c = (name: string, claim: Record<string, unknown>) => ({ name, claim: { topic: RT, ...claim } });
+    const all = [
+      // A study stated in 2025 about the first half of 2024: at the end of June 2024, not in 2025.
+      c('study', {
+        metric: 'deployed_rt',
+        value: { kind: 'exact', value: 5000 },
+        source: { id: 'rt-study', name: 'A study' },
+        statedAt: '2025-01',
+        validFrom: '2024-01',
+        validTo: '2024-06',
+      }),
+      c('range', {
+        metric: 'deployed_rt',
+        value: { kind: 'range', low: 4000, high: 6000 },
+        source: { id: 'rt-ranger', name: 'A ranger' },
+        statedAt: '2024-08',
+      }),
+      c('atMost', {
+        metric: 'deployed_rt',
+        value: { kind: 'at_most', value: 7000 },
+        source: { id: 'rt-ceiling', name: 'A ceiling' },
+        statedAt: '2024-08',
+      }),
+      c('octNov', {
+        metric: 'reinforcements_rt',
+        value: { kind: 'exact', value: 1000 },
+        source: { id: 'rt-study', name: 'A study' },
+        statedAt: '2024-12-05',
+        validFrom: '2024-10',
+        validTo: '2024-11',
+      }),
+      c('dec', {
+        metric: 'reinforcements_rt',
+        value: { kind: 'approx', value: 1500 },
+        source: { id: 'rt-ranger' },
+        statedAt: '2025-01-03',
+        validFrom: '2024-12',
+        validTo: '2024-12',
+      }),
+      c('bareRange', {
+        metric: 'killed_rt',
+        value: { kind: 'range', low: 10000, high: 12000 },
+        source: { id: 'rt-ranger' },
+        statedAt: '2025-01',
+      }),
+      c('newer', {
+        metric: 'killed_rt',
+        value: { kind: 'exact', value: 15000 },
+        source: { id: 'rt-ranger' },
+        statedAt: '2025-03',
+        via: [{ id: 'un-ocha', role: 'relay', name: 'UN Office for the Coordination of Humanitarian Affairs' }],
+        confidence: 'moderate',
+        likelihood: 'likely',
+        note: 'excludes militia',
+        quote: 'about "15,000", officials said',
+      }),
+      c('twinA', {
+        metric: 'killed_rt',
+        value: { kind: 'exact', value: 13000 },
+        source: { id: 'rt-twin-a', name: 'Twin A' },
+        statedAt: '2025-02',
+      }),
+      c('twinB', {
+        metric: 'killed_rt',
+        value: { kind: 'exact', value: 13000 },
+        source: { id: 'rt-twin-b', name: 'Twin B' },
+        statedAt: '2025-02',
+      }),
+      c('million', {
+        metric: 'wounded_rt',
+        value: { kind: 'exact', value: 1000000 },
+        source: { id: 'rt-big', name: 'Big counter' },
+        statedAt: '2024-03-13',
+      }),
+      c('million2', {
+        metric: 'wounded_rt',
+        value: { kind: 'approx', value: 1200000 },
+        source: { id: 'rt-big' },
+        statedAt: '2024-03-20',
+      }),
+      c('hidden', {
+        metric: 'wounded_rt',
+        value: { kind: 'exact', value: 900000 },
+        source: { id: 'rt-hidden', name: 'Hidden only' },
+        statedAt: '2024-03-15',
+      }),
+    ];
+    const posted = await report(
+      all.map((x) => x.claim),
+      'https://example.org/reading',
+    );
+    all.forEach((x, i) => (claims[x.name] = posted.claims[i]!.claimId));
+    const retracted = await product.post(`/v1/claims/${claims.hidden}/retractions`, {
+      reason: 'misattributed',
+      by: 'editor',
+    });
+    expect(retracted.status).toBe(202);
+    await product.get(`/v1/topics?minSeq=${(retracted.body as { seq: number }).seq}`);
+  });
+
+  it('puts levels at the end of the period they describe and incremental figures as bars across theirs', async () => {
+    const page = await openPage(`/topics/${RT}`);
+    const levels = await chartOf(page, 'deployed_rt');
+    expect(levels.incremental).toBe('false');
+    const study = levels.marks.find((m) => m.claimId === claims.study)!;
+    const range = levels.marks.find((m) => m.claimId === claims.range)!;
+    // At the end of June 2024 (stated in 2025), left of a figure for August 2024.
+    expect(study.t).toBe(utc('2024-07-01T00:00:00Z'));
+    expect(range.t).toBe(utc('2024-09-01T00:00:00Z'));
+    expect(study.x).toBeLessThan(range.x);
+    // And drawn there: the exact figure's filled marker in its source's colour.
+    expect(near(await pixel(page, 'deployed_rt', study.plot, study.x, study.y), rgb(study.colour))).toBe(true);
+
+    const inc = await chartOf(page, 'reinforcements_rt');
+    expect(inc.incremental).toBe('true');
+    const octNov = inc.marks.find((m) => m.claimId === claims.octNov)!;
+    expect([octNov.t0, octNov.t1]).toEqual([utc('2024-10-01T00:00:00Z'), utc('2024-12-01T00:00:00Z')]);
+    const dec = inc.marks.find((m) => m.claimId === claims.dec)!;
+    expect([dec.t0, dec.t1]).toEqual([utc('2024-12-01T00:00:00Z'), utc('2025-01-01T00:00:00Z')]);
+    // The bar fills its period: tinted near both ends, blank just outside it.
+    const bottom = (y: number) => y + 10;
+    for (const x of [octNov.x0 + 3, octNov.x1 - 3])
+      expect(near(await pixel(page, 'reinforcements_rt', octNov.plot, x, bottom(octNov.y)), WHITE, 3)).toBe(false);
+    expect(await pixel(page, 'reinforcements_rt', octNov.plot, octNov.x0 - 4, bottom(octNov.y))).toEqual(WHITE);
+    // No level line joins two periods: between the bars' tops, above the lower bar, nothing is drawn.
+    const between = octNov.y + ((1130 - 1000) / (1500 - 1000)) * (dec.y - octNov.y);
+    expect(await pixel(page, 'reinforcements_rt', octNov.plot, octNov.x1 - 3, between)).toEqual(WHITE);
+    // No envelope across periods, and no envelope sentence beside an incremental metric.
+    expect(await page.locator('section.metric[data-metric="reinforcements_rt"] .envelope').count()).toBe(0);
+    await page.locator('section.metric[data-metric="deployed_rt"]').screenshot({ path: shot('estimates-levels') });
+    await page
+      .locator('section.metric[data-metric="reinforcements_rt"]')
+      .screenshot({ path: shot('estimates-incremental') });
+    expect(consoleErrors.get(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('draws a range without a best as a bar with no marker, and computes changes only between stated centres', async () => {
+    const page = await openPage(`/topics/${RT}`);
+    const levels = await chartOf(page, 'deployed_rt');
+    const range = levels.marks.find((m) => m.claimId === claims.range)!;
+    expect(range.drawn).toBe('bar');
+    const colour = rgb(range.colour);
+    // The bar itself, and no ring of a marker either side of it at its middle.
+    const across = await Promise.all(
+      [-1, 0, 1].map((dx) => pixel(page, 'deployed_rt', range.plot, range.x + dx, range.y)),
+    );
+    expect(across.some((px) => near(px, colour))).toBe(true);
+    for (const dx of [-4, 4])
+      expect(near(await pixel(page, 'deployed_rt', range.plot, range.x + dx, range.y), colour)).toBe(false);
+    // The ranger's latest (15,000) follows a bare range: no change is made up from its midpoint.
+    const latest = page.locator('section.metric[data-metric="killed_rt"] li[data-source="rt-ranger"]');
+    expect(await latest.locator('.figure').textContent()).toBe('15,000');
+    expect(await latest.locator('.change').textContent()).toBe(' · was 10,000–12,000 (2025-01)');
+    expect(await latest.textContent()).not.toMatch(/▲|▼/);
+    await page.locator('section.metric[data-metric="killed_rt"]').screenshot({ path: shot('estimates-ranges') });
+    await page.close();
+  });
+
+  it('draws the envelope without counting missing bounds as 0', async () => {
+    const page = await openPage(`/topics/${RT}`);
+    const levels = await chartOf(page, 'deployed_rt');
+    const range = levels.marks.find((m) => m.claimId === claims.range)!;
+    // 4,000–6,000, at most 7,000 and 5,000: the envelope is 4,000 – 7,000, not 0 – 7,000.
+    expect(await page.locator('section.metric[data-metric="deployed_rt"] .envelope').textContent()).toBe(
+      'Envelope across 3 sources: 4,000 – 7,000 (open bounds not counted)',
+    );
+    // On the chart: grey inside the band, blank below its floor where the at_most would have taken it to 0.
+    // The at_most's mark sits at 7,000, the range's at its middle, 5,000: the plot's scale.
+    const yHigh = levels.marks.find((m) => m.claimId === claims.atMost)!.y;
+    const scale = (range.y - yHigh) / 2000;
+    const at = (v: number) => yHigh + (7000 - v) * scale;
+    const x = range.x + 30;
+    const inside = await pixel(page, 'deployed_rt', range.plot, x, at(6300));
+    expect(near(inside, WHITE, 3)).toBe(false);
+    expect(near(inside, [237, 237, 237], 12)).toBe(true);
+    expect(await pixel(page, 'deployed_rt', range.plot, x, at(2300))).toEqual(WHITE);
+    await page.close();
+  });
+
+  it('labels axes unclipped with compact numbers and day-month-year dates, a legend of what is drawn, twin points both visible, relays by name', async () => {
+    const page = await openPage(`/topics/${RT}`);
+    const big = await chartOf(page, 'wounded_rt');
+    expect(big.axes.y.labels.some((l) => /^1(\.\d+)?M$/.test(l))).toBe(true);
+    expect(big.axes.y.labels.every((l) => !l.includes(',000,'))).toBe(true);
+    // Each label fits the axis: its width at the axis font, plus the tick and the gap.
+    const widths = await page.evaluate(
+      ({ labels, font }) => {
+        const ctx = document.createElement('canvas').getContext('2d')!;
+        ctx.font = font;
+        return labels.map((l) => ctx.measureText(l).width);
+      },
+      { labels: big.axes.y.labels, font: big.axes.y.font },
+    );
+    for (const w of widths) expect(w + 15).toBeLessThanOrEqual(big.axes.y.size);
+    // A week of figures: days as "13 Mar 2024", never "3/13".
+    for (const chart of [big, await chartOf(page, 'deployed_rt')]) {
+      expect(chart.axes.x.labels.length).toBeGreaterThan(0);
+      for (const l of chart.axes.x.labels) expect(l).toMatch(/^(\d{1,2} )?[A-Z][a-z]{2} \d{4}$|^\d{4}$/);
+    }
+    expect(big.axes.x.labels.some((l) => /^\d{1,2} Mar 2024$/.test(l))).toBe(true);
+    // The legend names only the sources drawn: the retracted-only one joins it when retracted claims show.
+    const legend = (p: Page) =>
+      p
+        .locator('section.metric[data-metric="wounded_rt"] .u-legend .u-series .u-label')
+        .evaluateAll((els) => els.map((e) => e.textContent));
+    expect(await legend(page)).toEqual(['Big counter']);
+    // Two sources with the same figure on the same day: both markers visible, side by side.
+    const killed = await chartOf(page, 'killed_rt');
+    const a = killed.marks.find((m) => m.claimId === claims.twinA)!;
+    const b = killed.marks.find((m) => m.claimId === claims.twinB)!;
+    expect(a.t).toBe(b.t);
+    expect(Math.abs(a.x - b.x)).toBeGreaterThanOrEqual(8);
+    expect(near(await pixel(page, 'killed_rt', a.plot, a.x, a.y), rgb(a.colour))).toBe(true);
+    expect(near(await pixel(page, 'killed_rt', b.plot, b.x, b.y), rgb(b.colour))).toBe(true);
+    // A relay by its name.
+    const row = page.locator(`section.metric[data-metric="killed_rt"] tr[data-claim="${claims.newer}"]`);
+    expect(await row.locator('td[data-column="via"]').textContent()).toBe(
+      'UN Office for the Coordination of Humanitarian Affairs (relay)',
+    );
+    await page.locator('section.metric[data-metric="wounded_rt"]').screenshot({ path: shot('estimates-axes') });
+    await page.close();
+
+    const shown = await openPage(`/topics/${RT}?retracted=1`);
+    expect(await legend(shown)).toEqual(['Big counter', 'Hidden only']);
+    await shown.close();
+  });
+
+  it("tells a claim's correction as before → after and links the claim that superseded one", async () => {
+    const corrected = await product.post(`/v1/claims/${claims.twinB}/corrections`, {
+      changes: { value: { kind: 'exact', value: 13500 } },
+      reason: 'misread',
+    });
+    expect(corrected.status).toBe(202);
+    await product.get(`/v1/topics?minSeq=${(corrected.body as { seq: number }).seq}`);
+    const page = await openPage(`/claims/${claims.twinB}`);
+    expect(await page.locator('ol.story li[data-type="ClaimCorrected"] .changes').textContent()).toBe(
+      'value: 13,000 → 13,500',
+    );
+    const api = await product.get(`/v1/claims/${claims.bareRange}`);
+    expect(api.body.claim.supersededBy).toBe(claims.newer);
+    await page.goto(`${product.queryUrl}/claims/${claims.bareRange}`);
+    await page.waitForSelector('body[data-ready="true"] a.superseded-by');
+    const link = page.locator('a.superseded-by');
+    expect(await link.getAttribute('href')).toBe(`/claims/${claims.newer}`);
+    await page.screenshot({ path: shot('estimates-superseded'), fullPage: true });
+    await link.click();
+    await page.waitForURL(`**/claims/${claims.newer}`);
+    await page.waitForSelector('body[data-ready="true"] main h1');
+    expect(await page.locator('main h1').textContent()).toContain('15,000');
+    await page.close();
+  });
+
+  it('tables every CSV column, and its "Download CSV" link answers the same rows with the page\'s filters', async () => {
+    const page = await openPage(`/topics/${RT}?retracted=1`);
+    const section = page.locator('section.metric[data-metric="killed_rt"]');
+    const link = section.locator('a.download-csv');
+    expect(await link.textContent()).toBe('Download CSV');
+    const href = (await link.getAttribute('href'))!;
+    expect(href).toBe(`/v1/topics/${RT}/metrics/killed_rt/history.csv?includeRetracted=true`);
+    const res = await fetch(`${product.queryUrl}${href}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const [header, ...rows] = parseCsv(await res.text());
+    const columns = await section
+      .locator('table.points thead th')
+      .evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.column!));
+    // Every CSV column but the topic and metric (the section's), then the attribution chain.
+    expect(columns).toEqual([...header!.filter((c) => c !== 'topic' && c !== 'metric'), 'via']);
+    const table = await section.locator('table.points tbody tr').evaluateAll((trs) =>
+      trs.map((tr) =>
+        Object.fromEntries(
+          Array.from(tr.querySelectorAll('td')).map((td) => [
+            td.dataset.column!,
+            td.dataset.column === 'report_urls'
+              ? Array.from(td.querySelectorAll('[data-url]'))
+                  .map((e) => (e as HTMLElement).dataset.url)
+                  .join(' ')
+              : td.textContent,
+          ]),
+        ),
+      ),
+    );
+    expect(table.length).toBe(rows.length);
+    const csv = rows.map((r) => Object.fromEntries(header!.map((c, i) => [c, r[i]!])));
+    const shownAs = (column: string, v: string) =>
+      column === 'corrected'
+        ? v === 'true'
+          ? 'corrected'
+          : ''
+        : ['low', 'best', 'high'].includes(column) && v !== ''
+          ? Number(v).toLocaleString('en')
+          : v;
+    for (const row of csv) {
+      const shown = table.find((t) => t.claim_id === row.claim_id)!;
+      expect(shown, row.claim_id).toBeDefined();
+      for (const column of header!) {
+        if (column === 'topic' || column === 'metric' || column === 'value') continue;
+        expect(shown[column], `${row.claim_id} ${column}`).toBe(shownAs(column, row[column]!));
+      }
+    }
+    const newer = table.find((t) => t.claim_id === claims.newer)!;
+    expect([newer.confidence, newer.likelihood, newer.note]).toEqual(['moderate', 'likely', 'excludes militia']);
+    expect(table.find((t) => t.claim_id === claims.bareRange)!.superseded_by).toBe(claims.newer);
+    await section.locator('details.data summary').click();
+    await section.screenshot({ path: shot('estimates-table') });
+    await page.close();
+
+    // The link follows the view's instant.
+    const knownAt = new Date().toISOString();
+    const past = await openPage(`/topics/${RT}?knownAt=${encodeURIComponent(knownAt)}`);
+    expect(await past.locator('section.metric[data-metric="killed_rt"] a.download-csv').getAttribute('href')).toBe(
+      `/v1/topics/${RT}/metrics/killed_rt/history.csv?knownAt=${encodeURIComponent(knownAt)}`,
+    );
+    await past.close();
+  });
+});
+
 describe('the web page of a claimtrail that requires a read token', () => {
   let guarded: Product;
   beforeAll(async () => {

@@ -1,88 +1,37 @@
-// One chart per metric: a step line per source over statedAt, with markers that say how each
-// figure was qualified, and the envelope across sources as a band. Drawn with uPlot; the markers
-// and the band are drawn on its canvas in hooks.
+// One chart per metric, drawn with uPlot. Levels (cumulative, stock) sit at the end of the period
+// they describe, joined per source by a step line through the centres the source stated;
+// incremental figures are bars across their period and share no line. Markers say how each
+// figure was qualified, and the band is the envelope across comparable figures; both are drawn on
+// uPlot's canvas in hooks. Where things go is worked out in chart-model.js.
 import uPlot from './uPlot.esm.js';
 import { h, linkOrText, replace } from './dom.js';
-import { dateSeconds, fmt, sourceName, spanText, valueText, viaText } from './format.js';
+import { axisDate, axisNumbers, axisSize, chartModel, spreadCoincident } from './chart-model.js';
+import { fmt, sourceName, spanText, valueText, viaText } from './format.js';
 
 /** Okabe–Ito: distinguishable with every common colour-vision deficiency. Yellow is last (low contrast on white). */
 export const PALETTE = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#E69F00', '#56B4E9', '#000000', '#F0E442'];
 /** A dash pattern per source as well, so lines differ in more than colour. */
 export const DASHES = [[], [6, 3], [2, 2], [8, 3, 2, 3], [], [6, 3], [2, 2], [8, 3, 2, 3]];
 
-/** The y of a point on its source's line: best, else the middle of a bounded range, else the one bound. */
-export function centre(p) {
-  if (p.best !== null) return p.best;
-  if (p.low !== null && p.high !== null) return (p.low + p.high) / 2;
-  return p.low ?? p.high ?? 0;
-}
+const AXIS_FONT = '12px system-ui, sans-serif';
+const HEIGHT = 260;
 
-/**
- * The envelope band as steps: at each statedAt, the hull of every source's latest non-retracted
- * figure stated by then. An open bound is drawn up to the point's own value.
- */
-export function envelopeSteps(series) {
-  const pts = series.flatMap((s) =>
-    s.points
-      .filter((p) => p.status !== 'retracted')
-      .map((p) => ({ ...p, sid: s.source.id, x: dateSeconds(p.statedAt) })),
-  );
-  const xs = [...new Set(pts.map((p) => p.x))].sort((a, b) => a - b);
-  return xs.map((x) => {
-    const latest = new Map();
-    for (const p of pts) {
-      if (p.x > x) continue;
-      const cur = latest.get(p.sid);
-      if (!cur || p.x > cur.x || (p.x === cur.x && p.seq > cur.seq)) latest.set(p.sid, p);
-    }
-    let low = Infinity;
-    let high = -Infinity;
-    for (const p of latest.values()) {
-      low = Math.min(low, p.low ?? 0);
-      high = Math.max(high, p.high ?? p.low ?? 0);
-    }
-    return { x, low, high, sources: latest.size };
-  });
-}
-
-/** The x extent: the stated dates, padded; a single date gets a month and a half either side. */
-function xRange(xs) {
-  const DAY = 86400;
-  if (xs.length === 0) return [Date.now() / 1000 - 60 * DAY, Date.now() / 1000];
-  const lo = xs[0];
-  const hi = xs[xs.length - 1];
-  const pad = lo === hi ? 45 * DAY : Math.max((hi - lo) * 0.08, 10 * DAY);
-  return [lo - pad, hi + pad];
-}
+/** The figure's bar, if it has two bounds apart: its vertical extent low..high. */
+const hasBar = (p) => p.low !== null && p.high !== null && p.low !== p.high;
 
 /**
  * @param {HTMLElement} container
- * @param {{ metric: string, label: string, unit: string | null, series: any[], colourOf: (id: string) => number,
- *           showRetracted: boolean, claimHref: (claimId: string) => string }} o
+ * @param {{ metric: string, label: string, unit: string | null, aggregation: string | null, series: any[],
+ *           colourOf: (id: string) => number, showRetracted: boolean, claimHref: (claimId: string) => string }} o
  */
 export function createChart(container, o) {
-  const series = o.series.map((s) => ({
+  const model = chartModel(o.series, { aggregation: o.aggregation, showRetracted: o.showRetracted });
+  const series = model.series.map((s) => ({
     ...s,
     colour: PALETTE[o.colourOf(s.source.id) % PALETTE.length],
     dash: DASHES[o.colourOf(s.source.id) % DASHES.length],
-    points: s.points
-      .filter((p) => o.showRetracted || p.status !== 'retracted')
-      .map((p) => ({ ...p, x: dateSeconds(p.statedAt) })),
   }));
-  const xs = [...new Set(series.flatMap((s) => s.points.map((p) => p.x)))].sort((a, b) => a - b);
-  const lines = series.map((s) => {
-    const ys = xs.map(() => null);
-    for (const p of s.points) {
-      if (p.status === 'retracted') continue;
-      const i = xs.indexOf(p.x);
-      const prev = s.points.find((q) => q !== p && q.x === p.x && q.status !== 'retracted' && q.seq > p.seq);
-      if (!prev) ys[i] = centre(p);
-    }
-    return ys;
-  });
-  const band = envelopeSteps(o.series);
-  const yMax = Math.max(1, ...series.flatMap((s) => s.points.flatMap((p) => [p.low ?? 0, p.high ?? 0, p.best ?? 0])));
-  /** Marker positions in CSS pixels of the plot area, for hovering. */
+  /** Marker positions in CSS pixels of the plot area, for hovering, the keyboard and tests. */
   let hits = [];
 
   const tooltip = h('div', { class: 'tip', role: 'tooltip', hidden: true });
@@ -91,117 +40,225 @@ export function createChart(container, o) {
   const dpr = () => uPlot.pxRatio;
 
   function drawBand(u) {
-    if (band.length === 0) return;
+    if (model.band.length === 0) return;
     const ctx = u.ctx;
     ctx.save();
     ctx.fillStyle = 'rgba(0, 0, 0, 0.07)';
     ctx.strokeStyle = 'rgba(0, 0, 0, 0.25)';
     ctx.setLineDash([3 * dpr(), 3 * dpr()]);
     const right = u.bbox.left + u.bbox.width;
-    band.forEach((b, i) => {
-      const x0 = u.valToPos(b.x, 'x', true);
-      const next = band[i + 1];
-      const x1 = next ? u.valToPos(next.x, 'x', true) : right;
+    for (const b of model.band) {
+      const x0 = u.valToPos(b.x0, 'x', true);
+      const x1 = b.x1 === null ? right : u.valToPos(b.x1, 'x', true);
       const yLow = u.valToPos(b.low, 'y', true);
       const yHigh = u.valToPos(b.high, 'y', true);
       ctx.fillRect(x0, yHigh, x1 - x0, Math.max(yLow - yHigh, 1));
       ctx.strokeRect(x0, yHigh, x1 - x0, Math.max(yLow - yHigh, 1));
-    });
+    }
+    ctx.restore();
+  }
+
+  /** An incremental figure's bar across its period: from 0 to its best, else low..high, else its one bound. */
+  function drawPeriodBar(u, ctx, s, p) {
+    const x0 = u.valToPos(p.x0, 'x', true);
+    const x1 = Math.max(u.valToPos(p.x1, 'x', true), x0 + 2 * dpr());
+    const y = (v) => u.valToPos(v, 'y', true);
+    ctx.save();
+    ctx.strokeStyle = s.colour;
+    ctx.fillStyle = s.colour;
+    ctx.lineWidth = 1.5 * dpr();
+    ctx.setLineDash(p.value.kind === 'approx' ? [4 * dpr(), 2 * dpr()] : []);
+    const edge = (v) => {
+      ctx.beginPath();
+      ctx.moveTo(x0, y(v));
+      ctx.lineTo(x1, y(v));
+      ctx.stroke();
+    };
+    if (p.best !== null) {
+      ctx.globalAlpha *= 0.18;
+      ctx.fillRect(x0, y(p.best), x1 - x0, y(0) - y(p.best));
+      ctx.globalAlpha /= 0.18;
+      edge(p.best);
+    } else if (p.low !== null && p.high !== null) {
+      ctx.globalAlpha *= 0.3;
+      ctx.fillRect(x0, y(p.high), x1 - x0, Math.max(y(p.low) - y(p.high), 1));
+      ctx.globalAlpha /= 0.3;
+      edge(p.low);
+      edge(p.high);
+    } else edge(p.low ?? p.high);
     ctx.restore();
   }
 
   function drawMarkers(u) {
     const ctx = u.ctx;
     const r = 4.5 * dpr();
+    const y = (v) => u.valToPos(v, 'y', true);
+    const marks = series.flatMap((s) =>
+      s.points.map((p) => {
+        const at = p.best ?? (hasBar(p) ? (p.low + p.high) / 2 : (p.low ?? p.high));
+        return { s, p, sid: s.source.id, x: u.valToPos(p.x, 'x', true), y: y(at) };
+      }),
+    );
+    const offsets = spreadCoincident(marks, 2.4 * r);
     hits = [];
     ctx.save();
+    // Bars first, so that no bar hides another source's marker.
+    if (model.incremental)
+      for (const m of marks) {
+        ctx.globalAlpha = m.p.status === 'superseded' || m.p.status === 'retracted' ? 0.55 : 1;
+        drawPeriodBar(u, ctx, m.s, m.p);
+      }
     ctx.setLineDash([]);
-    for (const s of series) {
-      for (const p of s.points) {
-        const cx = u.valToPos(p.x, 'x', true);
-        const y = centre(p);
-        const cy = u.valToPos(y, 'y', true);
-        const faded = p.status === 'superseded' || p.status === 'retracted';
-        ctx.globalAlpha = faded ? 0.55 : 1;
-        ctx.strokeStyle = s.colour;
-        ctx.fillStyle = s.colour;
-        ctx.lineWidth = 2 * dpr();
-        const v = p.value;
-        if (v.kind === 'range' || (p.low !== null && p.high !== null && p.low !== p.high)) {
-          // A vertical bar from low to high, with caps.
-          const yl = u.valToPos(p.low, 'y', true);
-          const yh = u.valToPos(p.high, 'y', true);
-          ctx.beginPath();
-          ctx.moveTo(cx, yl);
-          ctx.lineTo(cx, yh);
-          ctx.moveTo(cx - r, yl);
-          ctx.lineTo(cx + r, yl);
-          ctx.moveTo(cx - r, yh);
-          ctx.lineTo(cx + r, yh);
-          ctx.stroke();
-        }
-        const hollow = v.kind === 'approx' || v.kind === 'at_least' || v.kind === 'at_most' || v.kind === 'range';
+    marks.forEach((m, i) => {
+      const { s, p } = m;
+      const cx = m.x + offsets[i];
+      const cy = m.y;
+      const faded = p.status === 'superseded' || p.status === 'retracted';
+      ctx.globalAlpha = faded ? 0.55 : 1;
+      ctx.strokeStyle = s.colour;
+      ctx.fillStyle = s.colour;
+      ctx.lineWidth = 2 * dpr();
+      const v = p.value;
+      let drawn = 'marker';
+      if (hasBar(p)) {
+        // The vertical extent low..high, with caps.
+        const yl = y(p.low);
+        const yh = y(p.high);
+        ctx.beginPath();
+        ctx.moveTo(cx, yl);
+        ctx.lineTo(cx, yh);
+        ctx.moveTo(cx - r, yl);
+        ctx.lineTo(cx + r, yl);
+        ctx.moveTo(cx - r, yh);
+        ctx.lineTo(cx + r, yh);
+        ctx.stroke();
+        drawn = 'bar';
+      }
+      if (p.best !== null) {
+        // A centre a source stated: filled when exact, hollow when approximate or a range's best.
+        // A white ring keeps a marker apart from one beside it.
         ctx.beginPath();
         ctx.arc(cx, cy, r, 0, 2 * Math.PI);
-        if (hollow) {
+        ctx.save();
+        ctx.strokeStyle = '#fff';
+        ctx.lineWidth = 5 * dpr();
+        ctx.stroke();
+        ctx.restore();
+        if (v.kind === 'exact') ctx.fill();
+        else {
           ctx.fillStyle = '#fff';
           ctx.fill();
-          ctx.stroke();
-        } else ctx.fill();
-        if (v.kind === 'at_least' || v.kind === 'at_most') {
-          // A caret pointing where the true figure may lie.
-          const dir = v.kind === 'at_least' ? -1 : 1;
-          const tip = cy + dir * (r + 9 * dpr());
-          const base = cy + dir * (r + 3 * dpr());
-          ctx.beginPath();
-          ctx.moveTo(cx - r, base);
-          ctx.lineTo(cx, tip);
-          ctx.lineTo(cx + r, base);
-          ctx.stroke();
         }
-        if (p.status === 'retracted') {
-          // Struck out.
-          ctx.beginPath();
-          ctx.moveTo(cx - r * 1.8, cy - r * 1.8);
-          ctx.lineTo(cx + r * 1.8, cy + r * 1.8);
-          ctx.moveTo(cx - r * 1.8, cy + r * 1.8);
-          ctx.lineTo(cx + r * 1.8, cy - r * 1.8);
-          ctx.stroke();
-        }
-        hits.push({ x: cx / dpr() - u.bbox.left / dpr(), y: cy / dpr() - u.bbox.top / dpr(), p, s });
+        ctx.stroke();
+        drawn = hasBar(p) ? 'bar+centre' : 'marker';
+      } else if (v.kind === 'at_least' || v.kind === 'at_most') {
+        // The bound as a tick, and a caret pointing where the true figure may lie.
+        const dir = v.kind === 'at_least' ? -1 : 1;
+        ctx.beginPath();
+        ctx.moveTo(cx - r * 1.4, cy);
+        ctx.lineTo(cx + r * 1.4, cy);
+        ctx.moveTo(cx - r, cy + dir * 3 * dpr());
+        ctx.lineTo(cx, cy + dir * (r + 7 * dpr()));
+        ctx.lineTo(cx + r, cy + dir * 3 * dpr());
+        ctx.stroke();
+        drawn = v.kind;
       }
-    }
+      if (p.status === 'retracted') {
+        // Struck out.
+        ctx.beginPath();
+        ctx.moveTo(cx - r * 1.8, cy - r * 1.8);
+        ctx.lineTo(cx + r * 1.8, cy + r * 1.8);
+        ctx.moveTo(cx - r * 1.8, cy + r * 1.8);
+        ctx.lineTo(cx + r * 1.8, cy - r * 1.8);
+        ctx.stroke();
+      }
+      hits.push({
+        x: (cx - u.bbox.left) / dpr(),
+        y: (cy - u.bbox.top) / dpr(),
+        p,
+        s,
+        drawn,
+        x0: (u.valToPos(p.x0, 'x', true) - u.bbox.left) / dpr(),
+        x1: (u.valToPos(p.x1, 'x', true) - u.bbox.left) / dpr(),
+      });
+    });
     ctx.restore();
   }
 
+  const yLabels = (splits) => axisNumbers(splits);
+  // The longest label the y axis may show, at the top of its range, sizes the axis before uPlot
+  // picks its ticks, so that no label is cut.
+  const yTop = model.yMax * 1.12;
+  const ySize = axisSize(axisNumbers([yTop, yTop / 2, 0]).concat(axisNumbers([model.yMax])));
   const width = () => Math.max(280, container.clientWidth || 600);
   const opts = {
     width: width(),
-    height: 260,
+    height: HEIGHT,
+    tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
     scales: {
-      x: { time: true, auto: false, range: xRange(xs) },
-      y: { auto: false, range: [0, yMax * 1.12] },
+      x: { time: true, auto: false, range: model.xRange },
+      y: { auto: false, range: [0, yTop] },
     },
     series: [
-      { label: 'stated' },
+      { label: model.incremental ? 'period' : 'end of period' },
       ...series.map((s) => ({
         label: sourceName(s.source),
         stroke: s.colour,
         dash: s.dash,
         width: 2,
-        spanGaps: true,
+        spanGaps: false,
         paths: uPlot.paths.stepped({ align: 1 }),
         points: { show: false },
-        value: (_u, v) => (v === null ? '—' : fmt(v)),
+        value: (_u, v) => (v === null || v === undefined ? '—' : fmt(v)),
       })),
     ],
-    axes: [{}, { size: 64, values: (_u, splits) => splits.map((v) => fmt(v)) }],
+    axes: [
+      {
+        font: AXIS_FONT,
+        space: 96,
+        values: (_u, splits, _i, _space, step) => splits.map((v) => axisDate(v, step)),
+      },
+      {
+        font: AXIS_FONT,
+        size: (_u, values) => Math.max(ySize, values ? axisSize(values) : 0),
+        values: (_u, splits) => yLabels(splits),
+      },
+    ],
     cursor: { points: { show: false }, drag: { x: false, y: false } },
-    legend: { show: true, live: false },
-    hooks: { drawClear: [drawBand], draw: [drawMarkers] },
+    legend: { show: series.length > 0, live: false },
+    hooks: {
+      drawClear: [drawBand],
+      draw: [
+        drawMarkers,
+        (u) => {
+          wrap.chartAxes = {
+            x: { labels: [...(u.axes[0]._values ?? [])] },
+            y: { labels: [...(u.axes[1]._values ?? [])], size: u.axes[1]._size, font: AXIS_FONT },
+          };
+          wrap.chartMarks = hits.map((m) => ({
+            claimId: m.p.claimId,
+            source: m.s.source.id,
+            colour: m.s.colour,
+            t: m.p.x,
+            t0: m.p.x0,
+            t1: m.p.x1,
+            x: m.x,
+            y: m.y,
+            x0: m.x0,
+            x1: m.x1,
+            drawn: m.drawn,
+            plot: { left: u.bbox.left / dpr(), top: u.bbox.top / dpr() },
+          }));
+          wrap.dataset.drawn = String(Number(wrap.dataset.drawn ?? 0) + 1);
+          o.onDrawn?.();
+        },
+      ],
+    },
   };
-  const data = [xs, ...lines];
-  const wrap = h('div', { class: 'chart-wrap' });
+  const data = [model.xs, ...model.lines];
+  const wrap = /** @type {HTMLElement & { chartAxes?: unknown, chartMarks?: unknown }} */ (
+    h('div', { class: 'chart-wrap', dataset: { incremental: String(model.incremental) } })
+  );
   container.append(wrap);
   const u = new uPlot(opts, data, wrap);
   wrap.append(tooltip);
@@ -216,7 +273,9 @@ export function createChart(container, o) {
         best = hit;
       }
     }
-    return best;
+    if (best || !model.incremental) return best;
+    // Anywhere on an incremental figure's period, under its top.
+    return hits.find((hit) => mx >= hit.x0 && mx <= hit.x1 && my >= hit.y - 14) ?? null;
   }
 
   function show(hit) {
@@ -228,7 +287,7 @@ export function createChart(container, o) {
       h('span', { class: `status status-${p.status}` }, p.status),
       h('div', {}, h('span', { class: 'swatch', style: `background:${hit.s.colour}` }), sourceName(hit.s.source)),
       chain ? h('div', { class: 'via' }, 'via ', chain, ' → report') : null,
-      h('div', { class: 'dates' }, `stated ${p.statedAt} · describes ${spanText(p.validFrom, p.validTo)}`),
+      h('div', { class: 'dates' }, `describes ${spanText(p.validFrom, p.validTo)} · stated ${p.statedAt}`),
       p.quote ? h('blockquote', { class: 'quote' }, p.quote) : null,
       ...p.reports.map((r) =>
         h('div', { class: 'report' }, linkOrText(r.url, r.title ?? r.publisher), ` — ${r.publisher}, ${r.publishedAt}`),
@@ -280,7 +339,7 @@ export function createChart(container, o) {
 
   return {
     resize() {
-      u.setSize({ width: width(), height: 260 });
+      u.setSize({ width: width(), height: HEIGHT });
     },
     destroy() {
       u.destroy();

@@ -18,14 +18,29 @@ export async function claimView(claimId) {
       'dl',
       { class: 'claim' },
       [
-        ['Status', k.status],
+        ['Status', [k.status, k.corrected ? ' (corrected)' : '']],
+        k.supersededBy
+          ? [
+              'Superseded by',
+              h(
+                'a',
+                { class: 'superseded-by', href: `/claims/${encodeURIComponent(k.supersededBy)}${readQuery()}` },
+                k.supersededBy,
+              ),
+            ]
+          : null,
         ['Figure', figureText(k)],
         ['Stated', k.statedAt],
         ['Describes', spanText(k.validFrom, k.validTo)],
         ['Source', [sourceLink(k.source, { class: 'source-link' }), k.source.kind ? ` (${k.source.kind})` : '']],
         ['Via', k.via.length > 0 ? viaLinks(k.via) : 'direct'],
         ['Recorded', `${when(k.recordedAt)} (seq ${k.seq})`],
-      ].flatMap(([dt, dd]) => [h('dt', {}, dt), h('dd', {}, dd)]),
+        k.confidence ? ['Confidence', k.confidence] : null,
+        k.likelihood ? ['Likelihood', k.likelihood] : null,
+        k.note ? ['Note', k.note] : null,
+      ]
+        .filter((row) => row !== null)
+        .flatMap(([dt, dd]) => [h('dt', {}, dt), h('dd', {}, dd)]),
     ),
     k.quote ? h('blockquote', { class: 'quote' }, k.quote) : null,
     h('h2', {}, 'Story'),
@@ -38,7 +53,7 @@ export async function claimView(claimId) {
           { dataset: { type: r.type } },
           h('strong', {}, revisionWord(r.type)),
           ` ${when(r.recordedAt)} by ${r.actor} (seq ${r.seq})`,
-          r.changes ? h('div', { class: 'changes' }, changesText(r.changes)) : null,
+          r.changes ? h('div', { class: 'changes' }, changesText(r.changes, r.before)) : null,
           r.reason ? h('div', { class: 'reason' }, `Reason: ${r.reason}${r.by ? ` (by ${r.by})` : ''}`) : null,
         ),
       ),

@@ -21,7 +21,7 @@ export declare const intervalText: (i: Interval) => string;
 export declare const sourceName: (source: SourceRef) => string;
 export declare const metricTitle: (m: { metric: string; label?: string | null | undefined }) => string;
 export declare const topicTitle: (t: { topic: string; label?: string | null | undefined }) => string;
-export declare const viaText: (via: { id: string; role: string }[] | undefined) => string;
+export declare const viaText: (via: { id: string; role: string; name?: string | undefined }[] | undefined) => string;
 export declare const metricSummaryText: (m: {
   metric: string;
   claims: number;
@@ -34,10 +34,17 @@ export declare const metricMetaText: (m: {
   unit?: string | null | undefined;
   aggregation?: string | null | undefined;
 }) => string;
+interface Centred {
+  best?: number | null | undefined;
+}
+export declare const statedChange: (from: Centred, to: Centred) => number | null;
 export declare function changeText(latest: {
-  previous: { value: ClaimValue; statedAt: string };
-  change?: number | null | undefined;
+  previous: { value: ClaimValue; statedAt: string; best?: number | null | undefined };
+  best?: number | null | undefined;
 }): string;
+export declare function hullText(
+  figures: { low: number | null; best: number | null; high: number | null }[],
+): string | null;
 export declare const envelopeText: (e: { sources: number; minLow: number; maxHigh: number | null }) => string;
 export declare const checkParts: (c: {
   componentSource: SourceRef;
@@ -64,7 +71,7 @@ export declare const figureText: (k: {
 }) => string;
 export declare const instantText: (instant: { knownAt: string; seq: number; types: string[] } | undefined) => string;
 export declare const revisionWord: (type: string) => string;
-export declare const changesText: (changes: Record<string, unknown>) => string;
+export declare const changesText: (changes: Record<string, unknown>, before?: Record<string, unknown>) => string;
 export declare function liveText(o: {
   refused: boolean;
   knownAt: string | null;

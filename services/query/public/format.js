@@ -56,8 +56,8 @@ export const metricTitle = (m) => m.label ?? m.metric;
 /** A topic by its label when it has one, else its slug. */
 export const topicTitle = (t) => (typeof t.label === 'string' && t.label.trim() !== '' ? t.label : t.topic);
 
-/** The attribution chain: "a-spokesperson (spokesperson) → ministry (relay)"; "" when direct. */
-export const viaText = (via) => (via ?? []).map((v) => `${v.id} (${v.role})`).join(' → ');
+/** The attribution chain, each hop by its name when it has one: "A spokesperson (spokesperson) → tass (relay)"; "" when direct. */
+export const viaText = (via) => (via ?? []).map((v) => `${v.name ?? v.id} (${v.role})`).join(' → ');
 
 /** A metric in the topics list: "killed: 2 claims from 1 source, stated 2025-01 to 2025-02". */
 export const metricSummaryText = (m) =>
@@ -68,19 +68,40 @@ export const metricMetaText = (m) =>
   ` ${m.metric}${m.unit ? ` · ${m.unit}` : ''}${m.aggregation ? ` · ${m.aggregation}` : ''}`;
 
 /**
+ * The change between two figures of a source, only when both have a centre the source stated
+ * (`best`: exact, approx, a range with a best); null when either is a bare range or an open bound,
+ * whose middle no source said.
+ */
+export const statedChange = (from, to) =>
+  from.best === null || from.best === undefined || to.best === null || to.best === undefined
+    ? null
+    : to.best - from.best;
+
+/**
  * A latest figure's change from the same source's previous one (which it must have):
- * " · ▲ +15 from ≈300 (2025-01)", or " · was ≥600 (2025-01)" when the two have no comparable centres.
+ * " · ▲ +15 from ≈300 (2025-01)", or " · was 10,000–12,000 (2024-11)" when either has no stated centre.
  */
 export function changeText(latest) {
   const from = `${valueText(latest.previous.value)} (${latest.previous.statedAt})`;
-  const c = latest.change;
-  if (c === null || c === undefined) return ` · was ${from}`;
+  const c = statedChange(latest.previous, latest);
+  if (c === null) return ` · was ${from}`;
   return ` · ${c > 0 ? '▲ +' : c < 0 ? '▼ −' : '± '}${fmt(Math.abs(c))} from ${from}`;
 }
 
 /** "Envelope across 2 sources: 1,140 – 4,200"; an unbounded top is "open". */
 export const envelopeText = (e) =>
   `Envelope across ${count(e.sources, 'source')}: ${fmt(e.minLow)} – ${e.maxHigh === null ? 'open' : fmt(e.maxHigh)}`;
+
+/**
+ * The envelope of figures (each source's latest), missing bounds ignored rather than counted as
+ * 0: "Envelope across 2 sources: 30 – 15,000 (open bounds not counted)"; null without figures.
+ */
+export function hullText(figures) {
+  const numbers = figures.flatMap((f) => [f.low, f.best, f.high]).filter((v) => v !== null && v !== undefined);
+  if (numbers.length === 0) return null;
+  const open = figures.some((f) => f.low === null || f.high === null);
+  return `Envelope across ${count(figures.length, 'source')}: ${fmt(Math.min(...numbers))} – ${fmt(Math.max(...numbers))}${open ? ' (open bounds not counted)' : ''}`;
+}
 
 /**
  * A composite check as text and sources in reading order, so that a view can write each source
@@ -120,10 +141,17 @@ const REVISION_WORDS = {
 /** A revision's event type in words ("Corrected"); an unknown type as it is. */
 export const revisionWord = (type) => (Object.hasOwn(REVISION_WORDS, type) ? REVISION_WORDS[type] : type);
 
-/** A correction's changes: "value → 550; statedAt → \"2025-02\"". */
-export const changesText = (changes) =>
+/** A field's value in a correction: a value as stated ("550"), anything else as JSON; nothing as "—". */
+const fieldText = (f, v) =>
+  v === undefined ? '—' : f === 'value' && v && typeof v === 'object' ? valueText(v) : JSON.stringify(v);
+
+/**
+ * A correction's changes, before → after when the revision says what it replaced:
+ * "value: 500 → 550; statedAt: \"2025-01\" → \"2025-02\""; without `before`, "value → 550".
+ */
+export const changesText = (changes, before) =>
   Object.entries(changes)
-    .map(([f, v]) => `${f} → ${f === 'value' && v && typeof v === 'object' ? valueText(v) : JSON.stringify(v)}`)
+    .map(([f, v]) => (before ? `${f}: ${fieldText(f, before[f])} → ${fieldText(f, v)}` : `${f} → ${fieldText(f, v)}`))
     .join('; ');
 
 /**

@@ -10,6 +10,7 @@ import {
   figureText,
   fmt,
   gapText,
+  hullText,
   instantText,
   intervalText,
   liveText,
@@ -19,6 +20,7 @@ import {
   revisionWord,
   sourceName,
   spanText,
+  statedChange,
   topicTitle,
   valueText,
   viaText,
@@ -104,6 +106,12 @@ describe('names', () => {
         { id: 'tass', role: 'relay' },
       ]),
     ).toBe('a-spokesperson (spokesperson) → tass (relay)');
+    expect(
+      viaText([
+        { id: 'un-ocha', role: 'relay', name: 'UN Office for the Coordination of Humanitarian Affairs' },
+        { id: 'tass', role: 'publisher' },
+      ]),
+    ).toBe('UN Office for the Coordination of Humanitarian Affairs (relay) → tass (publisher)');
     expect(viaText([])).toBe('');
     expect(viaText(undefined)).toBe('');
   });
@@ -133,12 +141,34 @@ describe('sentences of the views', () => {
   });
 
   it("writes a source's change from its previous figure: up, down, none, or not comparable", () => {
-    const previous = { value: { kind: 'approx' as const, value: 300 }, statedAt: '2025-01' };
-    expect(changeText({ previous, change: 15 })).toBe(' · ▲ +15 from ≈300 (2025-01)');
-    expect(changeText({ previous, change: -1200 })).toBe(' · ▼ −1,200 from ≈300 (2025-01)');
-    expect(changeText({ previous, change: 0 })).toBe(' · ± 0 from ≈300 (2025-01)');
-    expect(changeText({ previous, change: null })).toBe(' · was ≈300 (2025-01)');
-    expect(changeText({ previous })).toBe(' · was ≈300 (2025-01)');
+    const previous = { value: { kind: 'approx' as const, value: 300 }, statedAt: '2025-01', best: 300 };
+    expect(changeText({ previous, best: 315 })).toBe(' · ▲ +15 from ≈300 (2025-01)');
+    expect(changeText({ previous, best: -900 })).toBe(' · ▼ −1,200 from ≈300 (2025-01)');
+    expect(changeText({ previous, best: 300 })).toBe(' · ± 0 from ≈300 (2025-01)');
+    // An at_least or a bare range has no centre a source stated: no change is made up.
+    expect(changeText({ previous, best: null })).toBe(' · was ≈300 (2025-01)');
+    const range = { value: { kind: 'range' as const, low: 10000, high: 12000 }, statedAt: '2024-11', best: null };
+    expect(changeText({ previous: range, best: 15000 })).toBe(' · was 10,000–12,000 (2024-11)');
+  });
+
+  it('computes changes only between centres a source stated (best: exact, approx, a range with a best)', () => {
+    expect(statedChange({ best: 300 }, { best: 600 })).toBe(300);
+    expect(statedChange({ best: 64260 }, { best: 60000 })).toBe(-4260);
+    expect(statedChange({ best: null }, { best: 600 })).toBeNull();
+    expect(statedChange({ best: 300 }, { best: null })).toBeNull();
+    expect(statedChange({}, { best: 300 })).toBeNull();
+  });
+
+  it('writes the envelope of figures ignoring missing bounds, never as 0', () => {
+    const atMost = { low: null, best: null, high: 30 };
+    const range = { low: 10000, best: null, high: 12000 };
+    const exact = { low: 15000, best: 15000, high: 15000 };
+    expect(hullText([range, exact])).toBe('Envelope across 2 sources: 10,000 – 15,000');
+    expect(hullText([atMost, range])).toBe('Envelope across 2 sources: 30 – 12,000 (open bounds not counted)');
+    expect(hullText([{ low: 600, best: null, high: null }, exact])).toBe(
+      'Envelope across 2 sources: 600 – 15,000 (open bounds not counted)',
+    );
+    expect(hullText([])).toBeNull();
   });
 
   it('writes the envelope, open when a source gives no upper bound', () => {
@@ -194,6 +224,13 @@ describe('sentences of the views', () => {
     expect(changesText({ value: { kind: 'exact', value: 550 }, statedAt: '2025-02', quote: null })).toBe(
       'value → 550; statedAt → "2025-02"; quote → null',
     );
+    // With what the correction replaced: before → after.
+    expect(
+      changesText(
+        { value: { kind: 'exact', value: 550 }, statedAt: '2025-02', quote: 'new' },
+        { value: { kind: 'exact', value: 500 }, statedAt: '2025-01', quote: null },
+      ),
+    ).toBe('value: 500 → 550; statedAt: "2025-01" → "2025-02"; quote: null → "new"');
   });
 
   it('writes the live line: refused, pinned to a past instant, live, or connecting', () => {

@@ -1,12 +1,14 @@
 // The view at `/topics/{topic}`: the "known on" slider, and per metric a chart, the latest
 // figure per source, the composite checks and every claim as a table.
-import { findTopic, getHistory, getSummary, getTimeline } from './api.js';
+import { authHeaders, findTopic, getHistory, getSummary, getTimeline, queryString, readToken } from './api.js';
 import { createChart, PALETTE } from './chart.js';
+import { isIncremental } from './chart-model.js';
 import { h, linkOrText, replace } from './dom.js';
 import {
   changeText,
-  envelopeText,
+  fmt,
   gapText,
+  hullText,
   instantText,
   metricMetaText,
   metricTitle,
@@ -105,7 +107,7 @@ function latestBlock(m, colourOf) {
         ),
       ),
     ),
-    m.envelope ? h('p', { class: 'envelope' }, envelopeText(m.envelope)) : null,
+    isIncremental(m.aggregation) || m.latest.length < 2 ? null : h('p', { class: 'envelope' }, hullText(m.latest)),
   );
 }
 
@@ -196,41 +198,118 @@ function conflictsBlock(m) {
   );
 }
 
-function dataTable(metric, series) {
+/**
+ * The table's columns: every column of the history's CSV in its order but the topic and metric
+ * (the section's), each with what its cell shows, then the attribution chain.
+ */
+const TABLE_COLUMNS = [
+  ['source_id', 'Source id', (s) => s.source.id],
+  ['source_name', 'Source', (s) => sourceLink(s.source)],
+  ['claim_id', 'Claim', (_s, p) => h('a', { href: claimHref(p.claimId) }, p.claimId)],
+  ['stated_at', 'Stated', (_s, p) => p.statedAt],
+  ['valid_from', 'Valid from', (_s, p) => p.validFrom],
+  ['valid_to', 'Valid to', (_s, p) => p.validTo],
+  ['kind', 'Kind', (_s, p) => p.value.kind],
+  ['value', 'Figure', (_s, p) => h('a', { href: claimHref(p.claimId) }, valueText(p.value))],
+  ['low', 'Low', (_s, p) => (p.low === null ? '' : fmt(p.low))],
+  ['best', 'Best', (_s, p) => (p.best === null ? '' : fmt(p.best))],
+  ['high', 'High', (_s, p) => (p.high === null ? '' : fmt(p.high))],
+  ['unit', 'Unit', (_s, _p, unit) => unit ?? ''],
+  ['status', 'Status', (_s, p) => p.status],
+  ['corrected', 'Corrected', (_s, p) => (p.corrected ? 'corrected' : '')],
+  [
+    'superseded_by',
+    'Superseded by',
+    (_s, p) => (p.supersededBy ? h('a', { href: claimHref(p.supersededBy) }, p.supersededBy) : ''),
+  ],
+  ['confidence', 'Confidence', (_s, p) => p.confidence ?? ''],
+  ['likelihood', 'Likelihood', (_s, p) => p.likelihood ?? ''],
+  ['note', 'Note', (_s, p) => p.note ?? ''],
+  ['recorded_at', 'Recorded', (_s, p) => p.recordedAt],
+  ['seq', 'Seq', (_s, p) => String(p.seq)],
+  [
+    'report_urls',
+    'Reports',
+    (_s, p) =>
+      p.reports.map((r, i) => [
+        i > 0 ? ' ' : null,
+        h('span', { class: 'report', dataset: { url: r.url } }, linkOrText(r.url, r.publisher), ` ${r.publishedAt}`),
+      ]),
+  ],
+  ['quote', 'Quote', (_s, p) => p.quote ?? ''],
+  ['via', 'Via', (_s, p) => viaLinks(p.via)],
+];
+
+/** The history's CSV with the page's filters: its instant, and retracted claims when they are shown. */
+const csvHref = (topic, metric, showRetracted) =>
+  `/v1/topics/${encodeURIComponent(topic)}/metrics/${encodeURIComponent(metric)}/history.csv${queryString(
+    readParams(showRetracted ? { includeRetracted: 'true' } : {}),
+  )}`;
+
+/**
+ * A link to the CSV. With a read token, a plain link would go without it: the click then fetches
+ * the file with the token and hands it to the browser as a download.
+ */
+function csvLink(topic, metric, showRetracted) {
+  const href = csvHref(topic, metric, showRetracted);
+  const filename = `${topic}.${metric}.history.csv`;
   return h(
-    'details',
-    { class: 'data' },
-    h('summary', {}, `Every ${metric} claim as a table`),
+    'a',
+    {
+      class: 'download-csv',
+      href,
+      download: filename,
+      onclick: (e) => {
+        if (!readToken()) return;
+        e.preventDefault();
+        void fetch(href, { headers: authHeaders('text/csv') })
+          .then(async (res) => {
+            if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+            const url = URL.createObjectURL(await res.blob());
+            const a = h('a', { download: filename });
+            a.setAttribute('href', url);
+            a.click();
+            setTimeout(() => URL.revokeObjectURL(url), 1000);
+          })
+          .catch(showError);
+      },
+    },
+    'Download CSV',
+  );
+}
+
+function dataTable(topic, metric, unit, series, showRetracted) {
+  return h(
+    'div',
+    { class: 'data-block' },
+    h('p', { class: 'download' }, csvLink(topic, metric, showRetracted)),
     h(
-      'table',
-      { class: 'points' },
+      'details',
+      { class: 'data' },
+      h('summary', {}, `Every ${metric} claim as a table`),
       h(
-        'thead',
-        {},
+        'table',
+        { class: 'points' },
         h(
-          'tr',
+          'thead',
           {},
-          ['Source', 'Stated', 'Figure', 'Status', 'Quote', 'Via', 'Report'].map((c) => h('th', { scope: 'col' }, c)),
+          h(
+            'tr',
+            {},
+            TABLE_COLUMNS.map(([column, title]) => h('th', { scope: 'col', dataset: { column } }, title)),
+          ),
         ),
-      ),
-      h(
-        'tbody',
-        {},
-        series.flatMap((s) =>
-          s.points.map((p) =>
-            h(
-              'tr',
-              { dataset: { source: s.source.id, status: p.status, claim: p.claimId }, class: `row-${p.status}` },
-              h('td', {}, sourceLink(s.source)),
-              h('td', {}, p.statedAt),
-              h('td', {}, h('a', { href: claimHref(p.claimId) }, valueText(p.value))),
-              h('td', {}, p.status),
-              h('td', { class: 'quote' }, p.quote ?? ''),
-              h('td', {}, viaLinks(p.via)),
+        h(
+          'tbody',
+          {},
+          series.flatMap((s) =>
+            s.points.map((p) =>
               h(
-                'td',
-                {},
-                p.reports.map((r) => linkOrText(r.url, r.publisher)),
+                'tr',
+                { dataset: { source: s.source.id, status: p.status, claim: p.claimId }, class: `row-${p.status}` },
+                TABLE_COLUMNS.map(([column, , cell]) =>
+                  h('td', { class: column === 'quote' ? 'quote' : null, dataset: { column } }, cell(s, p, unit)),
+                ),
               ),
             ),
           ),
@@ -244,7 +323,7 @@ function legendKey() {
   return h(
     'p',
     { class: 'key' },
-    '● exact · ○ approximate · ○ with ^ at least · ○ with v at most · | range · ✕ retracted · faded: superseded · grey band: envelope across sources',
+    "Levels sit at the end of the period they describe; figures counted per period are bars across it. ● exact · ○ approximate or a range's best · | range (low to high; no marker without a stated best) · ‾^ at least · _v at most · ✕ retracted · faded: superseded · lines join only centres a source stated · grey band: envelope across sources of comparable figures",
   );
 }
 
@@ -263,7 +342,9 @@ function metricSection(m, hist, colourOf, showRetracted, toleranceDays) {
   const chartBox = h('div', {
     class: 'chart',
     role: 'img',
-    'aria-label': `${metricTitle(m)}: step lines per source over the date stated; details in the table below`,
+    'aria-label': isIncremental(m.aggregation)
+      ? `${metricTitle(m)}: a bar per figure across the period it counts; details in the table below`
+      : `${metricTitle(m)}: step lines per source, each figure at the end of the period it describes; details in the table below`,
   });
   const series = hist.series.map((s) => ({
     ...s,
@@ -280,7 +361,7 @@ function metricSection(m, hist, colourOf, showRetracted, toleranceDays) {
       h('div', { class: 'chart-col' }, chartBox),
       h('aside', {}, latestBlock(m, colourOf), checksBlock(m, toleranceDays), conflictsBlock(m)),
     ),
-    dataTable(m.metric, series),
+    dataTable(hist.topic, m.metric, hist.unit, series, showRetracted),
   );
   return { section, chartBox };
 }
@@ -348,6 +429,7 @@ export async function topicView(topic) {
           metric: m.metric,
           label: metricTitle(m),
           unit: hist.unit,
+          aggregation: m.aggregation,
           series: hist.series,
           colourOf,
           showRetracted,

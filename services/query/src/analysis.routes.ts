@@ -56,6 +56,7 @@ const ASSETS = new Map<string, { path: () => string; type: string }>([
   ['api.js', { path: () => join(PUBLIC_DIR, 'api.js'), type: 'text/javascript; charset=utf-8' }],
   ['app.js', { path: () => join(PUBLIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' }],
   ['chart.js', { path: () => join(PUBLIC_DIR, 'chart.js'), type: 'text/javascript; charset=utf-8' }],
+  ['chart-model.js', { path: () => join(PUBLIC_DIR, 'chart-model.js'), type: 'text/javascript; charset=utf-8' }],
   ['claim-view.js', { path: () => join(PUBLIC_DIR, 'claim-view.js'), type: 'text/javascript; charset=utf-8' }],
   ['dom.js', { path: () => join(PUBLIC_DIR, 'dom.js'), type: 'text/javascript; charset=utf-8' }],
   ['event-stream.js', { path: () => join(PUBLIC_DIR, 'event-stream.js'), type: 'text/javascript; charset=utf-8' }],
