@@ -5,11 +5,10 @@ import { jetstream } from '@nats-io/jetstream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { openBuckets } from '@claimtrail/shared/nats';
-import { createLogger } from '@claimtrail/shared';
 import { createSubjects } from '@claimtrail/shared/events';
 import { claimIdOf, newToken, tokenHash } from '@claimtrail/shared/identity';
 import { rebuildIdentityIndex } from '@claimtrail/audit';
-import { createIngestApp, createKvTokenStore } from '@claimtrail/ingest';
+import { createKvTokenStore, startTestIngest } from '@claimtrail/ingest';
 
 let env: TestEnv;
 let buckets: Awaited<ReturnType<typeof openBuckets>>;
@@ -96,17 +95,19 @@ afterAll(async () => {
   await env?.cleanup();
 });
 
+/** The identity index built from this file's stream, quietly. */
+const rebuild = () =>
+  rebuildIdentityIndex(env.nc, {
+    stream: env.stream,
+    subjectPrefix: env.subjectPrefix,
+    kv: buckets.identities,
+    quiet: true,
+  });
+
 async function withIngest<T>(
   work: (post: (claims: unknown[]) => Promise<{ claimId: string; echo: boolean }[]>) => Promise<T>,
 ) {
-  const ingest = await createIngestApp({
-    nc: env.nc,
-    idempotencyKv: buckets.idempotency,
-    identitiesKv: buckets.identities,
-    tokens: createKvTokenStore(buckets.tokens),
-    logger: createLogger('test', 'silent'),
-    settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 100_000 },
-  });
+  const ingest = await startTestIngest(env);
   let n = 0;
   try {
     return await work(async (claims) => {
@@ -151,19 +152,9 @@ const gaza = (value: number) => ({
 
 describe('the identity index of a stream written before it', () => {
   it('is built from the claim events, and a second build writes nothing', async () => {
-    const built = await rebuildIdentityIndex(env.nc, {
-      stream: env.stream,
-      subjectPrefix: env.subjectPrefix,
-      kv: buckets.identities,
-      quiet: true,
-    });
+    const built = await rebuild();
     expect(built).toEqual({ claims: 2, held: 2, moved: 2, put: 4, deleted: 0 });
-    const again = await rebuildIdentityIndex(env.nc, {
-      stream: env.stream,
-      subjectPrefix: env.subjectPrefix,
-      kv: buckets.identities,
-      quiet: true,
-    });
+    const again = await rebuild();
     expect(again).toEqual({ claims: 2, held: 2, moved: 2, put: 0, deleted: 0 });
   });
 
@@ -187,12 +178,7 @@ describe('the identity index of a stream written before it', () => {
 
   it('takes out a key the stream does not back, and names the claims recorded since under a later id', async () => {
     await buckets.identities.put('moved.clm_ffffffffffffffffffffffff', 'clm_eeeeeeeeeeeeeeeeeeeeeeee');
-    const built = await rebuildIdentityIndex(env.nc, {
-      stream: env.stream,
-      subjectPrefix: env.subjectPrefix,
-      kv: buckets.identities,
-      quiet: true,
-    });
+    const built = await rebuild();
     // The two new claims above took the next free id after a moved one's: the build writes the
     // identity each holds (a key the live index does without, as the walk finds them), and takes
     // out the stray key.

@@ -2,9 +2,8 @@
 // metric whose figures overlap its own and which it stated within 7 days. A hint, nothing merged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDb } from '@claimtrail/shared/db';
-import { createIngestApp, createKvTokenStore, createSimilarFinder } from '@claimtrail/ingest';
+import { createKvTokenStore, createSimilarFinder, startTestIngest } from '@claimtrail/ingest';
 import { openBuckets } from '@claimtrail/shared/nats';
-import { createLogger } from '@claimtrail/shared';
 import { newToken, tokenHash } from '@claimtrail/shared/identity';
 import { startProduct, type Product } from './helpers/product.ts';
 
@@ -108,21 +107,11 @@ describe('similar claims', () => {
       expect(warnings).toHaveLength(1);
 
       // Through ingest: the report is stored and its answer says the hints are missing.
-      const buckets = await openBuckets(p.env.nc, p.env.stream);
-      const ingest = await createIngestApp({
-        nc: p.env.nc,
-        idempotencyKv: buckets.idempotency,
-        identitiesKv: buckets.identities,
-        tokens: createKvTokenStore(buckets.tokens),
+      const ingest = await startTestIngest(p.env, {
         similar: createSimilarFinder(dead.db, 'claimtrail', { warn: () => undefined }),
-        logger: createLogger('test', 'silent'),
-        settings: {
-          stream: p.env.stream,
-          subjectPrefix: p.env.subjectPrefix,
-          publishTimeoutMs: 2000,
-          ratePerMinute: 1000,
-        },
+        settings: { ratePerMinute: 1000 },
       });
+      const buckets = await openBuckets(p.env.nc, p.env.stream);
       try {
         const token = newToken();
         await createKvTokenStore(buckets.tokens).put(tokenHash(token), { principal: 'a', scopes: ['report:write'] });

@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { createSubjects, decodeEvent, type ClaimChanges, type ClaimtrailEvent } from '@claimtrail/shared/events';
-import { claimIdOf, type ClaimIdentityFields } from '@claimtrail/shared/identity';
+import { claimIdOf, correctedIdentity, type ClaimIdentityFields } from '@claimtrail/shared/identity';
 import { openIdentityIndex, type IdentityEntries } from '@claimtrail/shared/nats';
 import { readStream, streamBounds } from './stream-reader.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
@@ -17,18 +17,6 @@ interface Followed {
 
 const IDENTITY_FIELDS = ['value', 'statedAt', 'validFrom', 'validTo', 'metric', 'source'] as const;
 const changesIdentity = (c: ClaimChanges) => IDENTITY_FIELDS.some((f) => c[f] !== undefined);
-
-function corrected(f: ClaimIdentityFields, c: ClaimChanges): ClaimIdentityFields {
-  return {
-    ...f,
-    metric: c.metric ?? f.metric,
-    sourceId: c.source?.id ?? f.sourceId,
-    statedAt: c.statedAt ?? f.statedAt,
-    validFrom: c.validFrom ?? f.validFrom,
-    validTo: c.validTo ?? f.validTo,
-    value: c.value ?? f.value,
-  };
-}
 
 const fieldsOf = (d: Extract<ClaimtrailEvent, { type: 'ClaimRecorded' }>['data']): ClaimIdentityFields => ({
   topic: d.topic,
@@ -68,7 +56,7 @@ export function createIdentityPlanner(recordOf: (claimId: string) => Promise<Cla
           f = { fields, naturals: [claimIdOf(fields)], since: seq };
           followed.set(id, f);
         }
-        f.fields = corrected(f.fields, e.data.changes);
+        f.fields = correctedIdentity(f.fields, e.data.changes);
         f.naturals.push(claimIdOf(f.fields));
         f.since = seq;
       }

@@ -43,6 +43,29 @@ export function claimIdentity(c: {
 
 export type ClaimIdentityFields = Parameters<typeof claimIdentity>[0];
 
+/** The identity fields a correction changes (its value, dates, metric and source), changed. */
+export function correctedIdentity<T extends ClaimIdentityFields>(
+  f: T,
+  c: {
+    value?: ClaimValue | undefined;
+    statedAt?: string | undefined;
+    validFrom?: string | undefined;
+    validTo?: string | undefined;
+    metric?: string | undefined;
+    source?: { id: string } | undefined;
+  },
+): T {
+  return {
+    ...f,
+    metric: c.metric ?? f.metric,
+    sourceId: c.source?.id ?? f.sourceId,
+    statedAt: c.statedAt ?? f.statedAt,
+    validFrom: c.validFrom ?? f.validFrom,
+    validTo: c.validTo ?? f.validTo,
+    value: c.value ?? f.value,
+  };
+}
+
 /**
  * The id a claim with this identity gets: its natural id (`k` 0), or, when claims that had the
  * identity were corrected away from it, the k-th id after it (identity-index.ts).

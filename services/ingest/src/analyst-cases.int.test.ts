@@ -5,10 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { createTestEnv, type TestEnv } from '@claimtrail/shared/testing';
 import { openBuckets } from '@claimtrail/shared/nats';
-import { createLogger } from '@claimtrail/shared';
 import { decodeEvent, type ClaimtrailEvent } from '@claimtrail/shared/events';
 import { newToken, tokenHash } from '@claimtrail/shared/identity';
-import { createIngestApp } from './ingest.app.ts';
+import type { createIngestApp } from './ingest.app.ts';
+import { startTestIngest } from './test-ingest.ts';
 import { createKvTokenStore } from './token-store.ts';
 
 let env: TestEnv;
@@ -22,14 +22,7 @@ beforeAll(async () => {
   const tokens = createKvTokenStore(buckets.tokens);
   await tokens.put(tokenHash(writer), { principal: 'analyst', scopes: ['report:write'] });
   await tokens.put(tokenHash(admin), { principal: 'editor', scopes: ['admin'] });
-  ingest = await createIngestApp({
-    nc: env.nc,
-    idempotencyKv: buckets.idempotency,
-    identitiesKv: buckets.identities,
-    tokens: createKvTokenStore(buckets.tokens),
-    logger: createLogger('test', 'silent'),
-    settings: { stream: env.stream, subjectPrefix: env.subjectPrefix, publishTimeoutMs: 2000, ratePerMinute: 100_000 },
-  });
+  ingest = await startTestIngest(env);
 });
 afterAll(async () => {
   await ingest?.close();
@@ -831,21 +824,7 @@ describe('identity follows corrections', () => {
   });
 
   it('another ingest process sees the correction: one started after it, and one running before it', async () => {
-    const buckets = await openBuckets(env.nc, env.stream);
-    const other = () =>
-      createIngestApp({
-        nc: env.nc,
-        idempotencyKv: buckets.idempotency,
-        identitiesKv: buckets.identities,
-        tokens: createKvTokenStore(buckets.tokens),
-        logger: createLogger('test', 'silent'),
-        settings: {
-          stream: env.stream,
-          subjectPrefix: env.subjectPrefix,
-          publishTimeoutMs: 2000,
-          ratePerMinute: 100_000,
-        },
-      });
+    const other = () => startTestIngest(env);
     const running = await other();
     try {
       const [claim] = await report('https://example.org/two-processes', [

@@ -1,6 +1,6 @@
 import { createEnvelope } from '@claimtrail/shared/envelope';
 import { mustParseFuzzyDate, type ClaimChanges, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
-import { bodyHashOf, claimIdOf, messageIdOf } from '@claimtrail/shared/identity';
+import { bodyHashOf, claimIdOf, correctedIdentity, messageIdOf } from '@claimtrail/shared/identity';
 import type { IdentityIndex } from '@claimtrail/shared/nats';
 import type { ClaimValue } from '@claimtrail/shared/events';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
@@ -30,16 +30,7 @@ const naturalIdOf = (c: ClaimState) => claimIdOf(c);
 
 /** The claim after a correction. */
 function corrected(state: ClaimState, c: ClaimChanges): ClaimState {
-  const next = {
-    ...state,
-    metric: c.metric ?? state.metric,
-    unit: c.unit ?? state.unit,
-    sourceId: c.source?.id ?? state.sourceId,
-    statedAt: c.statedAt ?? state.statedAt,
-    validFrom: c.validFrom ?? state.validFrom,
-    validTo: c.validTo ?? state.validTo,
-    value: c.value ?? state.value,
-  };
+  const next = { ...correctedIdentity(state, c), unit: c.unit ?? state.unit };
   return { ...next, naturals: [...state.naturals, naturalIdOf(next)] };
 }
 
