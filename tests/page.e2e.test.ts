@@ -219,7 +219,12 @@ describe('the web page', () => {
     const page = await openPage(`/topics/${topic}`);
     const figure = page.locator('section.metric[data-metric="killed"] li[data-source="test-ministry"] .figure');
     expect(await figure.textContent()).toBe('550');
+    // "Published by" is the default axis; "recorded by claimtrail" steps through transaction time.
+    expect(await page.locator('#published-by').count()).toBe(1);
+    await page.locator('#axis-recorded').check();
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('axis') === 'recorded');
     const slider = page.locator('#known-on');
+    await slider.waitFor();
     // now → the correction → the report: two steps back.
     await slider.focus();
     await page.keyboard.press('ArrowLeft');
@@ -235,7 +240,7 @@ describe('the web page', () => {
     await page.screenshot({ path: shot('slider-before-correction'), fullPage: true });
 
     // The URL keeps the state: opening it again shows the same past.
-    const again = await openPage(`/topics/${topic}?knownAt=${encodeURIComponent(knownAt)}`);
+    const again = await openPage(`/topics/${topic}?axis=recorded&knownAt=${encodeURIComponent(knownAt)}`);
     expect(
       await again.locator('section.metric[data-metric="killed"] li[data-source="test-ministry"] .figure').textContent(),
     ).toBe('500');
@@ -507,7 +512,7 @@ interface Mark {
   plot: { left: number; top: number };
 }
 interface Axes {
-  x: { labels: string[] };
+  x: { labels: string[]; at: number[]; font: string; width: number };
   y: { labels: string[]; size: number; font: string };
 }
 type Chart = HTMLElement & { chartMarks: Mark[]; chartAxes: Axes };
@@ -517,6 +522,24 @@ const chartOf = (page: Page, metric: string) =>
     const c = el as Chart;
     return { marks: c.chartMarks, axes: c.chartAxes, incremental: c.dataset.incremental };
   });
+
+/** Every date label of a chart's time axis lies whole inside the chart, at the axis font. */
+async function expectDatesWhole(page: Page, metric: string) {
+  const { axes } = await chartOf(page, metric);
+  expect(axes.x.labels.length).toBeGreaterThan(0);
+  const widths = await page.evaluate(
+    ({ labels, font }) => {
+      const ctx = document.createElement('canvas').getContext('2d')!;
+      ctx.font = font;
+      return labels.map((l) => ctx.measureText(l).width);
+    },
+    { labels: axes.x.labels, font: axes.x.font },
+  );
+  axes.x.at.forEach((centre, i) => {
+    expect(centre - widths[i]! / 2, `${metric} ${axes.x.labels[i]}`).toBeGreaterThanOrEqual(0);
+    expect(centre + widths[i]! / 2, `${metric} ${axes.x.labels[i]}`).toBeLessThanOrEqual(axes.x.width);
+  });
+}
 
 /** The colour a reader sees at a point of a chart's plot (CSS pixels), as [r, g, b]. */
 const pixel = (page: Page, metric: string, plot: { left: number; top: number }, x: number, y: number) =>
@@ -777,6 +800,9 @@ describe('the charts read estimates right', () => {
       { labels: big.axes.y.labels, font: big.axes.y.font },
     );
     for (const w of widths) expect(w + 15).toBeLessThanOrEqual(big.axes.y.size);
+    // And every date label lies whole inside the chart, the last one too.
+    for (const metric of ['deployed_rt', 'reinforcements_rt', 'killed_rt', 'wounded_rt'])
+      await expectDatesWhole(page, metric);
     // A week of figures: days as "13 Mar 2024", never "3/13".
     for (const chart of [big, await chartOf(page, 'deployed_rt')]) {
       expect(chart.axes.x.labels.length).toBeGreaterThan(0);
@@ -897,6 +923,93 @@ describe('the charts read estimates right', () => {
       `/v1/topics/${RT}/metrics/killed_rt/history.csv?knownAt=${encodeURIComponent(knownAt)}`,
     );
     await past.close();
+  });
+});
+
+describe('the "published by" axis', () => {
+  it("steps through the reports' publication dates by default, keeps both axes in the URL, and reads with them", async () => {
+    const topic = 'published-test';
+    const post = async (publishedAt: string, value: number, statedAt: string) => {
+      const r = await product.post('/v1/reports', {
+        report: { url: `https://example.org/published/${publishedAt}`, publisher: 'Test Wire', publishedAt },
+        claims: [
+          {
+            topic,
+            metric: 'killed',
+            value: { kind: 'exact', value },
+            source: { id: 'pub-ministry', name: 'Pub ministry' },
+            statedAt,
+          },
+        ],
+      });
+      expect(r.status).toBe(202);
+      return r.body as { lastSeq: number };
+    };
+    // Back-filled: the later publication recorded first.
+    await post('2025-02', 300, '2025-02');
+    const last = await post('2024-11-13', 100, '2024-11-13');
+    await product.get(`/v1/topics?minSeq=${last.lastSeq}`);
+    const timeline = (await product.get(`/v1/topics/${topic}/timeline`)).body as {
+      published: { publishedAt: string; to: string; reports: number }[];
+    };
+    expect(timeline.published.map((p) => p.publishedAt)).toEqual(['2024-11-13', '2025-02']);
+
+    const page = await openPage(`/topics/${topic}`);
+    const figure = page.locator('section.metric[data-metric="killed"] li[data-source="pub-ministry"] .figure');
+    expect(await figure.textContent()).toBe('300');
+    // The default axis: "published by", at its end (everything published).
+    expect(await page.locator('#axis-published').isChecked()).toBe(true);
+    expect(await page.locator('#known-on').count()).toBe(0);
+    const slider = page.locator('#published-by');
+    expect(await slider.getAttribute('max')).toBe(String(timeline.published.length));
+    expect(await page.locator('#published-by-value').textContent()).toBe('now (everything published)');
+    await slider.focus();
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('publishedBy') === '2024-11-13');
+    await page.waitForFunction(
+      () =>
+        document.querySelector('section.metric[data-metric="killed"] li[data-source="pub-ministry"] .figure')
+          ?.textContent === '100',
+    );
+    expect(await page.locator('#published-by-value').textContent()).toBe('13 Nov 2024 (1 report)');
+    await expectDatesWhole(page, 'killed');
+    // What the page shows is what the API answers as the record stood then.
+    const api = (await product.get(`/v1/topics/${topic}/summary?publishedBy=2024-11-13`)).body as {
+      metrics: { metric: string; latest: { source: { id: string }; best: number }[] }[];
+    };
+    expect(api.metrics.find((m) => m.metric === 'killed')!.latest.map((l) => [l.source.id, l.best])).toEqual([
+      ['pub-ministry', 100],
+    ]);
+    expect(await page.locator('section.metric[data-metric="killed"] table.points tbody tr').count()).toBe(1);
+    expect(await page.locator('.as-of').textContent()).toContain('published by 13 Nov 2024');
+    expect(await page.locator('section.metric[data-metric="killed"] a.download-csv').getAttribute('href')).toBe(
+      `/v1/topics/${topic}/metrics/killed/history.csv?publishedBy=2024-11-13`,
+    );
+    await page.screenshot({ path: shot('published-by'), fullPage: true });
+
+    // The other axis: its own slider; the published date stays in the URL and in every read.
+    await page.locator('#axis-recorded').check();
+    await page.waitForSelector('#known-on');
+    const url = new URL(page.url());
+    expect([url.searchParams.get('axis'), url.searchParams.get('publishedBy')]).toEqual(['recorded', '2024-11-13']);
+    expect(await figure.textContent()).toBe('100');
+    // A source's link carries the view's date too.
+    expect(await page.locator('li[data-source="pub-ministry"] a.who').getAttribute('href')).toBe(
+      '/sources/pub-ministry?publishedBy=2024-11-13',
+    );
+    await page.close();
+
+    // Opening the URL again shows the same view, on the same axis.
+    const again = await openPage(`${url.pathname}${url.search}`);
+    expect(await again.locator('#axis-recorded').isChecked()).toBe(true);
+    expect(
+      await again.locator('section.metric[data-metric="killed"] li[data-source="pub-ministry"] .figure').textContent(),
+    ).toBe('100');
+    await again.locator('#axis-published').check();
+    await again.waitForSelector('#published-by');
+    expect(await again.locator('#published-by').inputValue()).toBe('0');
+    await again.close();
   });
 });
 

@@ -195,6 +195,8 @@ export function createChart(container, o) {
     width: width(),
     height: HEIGHT,
     tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
+    // Room right of the plot for half the last date label ("13 Mar 2024 14:00"), so it is never cut.
+    padding: [12, 56, null, null],
     scales: {
       x: { time: true, auto: false, range: model.xRange },
       y: { auto: false, range: [0, yTop] },
@@ -232,7 +234,13 @@ export function createChart(container, o) {
         drawMarkers,
         (u) => {
           wrap.chartAxes = {
-            x: { labels: [...(u.axes[0]._values ?? [])] },
+            x: {
+              labels: [...(u.axes[0]._values ?? [])],
+              // Each label's centre, in CSS pixels from the canvas's left edge.
+              at: (u.axes[0]._splits ?? []).map((v) => u.valToPos(v, 'x') + u.bbox.left / dpr()),
+              font: AXIS_FONT,
+              width: u.width,
+            },
             y: { labels: [...(u.axes[1]._values ?? [])], size: u.axes[1]._size, font: AXIS_FONT },
           };
           wrap.chartMarks = hits.map((m) => ({

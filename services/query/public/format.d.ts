@@ -69,6 +69,10 @@ export declare const figureText: (k: {
   high: number | null;
   rule: string;
 }) => string;
+export declare function dateText(s: string): string;
+export declare const publishedStepText: (
+  step: { publishedAt: string; to: string; reports: number } | undefined,
+) => string;
 export declare const instantText: (instant: { knownAt: string; seq: number; types: string[] } | undefined) => string;
 export declare const revisionWord: (type: string) => string;
 export declare const changesText: (changes: Record<string, unknown>, before?: Record<string, unknown>) => string;

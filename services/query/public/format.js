@@ -127,7 +127,24 @@ export const gapText = (c) => ` · gap ${fmt(c.gap)} (sum ${c.direction})`;
 export const figureText = (k) =>
   `${valueText(k.value)} ${k.unit} (low ${fmt(k.low)}, best ${fmt(k.best)}, high ${fmt(k.high)}; rule ${k.rule})`;
 
-/** A step of the "known on" slider: an instant of the timeline, or the live end past the last one. */
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** A fuzzy date as precise as it was given: "13 Nov 2024", "Nov 2024", "2024"; an instant as `when`. */
+export function dateText(s) {
+  const m = /^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$/.exec(s);
+  if (!m) return Number.isNaN(Date.parse(s)) ? s : when(s);
+  if (!m[2]) return m[1];
+  const month = `${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
+  return m[3] ? `${Number(m[3])} ${month}` : month;
+}
+
+/** A step of the "published by" slider: "13 Nov 2024 (2 reports)", or the end past the last one. */
+export const publishedStepText = (step) =>
+  step === undefined
+    ? 'now (everything published)'
+    : `${dateText(step.publishedAt)} (${count(step.reports, 'report')})`;
+
+/** A step of the "recorded by claimtrail" slider: an instant of the timeline, or the live end past the last one. */
 export const instantText = (instant) =>
   instant === undefined ? 'now (live)' : `${when(instant.knownAt)} (seq ${instant.seq}: ${instant.types.join(', ')})`;
 

@@ -6,6 +6,7 @@ import {
   checkText,
   count,
   dateSeconds,
+  dateText,
   envelopeText,
   figureText,
   fmt,
@@ -17,6 +18,7 @@ import {
   metricMetaText,
   metricSummaryText,
   metricTitle,
+  publishedStepText,
   revisionWord,
   sourceName,
   spanText,
@@ -231,6 +233,20 @@ describe('sentences of the views', () => {
         { value: { kind: 'exact', value: 500 }, statedAt: '2025-01', quote: null },
       ),
     ).toBe('value: 500 → 550; statedAt: "2025-01" → "2025-02"; quote: null → "new"');
+  });
+
+  it('writes a date as precise as it was given, and the steps of the "published by" slider', () => {
+    expect(dateText('2024-11-13')).toBe('13 Nov 2024');
+    expect(dateText('2024-03')).toBe('Mar 2024');
+    expect(dateText('2024')).toBe('2024');
+    expect(dateText('2025-03-01T08:00:00Z')).toBe('1 Mar 2025, 08:00:00 UTC');
+    expect(publishedStepText({ publishedAt: '2024-11-13', to: '2024-11-14T00:00:00.000Z', reports: 2 })).toBe(
+      '13 Nov 2024 (2 reports)',
+    );
+    expect(publishedStepText({ publishedAt: '2025-02', to: '2025-03-01T00:00:00.000Z', reports: 1 })).toBe(
+      'Feb 2025 (1 report)',
+    );
+    expect(publishedStepText(undefined)).toBe('now (everything published)');
   });
 
   it('writes the live line: refused, pinned to a past instant, live, or connecting', () => {

@@ -1,5 +1,6 @@
 // What the page shows and where: its elements, the URL that holds the view's state (path,
-// ?knownAt=, ?retracted=1, so a view can be shared), and the seqs the live feed compares.
+// ?publishedBy=, ?knownAt=, ?axis=, ?retracted=1, so a view can be shared), and the seqs the live
+// feed compares.
 import { queryString } from './api.js';
 
 export const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -19,10 +20,14 @@ export const state = {
 
 export const params = () => new URLSearchParams(location.search);
 
-/** Parameters for the API: the page's `knownAt`, if it shows a past instant, and `extra`. */
+/**
+ * Parameters for the API: the page's `publishedBy` and `knownAt`, when it shows the record as it
+ * stood at a past date or instant, and `extra`.
+ */
 export function readParams(extra = {}) {
+  const publishedBy = params().get('publishedBy');
   const knownAt = params().get('knownAt');
-  return { ...(knownAt ? { knownAt } : {}), ...extra };
+  return { ...(publishedBy ? { publishedBy } : {}), ...(knownAt ? { knownAt } : {}), ...extra };
 }
 
 /** The query string a link carries so that the view it opens shows the same instant. */

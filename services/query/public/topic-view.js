@@ -2,16 +2,18 @@
 // figure per source, the composite checks and every claim as a table.
 import { authHeaders, findTopic, getHistory, getSummary, getTimeline, queryString, readToken } from './api.js';
 import { createChart, PALETTE } from './chart.js';
-import { isIncremental } from './chart-model.js';
+import { endSeconds, isIncremental } from './chart-model.js';
 import { h, linkOrText, replace } from './dom.js';
 import {
   changeText,
+  dateText,
   fmt,
   gapText,
   hullText,
   instantText,
   metricMetaText,
   metricTitle,
+  publishedStepText,
   topicTitle,
   valueText,
   when,
@@ -32,49 +34,120 @@ import {
 
 const claimHref = (claimId) => `/claims/${encodeURIComponent(claimId)}${readQuery()}`;
 
-function sliderBlock(timeline, onPick) {
-  const instants = timeline.instants;
-  const knownAt = params().get('knownAt');
-  let index = instants.length;
-  if (knownAt) {
-    const t = Date.parse(knownAt);
-    index = 0;
-    instants.forEach((it, i) => {
-      if (Date.parse(it.knownAt) <= t) index = i;
-    });
+/**
+ * The time axes of the view: "published by" (the reports' publication dates: the public record
+ * as it stood then; the default) and "recorded by claimtrail" (transaction time). Each keeps its
+ * position in the URL (`?publishedBy=`, `?knownAt=`), and `?axis=recorded` says which one the
+ * slider moves; both apply to every read.
+ */
+export const axisOf = () => (params().get('axis') === 'recorded' ? 'recorded' : 'published');
+
+/** The slider's steps on an axis, the last one past them all ("now"), and where the URL puts it. */
+function axisSteps(timeline, axis) {
+  if (axis === 'recorded') {
+    const instants = timeline.instants;
+    const knownAt = params().get('knownAt');
+    let index = instants.length;
+    if (knownAt) {
+      const t = Date.parse(knownAt);
+      index = 0;
+      instants.forEach((it, i) => {
+        if (Date.parse(it.knownAt) <= t) index = i;
+      });
+    }
+    return {
+      id: 'known-on',
+      param: 'knownAt',
+      label: 'Recorded by claimtrail',
+      values: instants.map((it) => it.knownAt),
+      text: (i) => instantText(instants[i]),
+      index,
+    };
   }
-  const labelOf = (i) => instantText(instants[i]);
-  const output = h('output', { for: 'known-on', id: 'known-on-value' }, labelOf(index));
+  const published = timeline.published ?? [];
+  const publishedBy = params().get('publishedBy');
+  let index = published.length;
+  if (publishedBy) {
+    const exact = published.findIndex((p) => p.publishedAt === publishedBy);
+    if (exact >= 0) index = exact;
+    else {
+      const end = endSeconds(publishedBy);
+      index = 0;
+      published.forEach((p, i) => {
+        if (Date.parse(p.to) / 1000 <= end) index = i;
+      });
+    }
+  }
+  return {
+    id: 'published-by',
+    param: 'publishedBy',
+    label: 'Published by',
+    values: published.map((p) => p.publishedAt),
+    text: (i) => publishedStepText(published[i]),
+    index,
+  };
+}
+
+function axisChoice(axis, onChoose) {
+  const radio = (value, text) =>
+    h(
+      'label',
+      { class: 'axis-choice' },
+      h('input', {
+        type: 'radio',
+        name: 'axis',
+        id: `axis-${value}`,
+        value,
+        checked: axis === value,
+        onchange: () => onChoose(value),
+      }),
+      ` ${text}`,
+    );
+  return h(
+    'fieldset',
+    { class: 'axes' },
+    h('legend', {}, 'Time'),
+    radio('published', 'published by'),
+    radio('recorded', 'recorded by claimtrail'),
+  );
+}
+
+function sliderBlock(timeline, onPick, onAxis) {
+  const axis = axisOf();
+  const steps = axisSteps(timeline, axis);
+  const last = steps.values.length;
+  const output = h('output', { for: steps.id, id: `${steps.id}-value` }, steps.text(steps.index));
   const slider = /** @type {HTMLInputElement} */ (
     h('input', {
       type: 'range',
-      id: 'known-on',
-      name: 'knownOn',
+      id: steps.id,
+      name: steps.param,
       min: '0',
-      max: String(instants.length),
+      max: String(last),
       step: '1',
-      value: String(index),
-      'aria-valuetext': labelOf(index),
+      value: String(steps.index),
+      'aria-valuetext': steps.text(steps.index),
     })
   );
   let timer;
   const pick = () => {
     const i = Number(slider.value);
-    output.textContent = labelOf(i);
-    slider.setAttribute('aria-valuetext', labelOf(i));
+    output.textContent = steps.text(i);
+    slider.setAttribute('aria-valuetext', steps.text(i));
     clearTimeout(timer);
-    timer = setTimeout(() => onPick(i >= instants.length ? null : instants[i].knownAt), 120);
+    timer = setTimeout(() => onPick(steps.param, i >= last ? null : steps.values[i]), 120);
   };
   slider.addEventListener('input', pick);
   const now = h(
     'button',
-    { type: 'button', id: 'known-now', onclick: () => ((slider.value = String(instants.length)), pick()) },
+    { type: 'button', id: `${steps.id}-now`, onclick: () => ((slider.value = String(last)), pick()) },
     'Now',
   );
   return h(
     'div',
-    { class: 'control known-on' },
-    h('label', { for: 'known-on' }, 'Known on'),
+    { class: 'control known-on', dataset: { axis } },
+    axisChoice(axis, onAxis),
+    h('label', { for: steps.id }, steps.label),
     slider,
     now,
     h('div', { class: 'known-on-label' }, output),
@@ -400,11 +473,18 @@ export async function topicView(topic) {
     });
     replace(
       controls,
-      sliderBlock(timeline, (knownAt) => {
-        setUrl((q) => (knownAt ? q.set('knownAt', knownAt) : q.delete('knownAt')));
-        showLiveStatus();
-        void draw().catch(showError);
-      }),
+      sliderBlock(
+        timeline,
+        (param, value) => {
+          setUrl((q) => (value ? q.set(param, value) : q.delete(param)));
+          showLiveStatus();
+          void draw().catch(showError);
+        },
+        (axis) => {
+          setUrl((q) => (axis === 'recorded' ? q.set('axis', axis) : q.delete('axis')));
+          void draw().catch(showError);
+        },
+      ),
       h(
         'div',
         { class: 'control' },
@@ -414,7 +494,7 @@ export async function topicView(topic) {
     );
     if (!controls.nextSibling || !(/** @type {HTMLElement} */ (controls.nextSibling).classList?.contains('key')))
       controls.after(legendKey());
-    status.textContent = `As of seq ${summary.asOfSeq}${params().get('knownAt') ? `, known on ${when(summary.knownAt)}` : ''}.`;
+    status.textContent = `As of seq ${summary.asOfSeq}${summary.publishedBy ? `, published by ${dateText(summary.publishedBy)}` : ''}${params().get('knownAt') ? `, known on ${when(summary.knownAt)}` : ''}.`;
 
     for (const c of state.charts) c.destroy();
     state.charts = [];
