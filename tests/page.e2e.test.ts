@@ -284,7 +284,13 @@ describe('the web page', () => {
     expect(
       await page.locator('section.metric[data-metric="killed"] li[data-source="live-agency"] .figure').textContent(),
     ).toBe('≥600');
-    // The demo's five NIS points and the new one.
+    // The demo's five NIS points and the new one (the table is filled once the charts are drawn).
+    await page.waitForSelector(
+      'section.metric[data-metric="killed"] table.points tbody tr[data-source="live-agency"]',
+      {
+        state: 'attached',
+      },
+    );
     expect(await page.locator('section.metric[data-metric="killed"] table.points tbody tr').count()).toBe(6);
     await page.screenshot({ path: shot('live'), fullPage: true });
     await page.close();

@@ -16,6 +16,7 @@ import { runReplay } from './groups/replay.ts';
 import { runFlood } from './groups/flood.ts';
 import { catchupSizes, runProjector, sizeLabel } from './groups/projector.ts';
 import { runFields } from './groups/fields.ts';
+import { runPage } from './groups/page.ts';
 
 export interface Group {
   name: string;
@@ -73,6 +74,12 @@ export const groups: Group[] = [
     description:
       'what each optional claim field (best, confidence and likelihood, note, via names, report kind) costs a catch-up: projector and Postgres CPU µs/event against the same stream without it (100k events; 20k with --quick)',
     run: runFields,
+  },
+  {
+    name: 'page',
+    description:
+      'the web page in headless Chromium: from the history of 20 sources × 500 points arriving to its chart drawn (median of the loads)',
+    run: runPage,
   },
 ];
 
@@ -162,6 +169,12 @@ export function goalsFor(quick: boolean): Goal[] {
       numerator: 'queries.history.csv.100k.rss-growth',
       op: '<=',
       goal: 250,
+    },
+    {
+      name: 'page draws 20 sources × 500 points ≤ 1,000 ms after the history arrives',
+      numerator: 'page.draw.20x500',
+      op: '<=',
+      goal: 1000,
     },
     {
       name: 'history p99 < 500 ms while 1,500 connections flood /v1/topics',

@@ -21,7 +21,7 @@ const hasBar = (p) => p.low !== null && p.high !== null && p.low !== p.high;
 
 /**
  * @param {HTMLElement} container
- * @param {{ metric: string, label: string, unit: string | null, aggregation: string | null, series: any[],
+ * @param {{ topic?: string, metric: string, label: string, unit: string | null, aggregation: string | null, series: any[],
  *           colourOf: (id: string) => number, showRetracted: boolean, claimHref: (claimId: string) => string }} o
  */
 export function createChart(container, o) {
@@ -258,6 +258,7 @@ export function createChart(container, o) {
             plot: { left: u.bbox.left / dpr(), top: u.bbox.top / dpr() },
           }));
           wrap.dataset.drawn = String(Number(wrap.dataset.drawn ?? 0) + 1);
+          if (o.topic) performance.mark(`claimtrail:chart:${o.topic}/${o.metric}`);
           o.onDrawn?.();
         },
       ],

@@ -351,8 +351,13 @@ function csvLink(topic, metric, showRetracted) {
   );
 }
 
+/**
+ * The CSV link and the claims table. The rows come from `fill`, which the view calls once the
+ * charts are drawn: a topic's thousands of rows would otherwise hold back its charts.
+ */
 function dataTable(topic, metric, unit, series, showRetracted) {
-  return h(
+  const tbody = h('tbody', {});
+  const block = h(
     'div',
     { class: 'data-block' },
     h('p', { class: 'download' }, csvLink(topic, metric, showRetracted)),
@@ -372,24 +377,25 @@ function dataTable(topic, metric, unit, series, showRetracted) {
             TABLE_COLUMNS.map(([column, title]) => h('th', { scope: 'col', dataset: { column } }, title)),
           ),
         ),
-        h(
-          'tbody',
-          {},
-          series.flatMap((s) =>
-            s.points.map((p) =>
-              h(
-                'tr',
-                { dataset: { source: s.source.id, status: p.status, claim: p.claimId }, class: `row-${p.status}` },
-                TABLE_COLUMNS.map(([column, , cell]) =>
-                  h('td', { class: column === 'quote' ? 'quote' : null, dataset: { column } }, cell(s, p, unit)),
-                ),
-              ),
+        tbody,
+      ),
+    ),
+  );
+  const fill = () =>
+    tbody.replaceChildren(
+      ...series.flatMap((s) =>
+        s.points.map((p) =>
+          h(
+            'tr',
+            { dataset: { source: s.source.id, status: p.status, claim: p.claimId }, class: `row-${p.status}` },
+            TABLE_COLUMNS.map(([column, , cell]) =>
+              h('td', { class: column === 'quote' ? 'quote' : null, dataset: { column } }, cell(s, p, unit)),
             ),
           ),
         ),
       ),
-    ),
-  );
+    );
+  return { block, fill };
 }
 
 function legendKey() {
@@ -424,6 +430,7 @@ function metricSection(m, hist, colourOf, showRetracted, toleranceDays) {
     points: s.points.filter((p) => showRetracted || p.status !== 'retracted'),
   }));
   const points = series.reduce((n, s) => n + s.points.length, 0);
+  const table = dataTable(hist.topic, m.metric, hist.unit, series, showRetracted);
   const section = h(
     'section',
     { class: 'metric', id: `metric-${m.metric}`, dataset: { metric: m.metric, points: String(points) } },
@@ -434,9 +441,9 @@ function metricSection(m, hist, colourOf, showRetracted, toleranceDays) {
       h('div', { class: 'chart-col' }, chartBox),
       h('aside', {}, latestBlock(m, colourOf), checksBlock(m, toleranceDays), conflictsBlock(m)),
     ),
-    dataTable(hist.topic, m.metric, hist.unit, series, showRetracted),
+    table.block,
   );
-  return { section, chartBox };
+  return { section, chartBox, fillTable: table.fill };
 }
 
 export async function topicView(topic) {
@@ -500,12 +507,21 @@ export async function topicView(topic) {
     state.charts = [];
     body.replaceChildren();
     if (summary.metrics.length === 0) body.append(h('p', {}, 'Nothing was known about this topic then.'));
+    const tables = [];
     summary.metrics.forEach((m, i) => {
       const hist = histories[i];
-      const { section, chartBox } = metricSection(m, hist, colourOf, showRetracted, summary.alignToleranceDays);
+      const { section, chartBox, fillTable } = metricSection(
+        m,
+        hist,
+        colourOf,
+        showRetracted,
+        summary.alignToleranceDays,
+      );
+      tables.push(fillTable);
       body.append(section);
       state.charts.push(
         createChart(chartBox, {
+          topic,
           metric: m.metric,
           label: metricTitle(m),
           unit: hist.unit,
@@ -517,6 +533,9 @@ export async function topicView(topic) {
         }),
       );
     });
+    // The charts first; the tables once the browser has had a turn to show them.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    for (const fill of tables) fill();
     showLiveStatus();
   }
   state.refresh = draw;
