@@ -245,7 +245,7 @@ describe('docker-compose.yml start order', () => {
   const nats = Object.fromEntries(natsNodes.map((n) => [n, healthy]));
   const expected: Record<string, Record<string, { condition: string }>> = {
     migrate: { postgres: healthy, ...nats },
-    ingest: { migrate: migrated, ...nats },
+    ingest: { migrate: migrated, postgres: healthy, ...nats },
     projector: { migrate: migrated, ...nats, postgres: healthy },
     query: { migrate: migrated, postgres: healthy },
   };

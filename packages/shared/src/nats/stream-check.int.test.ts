@@ -119,6 +119,7 @@ describe('openProvisionedBuckets', () => {
     expect(three.differences.map((d) => `${d.of} ${d.setting} ${d.found} → ${d.wanted}`)).toEqual([
       `bucket ${bucketNames(s.stream).idempotency} num_replicas 1 → 3`,
       `bucket ${bucketNames(s.stream).tokens} num_replicas 1 → 3`,
+      `bucket ${bucketNames(s.stream).identities} num_replicas 1 → 3`,
     ]);
   });
 });
