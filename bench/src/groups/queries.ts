@@ -127,10 +127,12 @@ function rawSql(schema: string, knownAt: string | undefined, reports: boolean): 
   const sVisible = knownAt
     ? `s.known_from <= $3::timestamptz and (s.known_to is null or s.known_to > $3::timestamptz)`
     : `s.seq_to is null`;
+  // Every column of the claim that the answer holds, what the source said beside the figure included.
   const columns = `cv.claim_id, cv.seq_from, cv.source_id, cv.unit, cv.value, cv.low, cv.best, cv.high, cv.rule, cv.stated_at,
-                  cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at`;
+                  cv.stated_from, cv.valid_from, cv.valid_to, cv.quote, cv.via, cv.status, cv.first_seq, cv.recorded_at,
+                  cv.confidence, cv.likelihood, cv.note, cv.corrected`;
   const text = reports
-    ? `select ${columns}, s.name, s.kind, s.country, r.report_id, r.url, r.publisher, r.published_at, r.title
+    ? `select ${columns}, s.name, s.kind, s.country, r.report_id, r.url, r.publisher, r.published_at, r.title, r.kind
          from "${schema}".claim_versions cv
          left join "${schema}".sources s on s.source_id = cv.source_id and ${sVisible}
          left join "${schema}".claim_citations c on c.claim_id = cv.claim_id ${knownAt ? 'and c.known_at <= $3::timestamptz' : ''}

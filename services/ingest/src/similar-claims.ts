@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { getActiveSchema, type Database } from '@claimtrail/shared/db';
+import { getActiveSchema, poolOf, quoteIdent, type Database } from '@claimtrail/shared/db';
 import { DEFAULT_RULE, getNormalisationRule, mustParseFuzzyDate, type ClaimValue } from '@claimtrail/shared/events';
 import type { Logger } from '@claimtrail/shared';
 
@@ -43,6 +43,33 @@ export const SIMILAR_DEADLINE_MS = 250;
 /** How long the active schema and its rule are trusted (a promotion switches them). */
 const SCHEMA_TTL_MS = 5000;
 
+/** The lookup's statement over the read models of `schema`, with the claims as arrays $1..$8. */
+function statementFor(schema: string): string {
+  const versions = `${quoteIdent(schema)}.claim_versions`;
+  return `
+    select q.i, v.claim_id, v.stated_at, v.value
+      from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[],
+                  $7::numeric[], $8::text[])
+           with ordinality as q(topic, metric, source_id, sfrom, sto, low, high, self, i)
+     cross join lateral (
+       select v.claim_id, v.stated_at, v.value, v.stated_from
+         from ${versions} v
+        where v.topic = q.topic and v.metric = q.metric and v.source_id = q.source_id
+          and v.seq_to is null and v.status <> 'retracted' and v.claim_id <> q.self
+          -- statedAt periods within ${WINDOW_DAYS} days of each other ([from, to), an instant as 1 ms)
+          and v.stated_from < greatest(q.sto, q.sfrom + interval '1 millisecond') + interval '${WINDOW_DAYS} days'
+          and greatest(v.stated_to, v.stated_from + interval '1 millisecond') > q.sfrom - interval '${WINDOW_DAYS} days'
+          -- a year is the widest statedAt: a bound the index can use
+          and v.stated_from > q.sfrom - interval '${WINDOW_DAYS + 367} days'
+          -- normalised intervals overlap (a missing bound is open)
+          and (v.low is null or q.high is null or v.low <= q.high)
+          and (v.high is null or q.low is null or v.high >= q.low)
+        order by abs(extract(epoch from v.stated_from - q.sfrom)), v.claim_id
+        limit ${SIMILAR_LIMIT}
+     ) v
+     order by q.i, abs(extract(epoch from v.stated_from - q.sfrom)), v.claim_id`;
+}
+
 /**
  * Reads the read models that the projector keeps (a lookup a report, in the claims' current
  * versions through the index on topic, metric, source and statedAt). They lag the stream by the
@@ -50,6 +77,7 @@ const SCHEMA_TTL_MS = 5000;
  * is worked out with the rule the read models are folded with (their `fold_rule`).
  */
 export function createSimilarFinder(db: Kysely<Database>, base: string, log: Pick<Logger, 'warn'>): SimilarFinder {
+  const pool = poolOf(db);
   let schema: { name: string; rule: string; at: number } | undefined;
   let failedAt = -Infinity;
 
@@ -73,31 +101,22 @@ export function createSimilarFinder(db: Kysely<Database>, base: string, log: Pic
         return { ...c, from: stated.from, to: stated.to, low: b.low, high: b.high };
       });
       const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-      const found = await sql<{ i: number; claim_id: string; stated_at: string; value: ClaimValue }>`
-          select q.i, v.claim_id, v.stated_at, v.value
-          from unnest(
-            ${col('topic')}::text[], ${col('metric')}::text[], ${col('sourceId')}::text[],
-            ${col('from')}::timestamptz[], ${col('to')}::timestamptz[],
-            ${col('low')}::numeric[], ${col('high')}::numeric[], ${col('claimId')}::text[]
-          ) with ordinality as q(topic, metric, source_id, sfrom, sto, low, high, self, i)
-          cross join lateral (
-            select v.claim_id, v.stated_at, v.value, v.stated_from
-            from ${sql.id(s.name, 'claim_versions')} v
-            where v.topic = q.topic and v.metric = q.metric and v.source_id = q.source_id
-              and v.seq_to is null and v.status <> 'retracted' and v.claim_id <> q.self
-              -- statedAt periods within ${sql.lit(WINDOW_DAYS)} days of each other ([from, to), an instant as 1 ms)
-              and v.stated_from < greatest(q.sto, q.sfrom + interval '1 millisecond') + make_interval(days => ${WINDOW_DAYS})
-              and greatest(v.stated_to, v.stated_from + interval '1 millisecond') > q.sfrom - make_interval(days => ${WINDOW_DAYS})
-              -- a year is the widest statedAt: a bound the index can use
-              and v.stated_from > q.sfrom - make_interval(days => ${WINDOW_DAYS + 367})
-              -- normalised intervals overlap (a missing bound is open)
-              and (v.low is null or q.high is null or v.low <= q.high)
-              and (v.high is null or q.low is null or v.high >= q.low)
-            order by abs(extract(epoch from v.stated_from - q.sfrom)), v.claim_id
-            limit ${SIMILAR_LIMIT}
-          ) v
-          order by q.i, abs(extract(epoch from v.stated_from - q.sfrom)), v.claim_id
-        `.execute(db);
+      // A named statement: parsed and planned once a connection (a report's lookup cost Postgres
+      // about as much CPU as ingest spent on the report while it was planned each time).
+      const found = await pool.query<{ i: string; claim_id: string; stated_at: string; value: ClaimValue }>({
+        name: `claimtrail-similar:${s.name}`,
+        text: statementFor(s.name),
+        values: [
+          col('topic'),
+          col('metric'),
+          col('sourceId'),
+          col('from'),
+          col('to'),
+          col('low'),
+          col('high'),
+          col('claimId'),
+        ],
+      });
       const out: SimilarClaim[][] = claims.map(() => []);
       for (const r of found.rows)
         out[Number(r.i) - 1]!.push({ claimId: r.claim_id, statedAt: r.stated_at, value: r.value });

@@ -59,6 +59,30 @@ export interface Interval {
 
 const round6 = (n: number): number => Math.round(n * 1e6) / 1e6;
 
+/**
+ * A sweep over instants newest first: the sources of `claims` (sorted by validToAt, newest first)
+ * whose valid ends lie within `toleranceMs` of the instant, each with how many of its claims do.
+ * Each call moves the window on from the last; the map answered is the window's own.
+ */
+function sourcesWithin(claims: readonly SummaryClaim[], toleranceMs: number) {
+  const count = new Map<string, number>();
+  let enter = 0;
+  let leave = 0;
+  return (atMs: number): ReadonlyMap<string, number> => {
+    while (enter < claims.length && claims[enter]!.validToAt >= atMs - toleranceMs) {
+      const s = claims[enter++]!.source.id;
+      count.set(s, (count.get(s) ?? 0) + 1);
+    }
+    while (leave < enter && claims[leave]!.validToAt > atMs + toleranceMs) {
+      const s = claims[leave++]!.source.id;
+      const n = (count.get(s) ?? 0) - 1;
+      if (n === 0) count.delete(s);
+      else count.set(s, n);
+    }
+    return count;
+  };
+}
+
 /** A claim's bounds as an interval: counts are non-negative, so a missing low is 0; a missing high is open. */
 export function intervalOf(c: { low: number | null; high: number | null }): Interval {
   return { low: c.low ?? 0, high: c.high };
@@ -460,21 +484,10 @@ export function compositeChecks(
       new Map([...perSource].map(([sourceId, list]) => [sourceId, list.reduce((m, c) => Math.max(m, c.low ?? 0), 0)])),
   );
   const compositesPerSource = new Map<string, number>();
-  const windowCount = new Map<string, number>();
-  let enter = 0;
-  let leave = 0;
+  const partSourcesAt = sourcesWithin(allParts, toleranceMs);
   for (const comp of composites) {
     // Sources with a part ending within the tolerance of this composite claim (both newest first).
-    while (enter < allParts.length && allParts[enter]!.validToAt >= comp.validToAt - toleranceMs) {
-      const s = allParts[enter++]!.source.id;
-      windowCount.set(s, (windowCount.get(s) ?? 0) + 1);
-    }
-    while (leave < enter && allParts[leave]!.validToAt > comp.validToAt + toleranceMs) {
-      const s = allParts[leave++]!.source.id;
-      const n = (windowCount.get(s) ?? 0) - 1;
-      if (n === 0) windowCount.delete(s);
-      else windowCount.set(s, n);
-    }
+    const windowCount = partSourcesAt(comp.validToAt);
     if (windowCount.size > budget) break;
     budget -= windowCount.size;
     paired += 1;
@@ -690,20 +703,9 @@ export function conflictsOf(
   let total = 0;
   let budget = SUMMARY_LIST_LIMITS.pairs;
   let paired = 0;
-  const windowCount = new Map<string, number>();
-  let enter = 0;
-  let leave = 0;
+  const sourcesAt = sourcesWithin(live, toleranceMs);
   for (const a of live) {
-    while (enter < live.length && live[enter]!.validToAt >= a.validToAt - toleranceMs) {
-      const s = live[enter++]!.source.id;
-      windowCount.set(s, (windowCount.get(s) ?? 0) + 1);
-    }
-    while (leave < enter && live[leave]!.validToAt > a.validToAt + toleranceMs) {
-      const s = live[leave++]!.source.id;
-      const n = (windowCount.get(s) ?? 0) - 1;
-      if (n === 0) windowCount.delete(s);
-      else windowCount.set(s, n);
-    }
+    const windowCount = sourcesAt(a.validToAt);
     if (windowCount.size > budget) break;
     budget -= windowCount.size;
     paired += 1;

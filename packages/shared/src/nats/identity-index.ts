@@ -111,21 +111,24 @@ export async function openIdentityIndex(kv: KV, o: { readyTimeoutMs?: number } =
     apply({ key, operation: 'DEL', string: () => '' });
   };
 
-  const walk = (c: ClaimIdentityFields, visit?: (id: string) => void): string => {
+  /** The first id from the natural one on that no moved claim has (the natural id is hashed once). */
+  const walk = (c: ClaimIdentityFields, natural: string, visit?: (id: string) => void): string => {
     for (let k = 0; ; k += 1) {
-      const id = claimIdOf(c, k);
+      const id = k === 0 ? natural : claimIdOf(c, k);
       visit?.(id);
       if (!moved.has(id)) return id;
     }
   };
   return {
     claimIdFor(c) {
-      return held.get(claimIdOf(c)) ?? walk(c);
+      const natural = claimIdOf(c);
+      return held.get(natural) ?? walk(c, natural);
     },
     candidatesFor(c) {
+      const natural = claimIdOf(c);
       const out: string[] = [];
-      walk(c, (id) => out.push(id));
-      const h = held.get(claimIdOf(c));
+      walk(c, natural, (id) => out.push(id));
+      const h = held.get(natural);
       if (h !== undefined && !out.includes(h)) out.push(h);
       return out;
     },
