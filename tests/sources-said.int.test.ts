@@ -222,6 +222,17 @@ describe('an incremental metric: a figure per period', () => {
       [nov.claimId, 'superseded', nov2.claimId],
       [nov2.claimId, 'active', undefined],
     ]);
+    // The CSV export works supersession out per period too.
+    const csv = await p.get('/v1/topics/dprk-troops/metrics/reinforcements/history.csv');
+    const [header, ...lines] = String(csv.body).trim().split('\r\n');
+    const columns = header!.split(',');
+    const [claimId, status, supersededBy] = ['claim_id', 'status', 'superseded_by'].map((c) => columns.indexOf(c));
+    const cells = (id: string) => lines.map((l) => l.split(',')).find((c) => c[claimId!] === id)!;
+    expect([oct, nov, nov2].map((c) => [cells(c.claimId)[status!], cells(c.claimId)[supersededBy!]])).toEqual([
+      ['active', ''],
+      ['superseded', nov2.claimId],
+      ['active', ''],
+    ]);
     // The summary's latest figure is the latest period's, and before it November's first figure.
     const s = await p.get('/v1/topics/dprk-troops/summary');
     const m = s.body.metrics.find((x: { metric: string }) => x.metric === 'reinforcements');

@@ -40,6 +40,10 @@ const BACKOFF_MS = 5000;
  * millisecond or two; a hung Postgres must not hold the answer.
  */
 export const SIMILAR_DEADLINE_MS = 250;
+/** At most this many claims in one lookup statement (the reports waiting while one runs go together). */
+const BATCH_CLAIMS = 1000;
+/** A lookup statement not answered by then fails its reports, and the next one runs. */
+const STATEMENT_GIVE_UP_MS = 2000;
 /** How long the active schema and its rule are trusted (a promotion switches them). */
 const SCHEMA_TTL_MS = 5000;
 
@@ -127,6 +131,46 @@ export function createSimilarFinder(db: Kysely<Database>, base: string, log: Pic
       return undefined;
     }
   };
+  // Lookups that arrive while one runs wait for it and go together in the next statement: under
+  // load one statement serves many reports (a statement costs Postgres and ingest far more than a
+  // claim in it does). A statement that has not answered after STATEMENT_GIVE_UP_MS counts as
+  // failed for the reports in it, so that a hung connection cannot hold the queue.
+  const queued: { claims: readonly SimilarQuery[]; done: (r: SimilarClaim[][] | undefined) => void }[] = [];
+  let running = false;
+  const pump = async () => {
+    running = true;
+    try {
+      while (queued.length > 0) {
+        const batch: typeof queued = [];
+        let n = 0;
+        while (queued.length > 0 && (batch.length === 0 || n + queued[0]!.claims.length <= BATCH_CLAIMS)) {
+          const q = queued.shift()!;
+          batch.push(q);
+          n += q.claims.length;
+        }
+        let timer: NodeJS.Timeout | undefined;
+        const result = await Promise.race([
+          lookup(batch.flatMap((b) => b.claims)),
+          new Promise<undefined>((resolve) => {
+            timer = setTimeout(() => resolve(undefined), STATEMENT_GIVE_UP_MS);
+          }),
+        ]).finally(() => clearTimeout(timer));
+        let at = 0;
+        for (const b of batch) {
+          b.done(result?.slice(at, at + b.claims.length));
+          at += b.claims.length;
+        }
+      }
+    } finally {
+      running = false;
+    }
+  };
+  const coalesced = (claims: readonly SimilarQuery[]) =>
+    new Promise<SimilarClaim[][] | undefined>((resolve) => {
+      queued.push({ claims, done: resolve });
+      if (!running) void pump();
+    });
+
   return {
     async find(claims) {
       if (claims.length === 0) return [];
@@ -142,7 +186,7 @@ export function createSimilarFinder(db: Kysely<Database>, base: string, log: Pic
         }, SIMILAR_DEADLINE_MS);
       });
       try {
-        return await Promise.race([lookup(claims), late]);
+        return await Promise.race([coalesced(claims), late]);
       } finally {
         clearTimeout(timer);
       }
