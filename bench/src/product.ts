@@ -280,3 +280,28 @@ export function addFigure(ctx: BenchContext, name: string, unit: Unit, samples: 
   ctx.log(`${name}: ${samples.map((s) => s.toFixed(1)).join(', ')} ${unit}`);
   return ctx.results.add(fig);
 }
+
+/**
+ * `claimtrail serve` (ingest, projector and query in one process) on this run's database and
+ * NATS as a child on free ports, migrated, with a token of every scope; resolved once it says it
+ * is running.
+ */
+export async function startServe(ctx: BenchContext, label: string) {
+  const p = await productEnv(ctx, label);
+  const token = await migrateAndToken(ctx, p);
+  const [ingestPort, queryPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
+  const serve = startChild(ctx, 'claimtrail serve', CLI, ['serve'], {
+    ...p.env,
+    INGEST_PORT: String(ingestPort),
+    QUERY_PORT: String(queryPort),
+    PROJECTOR_PORT: String(projectorPort),
+  });
+  await serve.waitForLine(/claimtrail is running/, 60_000);
+  return {
+    serve,
+    token,
+    projectorPort,
+    ingestUrl: `http://127.0.0.1:${ingestPort}`,
+    queryUrl: `http://127.0.0.1:${queryPort}`,
+  };
+}

@@ -12,7 +12,6 @@ import { addCpuFigures, startCpuMeter, type CpuReading, type ProcessGroup } from
 import { percentile } from '../harness.ts';
 import {
   addFigure,
-  CLI,
   freePort,
   INGEST_MAIN,
   migrateAndToken,
@@ -21,6 +20,7 @@ import {
   QUERY_MAIN,
   runLoad,
   startChild,
+  startServe,
   waitReady,
   type Child,
 } from '../product.ts';
@@ -41,21 +41,12 @@ export function offeredEventsPerS(): number {
 export async function runFreshness(ctx: BenchContext): Promise<void> {
   // One process: claimtrail serve.
   {
-    const p = await productEnv(ctx, 'fresh');
-    const token = await migrateAndToken(ctx, p);
-    const [ingestPort, queryPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
-    const serve = startChild(ctx, 'claimtrail serve', CLI, ['serve'], {
-      ...p.env,
-      INGEST_PORT: String(ingestPort),
-      QUERY_PORT: String(queryPort),
-      PROJECTOR_PORT: String(projectorPort),
-    });
-    await serve.waitForLine(/claimtrail is running/, 60_000);
+    const { serve, token, projectorPort, ingestUrl, queryUrl } = await startServe(ctx, 'fresh');
     await measureFreshness(ctx, {
       prefix: 'freshness',
       what: 'claimtrail serve (one process) in a child',
-      ingestUrl: `http://127.0.0.1:${ingestPort}`,
-      queryUrl: `http://127.0.0.1:${queryPort}`,
+      ingestUrl,
+      queryUrl,
       token,
       groups: { serve: { pid: serve.pid } },
     });

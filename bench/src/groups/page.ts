@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import type { BenchContext } from '../context.ts';
 import { NotYetMeasured } from '../harness.ts';
-import { addFigure, CLI, freePort, migrateAndToken, productEnv, startChild } from '../product.ts';
+import { addFigure, startServe } from '../product.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const PAGE_TOPIC = 'bench-page';
@@ -79,18 +79,7 @@ export async function runPage(ctx: BenchContext): Promise<void> {
   if (!existsSync(CHROMIUM)) throw new NotYetMeasured(`no Chromium at ${CHROMIUM} (apt-get install chromium)`);
   const { chromium } = await import('playwright-core');
 
-  const p = await productEnv(ctx, 'page');
-  const token = await migrateAndToken(ctx, p);
-  const [ingestPort, queryPort, projectorPort] = [await freePort(), await freePort(), await freePort()];
-  const serve = startChild(ctx, 'claimtrail serve', CLI, ['serve'], {
-    ...p.env,
-    INGEST_PORT: String(ingestPort),
-    QUERY_PORT: String(queryPort),
-    PROJECTOR_PORT: String(projectorPort),
-  });
-  await serve.waitForLine(/claimtrail is running/, 60_000);
-  const ingestUrl = `http://127.0.0.1:${ingestPort}`;
-  const queryUrl = `http://127.0.0.1:${queryPort}`;
+  const { serve, token, ingestUrl, queryUrl } = await startServe(ctx, 'page');
 
   // One report per source, its 500 claims.
   let lastSeq = 0;

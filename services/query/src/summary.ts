@@ -409,21 +409,24 @@ export interface CompositeChecks {
  * aggregation differs from the composite's (an incremental figure in a cumulative total) never
  * join a sum: the metric is skipped instead.
  */
+/** The checks of a metric that is not a composite (or not defined): none, a new object each time. */
+const noChecks = (): CompositeChecks => ({
+  checks: [],
+  skipped: [],
+  unaligned: 0,
+  sourcePairs: [],
+  checksLeftOff: 0,
+  sourcePairsLeftOff: 0,
+  compositesNotPaired: 0,
+});
+
 export function compositeChecks(
   def: MetricDef,
   defs: Map<string, MetricDef>,
   claims: SummaryClaim[],
   toleranceDays: number,
 ): CompositeChecks {
-  const none: CompositeChecks = {
-    checks: [],
-    skipped: [],
-    unaligned: 0,
-    sourcePairs: [],
-    checksLeftOff: 0,
-    sourcePairsLeftOff: 0,
-    compositesNotPaired: 0,
-  };
+  const none = noChecks();
   const components = def.composedOf ?? [];
   if (components.length === 0) return none;
   const skipped: { reason: string }[] = [];
@@ -792,17 +795,7 @@ export function summarise(claims: SummaryClaim[], defs: MetricDef[], toleranceDa
     const def = defMap.get(metric);
     const own = byMetric.get(metric) ?? [];
     const entries = latest.get(metric) ?? [];
-    const composite = def
-      ? compositeChecks(def, defMap, claims, toleranceDays)
-      : {
-          checks: [],
-          skipped: [],
-          unaligned: 0,
-          sourcePairs: [],
-          checksLeftOff: 0,
-          sourcePairsLeftOff: 0,
-          compositesNotPaired: 0,
-        };
+    const composite = def ? compositeChecks(def, defMap, claims, toleranceDays) : noChecks();
     const aggregation = def?.aggregation ?? null;
     return {
       metric,
