@@ -2,7 +2,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { createSubjects, decodeEvent, type ClaimChanges, type ClaimtrailEvent } from '@claimtrail/shared/events';
-import { claimIdOf, correctedIdentity, type ClaimIdentityFields } from '@claimtrail/shared/identity';
+import { claimIdOf, correctedIdentity, identityFieldsOf, type ClaimIdentityFields } from '@claimtrail/shared/identity';
 import { openIdentityIndex, type IdentityEntries } from '@claimtrail/shared/nats';
 import { readStream, streamBounds } from './stream-reader.ts';
 import { createProgress, type ProgressSink } from './progress.ts';
@@ -17,16 +17,6 @@ interface Followed {
 
 const IDENTITY_FIELDS = ['value', 'statedAt', 'validFrom', 'validTo', 'metric', 'source'] as const;
 const changesIdentity = (c: ClaimChanges) => IDENTITY_FIELDS.some((f) => c[f] !== undefined);
-
-const fieldsOf = (d: Extract<ClaimtrailEvent, { type: 'ClaimRecorded' }>['data']): ClaimIdentityFields => ({
-  topic: d.topic,
-  metric: d.metric,
-  sourceId: d.sourceId,
-  statedAt: d.statedAt,
-  validFrom: d.validFrom,
-  validTo: d.validTo,
-  value: d.value,
-});
 
 /**
  * Works out the identity index from a stream's claim events, in seq order: which claims have an
@@ -43,7 +33,7 @@ export function createIdentityPlanner(recordOf: (claimId: string) => Promise<Cla
       if (e.type === 'ClaimRecorded') {
         if (e.data.claimId !== claimIdOfSubject || followed.has(e.data.claimId)) return;
         claims += 1;
-        const fields = fieldsOf(e.data);
+        const fields = identityFieldsOf(e.data);
         const natural = claimIdOf(fields);
         if (natural !== e.data.claimId) followed.set(e.data.claimId, { fields, naturals: [natural], since: seq });
       } else if (e.type === 'ClaimCorrected' && changesIdentity(e.data.changes)) {
@@ -103,7 +93,7 @@ export async function rebuildIdentityIndex(
     const m = await jsm.direct.getMessage(o.stream, { seq: 1, next_by_subj: subjects.claimAnyTopic(claimId) });
     if (!m) return undefined;
     const decoded = decodeEvent(JSON.parse(m.string()));
-    return decoded.ok && decoded.event.type === 'ClaimRecorded' ? fieldsOf(decoded.event.data) : undefined;
+    return decoded.ok && decoded.event.type === 'ClaimRecorded' ? identityFieldsOf(decoded.event.data) : undefined;
   };
   const planner = createIdentityPlanner(recordOf);
   const bounds = await streamBounds(nc, o.stream);

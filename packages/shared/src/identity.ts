@@ -43,6 +43,19 @@ export function claimIdentity(c: {
 
 export type ClaimIdentityFields = Parameters<typeof claimIdentity>[0];
 
+/** The identity fields of a claim as recorded (a ClaimRecorded's data, or anything shaped like it). */
+export function identityFieldsOf<T extends ClaimIdentityFields>(d: T): Pick<T, keyof ClaimIdentityFields> {
+  return {
+    topic: d.topic,
+    metric: d.metric,
+    sourceId: d.sourceId,
+    statedAt: d.statedAt,
+    validFrom: d.validFrom,
+    validTo: d.validTo,
+    value: d.value,
+  };
+}
+
 /** The identity fields a correction changes (its value, dates, metric and source), changed. */
 export function correctedIdentity<T extends ClaimIdentityFields>(
   f: T,

@@ -1,6 +1,6 @@
 import { createEnvelope } from '@claimtrail/shared/envelope';
 import { mustParseFuzzyDate, type ClaimChanges, type ClaimtrailEvent, type EventData } from '@claimtrail/shared/events';
-import { bodyHashOf, claimIdOf, correctedIdentity, messageIdOf } from '@claimtrail/shared/identity';
+import { bodyHashOf, claimIdOf, correctedIdentity, identityFieldsOf, messageIdOf } from '@claimtrail/shared/identity';
 import type { IdentityIndex } from '@claimtrail/shared/nats';
 import type { ClaimValue } from '@claimtrail/shared/events';
 import { ConflictError, NotFoundError, UnavailableError, ValidationError } from '@claimtrail/shared/errors';
@@ -55,14 +55,8 @@ async function loadClaim(store: EventStore, claimId: string): Promise<ClaimState
         subject,
         lastSeq: seq,
         retracted: false,
-        topic: d.topic,
-        metric: d.metric,
+        ...identityFieldsOf(d),
         unit: d.unit,
-        sourceId: d.sourceId,
-        statedAt: d.statedAt,
-        validFrom: d.validFrom,
-        validTo: d.validTo,
-        value: d.value,
         naturals: [],
       };
       state.naturals.push(naturalIdOf(state));

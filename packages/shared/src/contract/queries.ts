@@ -287,16 +287,16 @@ export const summaryLatest = z.object({
 
 /** A claim as the summary names it: enough to tell who said what, for when, and to look it up. */
 export const claimRef = z.object({
-  claimId: z.string(),
+  claimId: claimFigure.claimId,
   metric: z.string(),
   source: sourceRef,
-  statedAt: z.string(),
-  validFrom: z.string(),
-  validTo: z.string(),
-  value: claimValue,
-  low: z.number().nullable(),
-  best: z.number().nullable(),
-  high: z.number().nullable(),
+  statedAt: claimFigure.statedAt,
+  validFrom: claimFigure.validFrom,
+  validTo: claimFigure.validTo,
+  value: claimFigure.value,
+  low: claimFigure.low,
+  best: claimFigure.best,
+  high: claimFigure.high,
 });
 export type ClaimRef = z.infer<typeof claimRef>;
 
