@@ -6,6 +6,7 @@ import * as rm0002 from './0002-projector-lease.ts';
 import * as rm0003 from './0003-fold-rule.ts';
 import * as rm0004 from './0004-sources-said.ts';
 import * as rm0005 from './0005-published-to.ts';
+import * as rm0006 from './0006-history-order.ts';
 
 export type SchemaMigration = { up(db: Kysely<unknown>, schema: string): Promise<void> };
 
@@ -21,4 +22,5 @@ export const readModelMigrations: Record<string, SchemaMigration> = {
   '0003-fold-rule': rm0003,
   '0004-sources-said': rm0004,
   '0005-published-to': rm0005,
+  '0006-history-order': rm0006,
 };

@@ -113,6 +113,70 @@ async function seed() {
     }),
     version(6, { source_id: 'src-b', stated_at: '2025-01-12', value: { kind: 'at_least', value: 50 }, high: null }),
   ];
+  // Topic `daily`, metric `strikes` (incremental): figures per day, two for one day (one stands
+  // over the other), figures whose printing differs between numeric and JavaScript, free text a
+  // spreadsheet would take for a formula.
+  await admin.query(
+    `insert into ${s}.metrics (metric, seq_from, known_from, label, unit, aggregation)
+       values ('strikes', 1, '${T0}', 'Strikes', 'strikes', 'incremental')`,
+  );
+  const daily = (seq: number, o: Record<string, unknown>) =>
+    version(seq, { topic: 'daily', metric: 'strikes', unit: 'strikes', rule: 'exact@1', ...o });
+  const dailyVersions = [
+    daily(301, { stated_at: '2025-02-01', value: { kind: 'exact', value: 0.000001 }, low: 0.000001, high: 0.000001 }),
+    daily(302, { stated_at: '2025-02-01', value: { kind: 'exact', value: 1e15 }, low: 1e15, high: 1e15 }),
+    daily(303, {
+      stated_at: '2025-02-02',
+      value: { kind: 'approx', value: 3 },
+      low: 2.8499999999999996,
+      high: 3.1500000000000004,
+      likelihood: '+likely',
+      note: '\tindented',
+    }),
+    daily(304, {
+      stated_at: '2025-02-03',
+      source_id: 'src-b',
+      value: { kind: 'range', low: 123456789012345.12, best: 123456789012345.5, high: 123456789012346 },
+      low: 123456789012345.12,
+      best: 123456789012345.5,
+      high: 123456789012346,
+      quote: 'a "quoted", comma\r\nand a new line',
+    }),
+  ];
+  await admin.query(
+    `insert into ${s}.claim_versions (${Object.keys(dailyVersions[0]!).join(', ')})
+       select ${Object.keys(dailyVersions[0]!).join(', ')} from json_populate_recordset(null::${s}.claim_versions, $1)`,
+    [JSON.stringify(dailyVersions)],
+  );
+  await admin.query(
+    `insert into ${s}.claim_citations (claim_id, seq, known_at, report_id, echo, via)
+       values ('${claimIdOf(301)}', 401, '${T0}', 'rpt_1', false, '[]'), ('${claimIdOf(302)}', 402, '${T0}', 'rpt_2', false, '[]'),
+              ('${claimIdOf(303)}', 403, '${T0}', 'rpt_2', false, '[]'), ('${claimIdOf(303)}', 404, '${T0}', 'rpt_1', true, '[]')`,
+  );
+  // Topic `turns`: a retraction newer than the figure that stands (src-a), a source whose every
+  // figure is retracted (src-b), two figures of one day where the more precise stands though
+  // recorded later (src-c).
+  const turns = (seq: number, o: Record<string, unknown>) => version(seq, { topic: 'turns', ...o });
+  const turnsVersions = [
+    turns(501, { stated_at: '2025-03-01' }),
+    turns(502, { stated_at: '2025-03-05', status: 'retracted' }),
+    turns(503, { stated_at: '2025-02-01' }),
+    turns(504, { source_id: 'src-b', stated_at: '2025-03-02', status: 'retracted' }),
+    turns(505, { source_id: 'src-b', stated_at: '2025-03-03', status: 'retracted' }),
+    turns(506, {
+      source_id: 'src-c',
+      stated_at: '2025-03-04',
+      value: { kind: 'range', low: 5, high: 9 },
+      low: 5,
+      high: 9,
+    }),
+    turns(507, { source_id: 'src-c', stated_at: '2025-03-04', value: { kind: 'exact', value: 7 } }),
+  ];
+  await admin.query(
+    `insert into ${s}.claim_versions (${Object.keys(turnsVersions[0]!).join(', ')})
+       select ${Object.keys(turnsVersions[0]!).join(', ')} from json_populate_recordset(null::${s}.claim_versions, $1)`,
+    [JSON.stringify(turnsVersions)],
+  );
   // The bulk: topic `big`, BIG points of 40 sources over 2024-2025.
   await admin.query(
     `insert into ${s}.checkpoint (name, last_seq, chain_hash) values ('projector', 1000000, 'seeded');
@@ -197,23 +261,38 @@ async function get(path: string, headers: Record<string, string> = {}) {
 type JsonPoint = {
   claimId: string;
   seq: number;
+  statedAt: string;
+  validFrom: string;
+  validTo: string;
+  value: { kind: string; value?: number };
   status: string;
   supersededBy?: string;
   corrected?: true;
   low: number | null;
+  best: number | null;
   high: number | null;
+  confidence?: string;
+  likelihood?: string;
+  note?: string;
+  quote?: string;
+  recordedAt: string;
   reports: { url: string }[];
 };
+
+/** Free text as the CSV writes it: a leading =, +, -, @, tab or CR gets an apostrophe. */
+const guarded = (v: string | undefined) => (v === undefined ? '' : /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+const printed = (n: number | null | undefined) => (n === null || n === undefined ? '' : String(n));
 
 /** The JSON history's points in the answer's order (statedAt, seq), as the CSV lists them. */
 async function jsonPoints(path: string, qs: string) {
   const r = await get(`${path}?${qs}${qs ? '&' : ''}limit=50000`);
   expect(r.status, r.text).toBe(200);
   const body = JSON.parse(r.text) as {
-    series: { source: { id: string }; points: (JsonPoint & { statedAt: string })[] }[];
+    unit: string | null;
+    series: { source: { id: string; name?: string }; points: JsonPoint[] }[];
   };
   return body.series
-    .flatMap((s) => s.points.map((p) => ({ ...p, source: s.source.id })))
+    .flatMap((s) => s.points.map((p) => ({ ...p, source: s.source.id, sourceName: s.source.name, unit: body.unit })))
     .sort((a, b) => a.statedAt.localeCompare(b.statedAt) || a.seq - b.seq);
 }
 
@@ -305,44 +384,93 @@ describe('GET …/history.csv', () => {
   });
 
   it.each([
-    ['now', ''],
-    ['with retracted points', 'includeRetracted=true'],
-    ['one source', 'source=src-b&includeRetracted=true'],
-    ['a window', 'from=2025-01-04&to=2025-01-06'],
-    ['before the corrections', `knownAt=${BEFORE_T1}`],
-    ['before them, with retracted points', `knownAt=${BEFORE_T1}&includeRetracted=true`],
-  ])('gives the JSON history’s points for the same filters (%s)', async (_what, qs) => {
-    const path = '/v1/topics/war/metrics/killed/history';
+    ['now', 'war', ''],
+    ['with retracted points', 'war', 'includeRetracted=true'],
+    ['one source', 'war', 'source=src-b&includeRetracted=true'],
+    ['a window', 'war', 'from=2025-01-04&to=2025-01-06'],
+    ['before the corrections', 'war', `knownAt=${BEFORE_T1}`],
+    ['before them, with retracted points', 'war', `knownAt=${BEFORE_T1}&includeRetracted=true`],
+    ['as published by 2025-01-01', 'war', 'publishedBy=2025-01-01'],
+    ['an incremental metric, figures numeric and JavaScript print apart', 'daily', ''],
+    ['an incremental metric as published by 2025-01-01', 'daily', 'publishedBy=2025-01-01'],
+    ['retractions newer than the figure that stands, a source all retracted, a tie', 'turns', 'includeRetracted=true'],
+  ])('gives the JSON history’s points for the same filters, every column (%s)', async (_what, topic, qs) => {
+    const metric = topic === 'daily' ? 'strikes' : 'killed';
+    const path = `/v1/topics/${topic}/metrics/${metric}/history`;
     const json = await jsonPoints(path, qs);
     const r = await get(`${path}.csv?${qs}`);
     expect(r.status, r.text).toBe(200);
     const rows = rowsOf(r.text);
     expect(rows.length).toBeGreaterThan(0);
-    expect(
-      rows.map((x) => [
-        x.claim_id,
-        x.source_id,
-        x.status,
-        x.superseded_by,
-        x.corrected,
-        x.low,
-        x.high,
-        x.seq,
-        x.report_urls,
-      ]),
-    ).toEqual(
-      json.map((p) => [
-        p.claimId,
-        (p as { source: string }).source,
-        p.status,
-        p.supersededBy ?? '',
-        p.corrected ? 'true' : 'false',
-        p.low === null ? '' : String(p.low),
-        p.high === null ? '' : String(p.high),
-        String(p.seq),
-        p.reports.map((x) => x.url).join(' '),
-      ]),
+    expect(rows).toEqual(
+      json.map((p) => ({
+        topic,
+        metric,
+        source_id: p.source,
+        source_name: guarded(p.sourceName),
+        claim_id: p.claimId,
+        stated_at: p.statedAt,
+        valid_from: p.validFrom,
+        valid_to: p.validTo,
+        kind: p.value.kind,
+        value: printed(p.value.value),
+        low: printed(p.low),
+        best: printed(p.best),
+        high: printed(p.high),
+        unit: p.unit ?? '',
+        status: p.status,
+        corrected: p.corrected ? 'true' : 'false',
+        superseded_by: p.supersededBy ?? '',
+        confidence: p.confidence ?? '',
+        likelihood: guarded(p.likelihood),
+        note: guarded(p.note),
+        recorded_at: p.recordedAt,
+        seq: String(p.seq),
+        report_urls: p.reports.map((x) => x.url).join(' '),
+        quote: guarded(p.quote),
+      })),
     );
+  });
+
+  it('says which figure stands past retractions and ties as the JSON history does', async () => {
+    const rows = rowsOf((await get('/v1/topics/turns/metrics/killed/history.csv?includeRetracted=true')).text);
+    const status = Object.fromEntries(rows.map((x) => [Number(x.seq), [x.status, x.superseded_by]]));
+    expect(status).toEqual({
+      501: ['active', ''],
+      502: ['retracted', ''],
+      503: ['superseded', claimIdOf(501)],
+      504: ['retracted', ''],
+      505: ['retracted', ''],
+      506: ['superseded', claimIdOf(507)],
+      507: ['active', ''],
+    });
+  });
+
+  it('prints figures as the JSON answer does and guards every free-text column', async () => {
+    const rows = rowsOf((await get('/v1/topics/daily/metrics/strikes/history.csv')).text);
+    const byId = new Map(rows.map((x) => [x.claim_id, x]));
+    // The same day's two exact figures: the one recorded first stands (supersession.sql.ts).
+    expect(byId.get(claimIdOf(301))).toMatchObject({ value: '0.000001', status: 'active' });
+    expect(byId.get(claimIdOf(302))).toMatchObject({
+      value: '1000000000000000',
+      status: 'superseded',
+      superseded_by: claimIdOf(301),
+    });
+    expect(byId.get(claimIdOf(303))).toMatchObject({
+      low: '2.8499999999999996',
+      high: '3.1500000000000004',
+      likelihood: "'+likely",
+      note: "'\tindented",
+      report_urls: 'https://x.org/2?a=1,b=2 https://x.org/1',
+    });
+    expect(byId.get(claimIdOf(304))).toMatchObject({
+      kind: 'range',
+      value: '',
+      low: '123456789012345.12',
+      best: '123456789012345.5',
+      high: '123456789012346',
+      quote: 'a "quoted", comma\r\nand a new line',
+    });
   });
 
   it('answers the same CSV to Accept: text/csv on the JSON path', async () => {
@@ -496,7 +624,7 @@ describe('GET …/history.csv', () => {
         metaSchema: env.schema,
         requireReadToken: false,
         ratePerMinute: 1_000_000,
-        limits: { exportStallMs: 300, exportBatchRows: 100 },
+        limits: { exportStallMs: 300 },
       },
     });
     try {

@@ -13,8 +13,8 @@ export interface QueryLimits {
   liveStreamsPerClient: number;
   /** Answers that cost no statement (shared topics, refusals) sent per turn of the event loop. */
   answersPerTurn: number;
-  /** Rows a CSV export fetches at once: what it holds in memory, whatever the history's size. */
-  exportBatchRows: number;
+  /** The longest a CSV export's one statement may run (its statement_timeout), reading included. */
+  exportTimeoutMs: number;
   /** The longest a CSV export waits for its client to take a batch before it stops. */
   exportStallMs: number;
 }
@@ -34,7 +34,7 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
   },
   liveStreamsPerClient: 8,
   answersPerTurn: 32,
-  exportBatchRows: 1000,
+  exportTimeoutMs: 600_000,
   exportStallMs: 30_000,
 };
 

@@ -196,10 +196,10 @@ export async function createQueryApp(deps: QueryDeps) {
     sendHistoryCsv({
       reply,
       read,
-      models,
+      db,
       ctx,
       filter,
-      batchRows: limits.exportBatchRows,
+      timeoutMs: limits.exportTimeoutMs,
       stallMs: limits.exportStallMs,
     });
 

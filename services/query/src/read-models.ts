@@ -203,6 +203,21 @@ type HistoryPageRow = (HistoryRow | { [K in keyof HistoryRow]: K extends 'claim_
   first_unit: string | null;
 };
 
+/**
+ * The claim versions a history reads (`alias` of claim_versions): the topic and metric's visible at
+ * the context's instant that count at its `publishedBy`, of the filter's sources, stated within
+ * its `from`/`to`; retracted ones too (they take part in supersession; the answer leaves them out
+ * unless asked). The JSON pages and the CSV export both read these, so a filter added here applies
+ * to both.
+ */
+export function historyRows(ctx: ReadContext, q: HistoryFilter, alias: string) {
+  const a = sql.ref(alias);
+  return sql`${a}.topic = ${q.topic} and ${a}.metric = ${q.metric} and ${visibleAt(ctx, alias)}
+    and ${claimCounts(ctx, alias)}
+    ${q.sources && q.sources.length > 0 ? sql`and ${a}.source_id = any(${q.sources}::text[])` : sql``}
+    and ${statedWithin(ctx, alias)}`;
+}
+
 export function createReadModels(db: Kysely<Database>) {
   const pointColumns = sql`cv.claim_id, cv.seq_from, cv.topic, cv.metric, cv.source_id, cv.unit, cv.value,
     cv.low, cv.best, cv.high, cv.rule, cv.stated_at, cv.stated_from, cv.valid_from, cv.valid_to, cv.quote,
@@ -237,10 +252,7 @@ export function createReadModels(db: Kysely<Database>) {
                cv.confidence, cv.likelihood, cv.note, cv.corrected,
                ${standingClaim('cv', aggregationOf(ctx, q.metric))} as standing
           from ${t('claim_versions')} cv
-         where cv.topic = ${q.topic} and cv.metric = ${q.metric} and ${visibleAt(ctx, 'cv')}
-           and ${claimCounts(ctx, 'cv')}
-           ${q.sources && q.sources.length > 0 ? sql`and cv.source_id = any(${q.sources}::text[])` : sql``}
-           and ${statedWithin(ctx, 'cv')}
+         where ${historyRows(ctx, q, 'cv')}
       ),
       page as (
         select * from f
@@ -308,68 +320,6 @@ export function createReadModels(db: Kysely<Database>) {
         series.flatMap((x) => x.points),
       );
       return { unit, series, next: more ? last : undefined };
-    },
-
-    /**
-     * The whole filtered history, the JSON pages' statement without a page, read through a cursor
-     * in one read-only transaction (one connection, one snapshot) `batchRows` rows at a time.
-     * `each` is given each fetch's whole points (a point whose citations run past the fetch waits
-     * for the next) with their source and the answer's unit, as the JSON history makes them
-     * (toPoint), and is awaited before the fetch after the next (the next one runs meanwhile): a
-     * caller that waits for its reader keeps memory flat whatever the number of points. Each fetch
-     * is a statement of its own, under the connection's statement_timeout. A history without
-     * points calls `each` once with none, and the transaction (`db`) to look names up on. Via hops
-     * are not named (an export has no hops).
-     */
-    async historyExport(
-      ctx: ReadContext,
-      q: HistoryFilter,
-      o: {
-        batchRows: number;
-        each: (batch: {
-          points: { source: ReturnType<typeof sourceRef>; point: ReturnType<typeof toPoint> }[];
-          unit: string | null;
-          db: Kysely<Database>;
-        }) => Promise<void>;
-      },
-    ): Promise<number> {
-      return db.transaction().execute(async (trx) => {
-        // Every row is read: plan for all of them, not the first tenth a cursor is planned for.
-        await sql`set local cursor_tuple_fraction = 1`.execute(trx);
-        await sql`declare history_export no scroll cursor for ${historyStatement(ctx, q)}`.execute(trx);
-        type Exported = { source: ReturnType<typeof sourceRef>; point: ReturnType<typeof toPoint> };
-        let pending: Exported | undefined;
-        let unit: string | null = null;
-        let count = 0;
-        const fetch = () => {
-          const rows = sql<HistoryPageRow>`fetch forward ${sql.lit(o.batchRows)} from history_export`.execute(trx);
-          // Awaited below, unless the export stopped before: then nobody waits for it.
-          rows.catch(() => undefined);
-          return rows;
-        };
-        // The next fetch runs in Postgres while this one's rows are folded and written: at most
-        // two fetches' rows are held.
-        let next = fetch();
-        for (;;) {
-          const { rows } = await next;
-          if (rows.length === o.batchRows) next = fetch();
-          const points: Exported[] = [];
-          for (const r of rows) {
-            unit ??= r.first_unit;
-            if (!isPointRow(r)) break;
-            if (pending?.point.claimId !== r.claim_id) {
-              if (pending) points.push(pending);
-              pending = { source: sourceRef(r), point: toPoint(r) };
-            }
-            if (r.report_id !== null) pending.point.reports.push(reportRefOf(r.report_id, r));
-          }
-          const end = rows.length < o.batchRows;
-          if (end && pending) points.push(pending);
-          count += points.length;
-          if (points.length > 0 || (end && count === 0)) await o.each({ points, unit, db: trx });
-          if (end) return count;
-        }
-      });
     },
 
     async topics(ctx: ReadContext, page?: { after?: string; limit: number }) {
@@ -579,6 +529,7 @@ export function createReadModels(db: Kysely<Database>) {
    * group stands over it (a retracted claim stays retracted, a corrected one says so either way).
    */
   function toPoint(r: PointFields) {
+    // The CSV export says the same in SQL (history-csv.ts, supersededSql).
     const superseded = r.status !== 'retracted' && r.standing !== r.claim_id;
     return {
       claimId: r.claim_id,

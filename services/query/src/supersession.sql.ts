@@ -24,25 +24,75 @@ function precisionRank(a: RawBuilder<unknown>): RawBuilder<number> {
 }
 
 /**
+ * The group in which a claim of `alias` (a claim_versions row) competes, within its topic and
+ * metric: its source's claims; for an `incremental` metric, only those for the same valid period
+ * (November's figure never supersedes October's). `aggregation` is the metric's (aggregationOf).
+ */
+function standingGroup(a: RawBuilder<unknown>, aggregation: RawBuilder<string>): RawBuilder<unknown>[] {
+  const incremental = sql`${aggregation} = 'incremental'`;
+  return [
+    sql`${a}.source_id`,
+    sql`case when ${incremental} then ${a}.valid_from_at end`,
+    sql`case when ${incremental} then ${a}.valid_to_at end`,
+  ];
+}
+
+/**
+ * The order in which a group's claims stand (standingClaims relies on its first two terms): not
+ * retracted first; then the newest `statedAt`;
+ * then the later end of the valid time (a cumulative total or a stock describes the instant its
+ * valid time ends); then, among figures stated the same day for the same time, the more precise
+ * (precisionRank), the narrower interval (an open bound is the widest), the earlier seq: whatever
+ * order they were recorded in.
+ */
+function standingOrder(a: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`${a}.status = 'retracted', ${a}.stated_from desc, ${a}.valid_to_at desc, ${precisionRank(a)},
+      ${a}.high - ${a}.low nulls last, ${a}.first_seq`;
+}
+
+/**
  * The window in which a claim of `alias` (a claim_versions row) competes, in standing order: its
- * first row stands (unless every claim in it is retracted) and supersedes the others.
- *
- * - The group: a source's claims of one topic and metric; for an `incremental` metric, only those
- *   for the same valid period (November's figure never supersedes October's).
- * - The order: not retracted first; then the newest `statedAt`; then the later end of the valid
- *   time (a cumulative total or a stock describes the instant its valid time ends); then, among
- *   figures stated the same day for the same time, the more precise (precisionRank), the narrower
- *   interval (an open bound is the widest), the earlier seq: whatever order they were recorded in.
- *
- * `aggregation` is the metric's (aggregationOf).
+ * first row stands (unless every claim in it is retracted) and supersedes the others. The group
+ * is standingGroup's within the claim's topic and metric, the order standingOrder's.
  */
 export function standingWindow(alias: string, aggregation: RawBuilder<string>): RawBuilder<unknown> {
   const a = sql.ref(alias);
-  const incremental = sql`${aggregation} = 'incremental'`;
-  return sql`partition by ${a}.topic, ${a}.metric, ${a}.source_id,
-      case when ${incremental} then ${a}.valid_from_at end, case when ${incremental} then ${a}.valid_to_at end
-    order by ${a}.status = 'retracted', ${a}.stated_from desc, ${a}.valid_to_at desc, ${precisionRank(a)},
-      ${a}.high - ${a}.low nulls last, ${a}.first_seq`;
+  return sql`partition by ${a}.topic, ${a}.metric, ${sql.join(standingGroup(a, aggregation))}
+    order by ${standingOrder(a)}`;
+}
+
+/**
+ * The claim that stands in each group of the rows of `table` (as `alias`) that meet `where` (rows
+ * of one topic and metric), as one jsonb object from standingKey to claim id: what standingClaim
+ * gives each row, worked out once, for a statement that reads the rows in another order than the
+ * window's (a row finds its group's claim by its standingKey, a binary search). Each group is
+ * narrowed first to the rows that can stand by the order's first two terms (standingOrder): the
+ * newest statedAt among those not retracted, or among all when every one is. That takes a hash of
+ * the groups and a look-up of each group's newest rows instead of a sort of every row (100,000
+ * rows of 50 sources: 70–100 ms against 350–430 ms in EXPLAIN ANALYZE on a 2-vCPU EPYC).
+ */
+export function standingClaims(
+  alias: string,
+  aggregation: RawBuilder<string>,
+  table: RawBuilder<unknown>,
+  where: RawBuilder<unknown>,
+): RawBuilder<unknown> {
+  const a = sql.ref(alias);
+  const key = standingKey(alias, aggregation);
+  return sql`(select coalesce(jsonb_object_agg(g.key, g.claim_id), '{}') from (
+      select distinct on (1) ${key} as key, ${a}.claim_id
+        from ${table} ${a}
+        join (select ${key} as key, bool_or(${a}.status <> 'retracted') as live,
+                     coalesce(max(${a}.stated_from) filter (where ${a}.status <> 'retracted'), max(${a}.stated_from)) as newest
+                from ${table} ${a} where ${where} group by 1) n
+          on n.key = ${key} and ${a}.stated_from = n.newest and (${a}.status <> 'retracted' or not n.live)
+       where ${where}
+       order by 1, ${standingOrder(a)}) g)`;
+}
+
+/** The key of `alias`'s group within its topic and metric (standingGroup) in standingClaims' object. */
+export function standingKey(alias: string, aggregation: RawBuilder<string>): RawBuilder<string> {
+  return sql<string>`concat_ws(' ', ${sql.join(standingGroup(sql.ref(alias), aggregation))}) collate "C"`;
 }
 
 /** The claim that stands in `alias`'s group (standingWindow): the claim's own id when it stands. */
