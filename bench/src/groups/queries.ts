@@ -60,9 +60,9 @@ async function writeCsvTopic(pool: pg.Pool, schema: string): Promise<() => Promi
 }
 
 /** One export read to its end as a client reads it; its rows are its lines but the header. */
-async function exportCsv(url: string): Promise<{ rows: number; seconds: number; bytes: number }> {
+async function exportCsv(url: string, query = ''): Promise<{ rows: number; seconds: number; bytes: number }> {
   const t0 = performance.now();
-  const res = await fetch(`${url}/v1/topics/${CSV_TOPIC}/metrics/${FOCUS_METRIC}/history.csv`);
+  const res = await fetch(`${url}/v1/topics/${CSV_TOPIC}/metrics/${FOCUS_METRIC}/history.csv${query}`);
   if (res.status !== 200) throw new Error(`CSV export answered ${res.status}: ${await res.text()}`);
   let lines = 0;
   let bytes = 0;
@@ -75,16 +75,24 @@ async function exportCsv(url: string): Promise<{ rows: number; seconds: number; 
   return { rows: lines - 1, seconds: (performance.now() - t0) / 1000, bytes };
 }
 
+/** The first tenth of CSV_TOPIC's points (statedAt within its first 200 of 2,000 days): 10,050 of them. */
+const CSV_TENTH = '?to=2020-07-19';
+
 /**
  * queries.history.csv.100k: rows/s of a 100,000-point CSV export, and the query process's memory:
- * its peak (VmHWM) after the exports, and that peak less its resident memory before them. Run
- * first, while the process has answered nothing else, so that the peak is the exports'.
+ * its peak (VmHWM) after exports of the first tenth of the points and after exports of all of
+ * them, and the peak less its resident memory before. Run first, while the process has answered
+ * nothing else, so that the peaks are the exports'. Memory flat in the export's size: the 100k
+ * exports' peak above the 10k exports' (`queries.history.csv.size-growth`).
  */
 async function measureCsvExport(ctx: BenchContext, url: string, server: Child, schema: string): Promise<void> {
   const pool = await ctx.pool(1);
   const remove = await writeCsvTopic(pool, schema);
   try {
     const rssBefore = server.rssMb();
+    let tenthRows = 0;
+    for (let rep = 1; rep <= ctx.reps; rep++) tenthRows = (await exportCsv(url, CSV_TENTH)).rows;
+    const tenthPeak = server.peakRssMb();
     const rates: number[] = [];
     let bytes = 0;
     for (let rep = 1; rep <= ctx.reps; rep++) {
@@ -101,14 +109,21 @@ async function measureCsvExport(ctx: BenchContext, url: string, server: Child, s
       'queries.history.csv.100k.peak-rss',
       'MB',
       [peak],
-      `VmHWM of the query process after ${ctx.reps} exports`,
+      `VmHWM of the query process after ${ctx.reps} exports of ${tenthRows.toLocaleString('en-US')} points (${CSV_TENTH}) and ${ctx.reps} of all`,
     );
     addFigure(
       ctx,
       'queries.history.csv.100k.rss-growth',
       'MB',
       [peak - rssBefore],
-      `VmHWM of the query process after ${ctx.reps} exports less its VmRSS before them (${rssBefore.toFixed(0)} MB, ready, nothing answered)`,
+      `VmHWM of the query process after the exports less its VmRSS before them (${rssBefore.toFixed(0)} MB, ready, nothing answered)`,
+    );
+    addFigure(
+      ctx,
+      'queries.history.csv.size-growth',
+      'MB',
+      [peak - tenthPeak],
+      `VmHWM after the exports of all ${CSV_ROWS.toLocaleString('en-US')} points less VmHWM after those of the first ${tenthRows.toLocaleString('en-US')} (${tenthPeak.toFixed(0)} MB): what ten times the rows adds to the peak`,
     );
   } finally {
     await remove();
