@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { HISTORY_CSV_COLUMNS } from '../services/query/src/history-csv.ts';
 import { startProduct, type Product } from './helpers/product.ts';
 
 const ARTIFACTS = new URL('./artifacts/', import.meta.url);
@@ -480,6 +481,17 @@ describe('the web page', () => {
       .locator('section.source-series')
       .evaluateAll((els) => els.map((e) => [(e as HTMLElement).dataset.metric, e.querySelectorAll('tbody tr').length]));
     expect(series).toEqual(api.metrics.map((m) => [m.metric, m.points.length]));
+    // Each series' table has every CSV column but the topic and metric (the heading's), and a
+    // Download CSV of this source's claims of that topic and metric.
+    const first = page.locator('section.source-series').first();
+    expect(
+      await first.locator('thead th').evaluateAll((ths) => ths.map((t) => (t as HTMLElement).dataset.column)),
+    ).toEqual([...HISTORY_CSV_COLUMNS.slice(2), 'via']);
+    const csv = new URL((await first.locator('a.download-csv').getAttribute('href'))!, product.queryUrl);
+    expect(csv.pathname).toBe(`/v1/topics/${api.metrics[0]!.topic}/metrics/${api.metrics[0]!.metric}/history.csv`);
+    expect([csv.searchParams.get('source'), csv.searchParams.get('includeRetracted')]).toEqual(['kr-nis', 'true']);
+    const rows = (await product.get(`${csv.pathname}${csv.search}`)).body as string;
+    expect(rows.trim().split('\r\n')).toHaveLength(1 + api.metrics[0]!.points.length);
     // Its revisions of killed, each step's change and days as the API gives them.
     const killed = api.record.metrics.find((m) => m.topic === TOPIC && m.metric === 'killed')!;
     expect(killed.steps.length).toBeGreaterThan(0);
@@ -1005,6 +1017,10 @@ describe('the "published by" axis', () => {
       '/sources/pub-ministry?publishedBy=2024-11-13',
     );
     await page.close();
+    // The source's page says which date it is read at.
+    const sourcePage = await openPage('/sources/pub-ministry?publishedBy=2024-11-13');
+    expect(await sourcePage.locator('p.as-of').textContent()).toMatch(/, published by 13 Nov 2024\.$/);
+    await sourcePage.close();
 
     // Opening the URL again shows the same view, on the same axis.
     const again = await openPage(`${url.pathname}${url.search}`);

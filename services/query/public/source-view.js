@@ -1,16 +1,15 @@
 // The view at `/sources/{sourceId}`: a source, its claims by topic and metric, and its record:
 // how it revised its own figures and how they fared in checks against other sources.
 import { getSource } from './api.js';
-import { h, linkOrText, replace } from './dom.js';
-import { checkItem } from './topic-view.js';
+import { h, replace } from './dom.js';
+import { checkItem, dataTable } from './topic-view.js';
 import {
   checkCountsText,
+  dateText,
   revisionsText,
   sourceCountsText,
   sourceMetaText,
-  spanText,
   stepText,
-  valueText,
   when,
 } from './format.js';
 import { main, params, readParams, readQuery, state } from './state.js';
@@ -18,7 +17,13 @@ import { main, params, readParams, readQuery, state } from './state.js';
 const claimHref = (claimId) => `/claims/${encodeURIComponent(claimId)}${readQuery()}`;
 const topicHref = (topic) => `/topics/${encodeURIComponent(topic)}${readQuery()}`;
 
-function seriesBlock(s) {
+/**
+ * One topic and metric of the source's claims: the topic page's table, every CSV column, and the
+ * CSV of these claims alone. `source`: the source as the answer names it.
+ */
+function seriesBlock(s, source) {
+  const table = dataTable(s.topic, s.metric, s.unit, [{ source, points: s.points }], true, { source: source.id });
+  table.fill();
   return h(
     'section',
     { class: 'source-series', dataset: { topic: s.topic, metric: s.metric, points: String(s.points.length) } },
@@ -29,38 +34,7 @@ function seriesBlock(s) {
       ` · ${s.metric}`,
       h('span', { class: 'meta' }, ` · ${s.unit}`),
     ),
-    h(
-      'table',
-      { class: 'points' },
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          ['Stated', 'Figure', 'Status', 'Describes', 'Report'].map((c) => h('th', { scope: 'col' }, c)),
-        ),
-      ),
-      h(
-        'tbody',
-        {},
-        s.points.map((p) =>
-          h(
-            'tr',
-            { dataset: { status: p.status, claim: p.claimId }, class: `row-${p.status}` },
-            h('td', {}, p.statedAt),
-            h('td', {}, h('a', { href: claimHref(p.claimId) }, valueText(p.value))),
-            h('td', {}, p.corrected && p.status !== 'corrected' ? `${p.status} (corrected)` : p.status),
-            h('td', {}, spanText(p.validFrom, p.validTo)),
-            h(
-              'td',
-              {},
-              p.reports.map((r) => linkOrText(r.url, r.publisher)),
-            ),
-          ),
-        ),
-      ),
-    ),
+    table.block,
   );
 }
 
@@ -116,7 +90,7 @@ export async function sourceView(sourceId) {
     h(
       'p',
       { class: 'as-of', role: 'status' },
-      `As of seq ${r.asOfSeq}${params().get('knownAt') ? `, known on ${when(r.knownAt)}` : ''}.`,
+      `As of seq ${r.asOfSeq}${r.publishedBy ? `, published by ${dateText(r.publishedBy)}` : ''}${params().get('knownAt') ? `, known on ${when(r.knownAt)}` : ''}.`,
     ),
     h('h2', {}, 'Record'),
     r.record.metrics.length === 0 ? h('p', {}, 'No figure to compare yet.') : null,
@@ -126,7 +100,7 @@ export async function sourceView(sourceId) {
       : null,
     h('h2', {}, 'Claims'),
     r.metrics.length === 0 ? h('p', {}, 'No claims of its own.') : null,
-    r.metrics.map(seriesBlock),
+    r.metrics.map((m) => seriesBlock(m, s)),
   );
   state.refresh = async () => {
     await sourceView(sourceId);

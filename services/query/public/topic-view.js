@@ -313,19 +313,22 @@ const TABLE_COLUMNS = [
   ['via', 'Via', (_s, p) => viaLinks(p.via)],
 ];
 
-/** The history's CSV with the page's filters: its instant, and retracted claims when they are shown. */
-const csvHref = (topic, metric, showRetracted) =>
+/**
+ * The history's CSV with the page's filters: its instant, retracted claims when they are shown,
+ * and one source's claims only when `source` is given.
+ */
+const csvHref = (topic, metric, showRetracted, source) =>
   `/v1/topics/${encodeURIComponent(topic)}/metrics/${encodeURIComponent(metric)}/history.csv${queryString(
-    readParams(showRetracted ? { includeRetracted: 'true' } : {}),
+    readParams({ ...(showRetracted ? { includeRetracted: 'true' } : {}), ...(source ? { source } : {}) }),
   )}`;
 
 /**
  * A link to the CSV. With a read token, a plain link would go without it: the click then fetches
  * the file with the token and hands it to the browser as a download.
  */
-function csvLink(topic, metric, showRetracted) {
-  const href = csvHref(topic, metric, showRetracted);
-  const filename = `${topic}.${metric}.history.csv`;
+function csvLink(topic, metric, showRetracted, source) {
+  const href = csvHref(topic, metric, showRetracted, source);
+  const filename = `${topic}.${metric}${source ? `.${source}` : ''}.history.csv`;
   return h(
     'a',
     {
@@ -353,18 +356,19 @@ function csvLink(topic, metric, showRetracted) {
 
 /**
  * The CSV link and the claims table. The rows come from `fill`, which the view calls once the
- * charts are drawn: a topic's thousands of rows would otherwise hold back its charts.
+ * charts are drawn: a topic's thousands of rows would otherwise hold back its charts. `o.source`:
+ * the table and the CSV of one source's claims (its page, where the table is open).
  */
-function dataTable(topic, metric, unit, series, showRetracted) {
+export function dataTable(topic, metric, unit, series, showRetracted, o = {}) {
   const tbody = h('tbody', {});
   const block = h(
     'div',
     { class: 'data-block' },
-    h('p', { class: 'download' }, csvLink(topic, metric, showRetracted)),
+    h('p', { class: 'download' }, csvLink(topic, metric, showRetracted, o.source)),
     h(
       'details',
-      { class: 'data' },
-      h('summary', {}, `Every ${metric} claim as a table`),
+      { class: 'data', open: o.source ? true : null },
+      h('summary', {}, o.source ? `Its ${metric} claims as a table` : `Every ${metric} claim as a table`),
       h(
         'table',
         { class: 'points' },
