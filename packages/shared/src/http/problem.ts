@@ -116,9 +116,18 @@ export function isNatsUnavailable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * What a 503's log line says of its error: a bound of the service's own (an UnavailableError
+ * without a cause: a full lane, a `minSeq` not reached, a client gone) by its type and message,
+ * whose stack tells an operator nothing; a dependency's failure whole, stack and causes included.
+ */
+export function loggedError(err: unknown): unknown {
+  return err instanceof UnavailableError && err.cause === undefined ? { type: err.name, message: err.message } : err;
+}
+
 /** The one log line of every 503 answer, with what caused it. */
 function unavailable(req: FastifyRequest, reply: FastifyReply, err: unknown, retryAfterS: number, detail: string) {
-  req.log.warn({ err, status: 503, retryAfterS }, `answered 503: ${detail}`);
+  req.log.warn({ err: loggedError(err), status: 503, retryAfterS }, `answered 503: ${detail}`);
   void reply.header('retry-after', String(retryAfterS));
   return sendProblem(reply, problem(503, detail));
 }

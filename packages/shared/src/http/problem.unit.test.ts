@@ -7,7 +7,8 @@ import {
   TimeoutError,
 } from '@nats-io/nats-core';
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { isNatsUnavailable } from './problem.ts';
+import { UnavailableError } from '../errors.ts';
+import { isNatsUnavailable, loggedError } from './problem.ts';
 
 // The errors nats.js throws, made by nats.js itself: the check goes by their names and fields.
 describe('isNatsUnavailable', () => {
@@ -44,4 +45,18 @@ describe('isNatsUnavailable', () => {
     ['a bad JSON entry', new SyntaxError('Unexpected token')],
     ['not an error', 'timeout'],
   ])('%s: no', (_name, err) => expect(isNatsUnavailable(err)).toBe(false));
+});
+
+describe('loggedError', () => {
+  it("logs a bound of the service's own by its message, without the stack", () => {
+    const err = new UnavailableError('too many reads of history in flight', 1);
+    expect(loggedError(err)).toEqual({ type: 'UnavailableError', message: 'too many reads of history in flight' });
+  });
+
+  it("logs a dependency's failure whole, the one behind an UnavailableError too", () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    expect(loggedError(refused)).toBe(refused);
+    const wrapped = new UnavailableError('the token store is unavailable', 2, new TimeoutError());
+    expect(loggedError(wrapped)).toBe(wrapped);
+  });
 });
