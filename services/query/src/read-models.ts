@@ -227,8 +227,8 @@ export function createReadModels(db: Kysely<Database>) {
   /**
    * The history's one statement: each point of the filtered set (from `after`, `limit` of them
    * and one more when a limit is given) with its source, and one row for each of its citations
-   * with the report, in the answer's order, so a point's citations are consecutive rows. The JSON
-   * pages and the CSV export both read it, so a filter added here applies to both.
+   * with the report, in the answer's order, so a point's citations are consecutive rows. Its
+   * rows are historyRows', which the CSV export reads too (history-csv.ts).
    */
   function historyStatement(
     ctx: ReadContext,
