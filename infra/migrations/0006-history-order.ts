@@ -3,8 +3,7 @@ import { sql, type Kysely } from 'kysely';
 
 /**
  * The claim versions of a topic and metric in the history's order (statedAt, then seq): a CSV
- * export reads them in this order as Postgres finds them instead of sorting the whole history
- * before its first row. It takes the place of claim_versions_known (topic, metric, known_from),
+ * export can read them in this order instead of sorting the whole history before its first row. It takes the place of claim_versions_known (topic, metric, known_from),
  * whose known_from bound no read needs (a read at a past instant filters on topic and metric, which
  * this index leads with too), so that the projector keeps three indexes to write per version.
  * Building it on a large read model holds the projector's writes to claim_versions for as long as

@@ -1,9 +1,8 @@
 // A metric's history as CSV (RFC 4180): a header row, one row per point, the points the JSON
 // history answers for the same filters (the same rows, historyRows in read-models.ts; the same
-// standing claims, supersession.sql.ts). Postgres writes the rows: one COPY … TO STDOUT of a
-// statement that reads the points in the history's order from an index, so its first rows come
-// while it reads the rest, and COPY's CSV (written in C) costs a fraction of what turning rows into
-// CSV lines in the service did. The service turns COPY's LF record ends into RFC 4180's CRLF and
+// standing claims, supersession.sql.ts). Postgres writes the rows: one COPY … TO STDOUT of one
+// statement, whose CSV (written in C) costs a fraction of what turning rows into CSV lines in the
+// service did. The service turns COPY's LF record ends into RFC 4180's CRLF and
 // writes the bytes as the client takes them: a client that reads slowly holds Postgres back
 // through the connection, and memory stays flat whatever the size of the history.
 import { once } from 'node:events';
@@ -74,10 +73,12 @@ function supersededSql(p: string): RawBuilder<boolean> {
  * from JavaScript numbers) print as JavaScript prints them. An empty text is null, which COPY
  * writes as an empty field (it quotes an empty string).
  *
- * The plan it is written for: an index scan of claim_versions_history in the answer's order (no
- * sort), the standing claims worked out once before the first row (standingClaims, over narrow
- * rows), the source names once (a jsonb object), each point's citations by the claim_citations
- * key. The subquery `p` is kept whole (offset 0) so that each look-up runs once a row.
+ * The plan it is written for: the standing claims worked out once before the first row
+ * (standingClaims), the source names once (a jsonb object), the points in the answer's order (an
+ * index scan of claim_versions_history, whose first rows come at once; where the points lie
+ * scattered over a large table Postgres rather reads and sorts them, as the inner `order by`
+ * lets it), then each point's citations by the claim_citations key. The subquery `p` is kept whole
+ * (offset 0), so that each look-up runs once a row and after the order is settled.
  */
 function exportStatement(ctx: ReadContext, q: HistoryFilter): RawBuilder<unknown> {
   const t = (name: string) => sql.table(`${ctx.schema}.${name}`);
