@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -23,17 +24,43 @@ function dockerWorks(): boolean {
   }
 }
 
+/** The services a new machine runs (README, "Start"): what the tests use when no URL is set. */
+const LOCAL = {
+  databaseUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+  natsUrl: 'nats://127.0.0.1:4222',
+} as const;
+
+/** Whether something accepts TCP connections at `url`'s host and port (within a second). */
+function answers(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port), timeout: 1000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once('connect', () => done(true));
+    socket.once('timeout', () => done(false));
+    socket.once('error', () => done(false));
+  });
+}
+
 /**
- * Where the tests find Postgres and NATS: `DATABASE_URL` and `NATS_URL`, or containers started
- * by testcontainers when those are unset and Docker works. Otherwise a clear failure.
+ * Where the tests find Postgres and NATS: `DATABASE_URL` and `NATS_URL`; for one unset, the local
+ * service on its usual port when it answers (as `npm start` uses it); else containers started by
+ * testcontainers when Docker works. Otherwise a clear failure.
  */
 export async function serviceUrls(): Promise<ServiceUrls> {
-  const databaseUrl = process.env.DATABASE_URL;
-  const natsUrl = process.env.NATS_URL;
+  const databaseUrl = process.env.DATABASE_URL || ((await answers(LOCAL.databaseUrl)) ? LOCAL.databaseUrl : undefined);
+  const natsUrl = process.env.NATS_URL || ((await answers(LOCAL.natsUrl)) ? LOCAL.natsUrl : undefined);
   if (databaseUrl && natsUrl) return { databaseUrl, natsUrl };
   if (!dockerWorks()) {
+    const silent = [
+      databaseUrl ? undefined : `Postgres (nothing answers at ${LOCAL.databaseUrl})`,
+      natsUrl ? undefined : `NATS (nothing answers at ${LOCAL.natsUrl})`,
+    ].filter((x) => x !== undefined);
     throw new Error(
-      'tests need Postgres and NATS (JetStream): set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres) and NATS_URL (e.g. nats://127.0.0.1:4222), or make Docker available so testcontainers can start them',
+      `tests need Postgres and NATS (JetStream); missing: ${silent.join(', ')}. Start them (bash .ci/run --services-only), set DATABASE_URL and NATS_URL to where they run, or make Docker available so testcontainers can start them`,
     );
   }
   containers ??= (async () => {
